@@ -1,0 +1,128 @@
+// The run configuration: one zod schema per section, validated strictly (an unknown or ill-typed
+// field is an error naming the field) and emitted as JSON Schema for config-file IntelliSense.
+// Field names follow the reference code where one exists (reference.md §1).
+import { z } from 'zod';
+
+const int = (min = 0) => z.number().int().min(min);
+const positive = () => z.number().positive();
+const fraction = () => z.number().min(0).max(1);
+
+export const modelSchema = z.object({
+  arch: z.literal('trm').describe('Recursive architecture. TRM (one network for y and z).'),
+  mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
+  hiddenSize: int(2).describe('Model width D.'),
+  numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),
+  expansion: positive().describe('SwiGLU expansion; hidden = roundUp(expansion * width * 2/3, ffnMultipleOf).'),
+  ffnMultipleOf: int(1).describe('SwiGLU hidden sizes are rounded up to a multiple of this (the reference uses 256).'),
+  layers: int(1).describe('Blocks in the network (L_layers).'),
+  hCycles: int(1).describe('T: cycles of latent updates plus one answer update; all but the last run without gradient.'),
+  lCycles: int(1).describe('n: latent (z) updates per cycle.'),
+  puzzleEmbLen: int(0).describe('Prefix tokens before the puzzle; token 0 carries the learned puzzle embedding (sign-SGD), the rest start at zero.'),
+  posEncodings: z.enum(['none', 'rope', 'learned']).describe('Positional encoding: "rope" (on q,k), "learned" (added, scaled by 1/sqrt 2) or "none" (TRM-MLP).'),
+  ropeTheta: positive(),
+  rmsNormEps: positive(),
+  qHeadBiasInit: z.number().describe('Initial bias of the Q head (reference: -5, halting starts off).'),
+}).strict();
+
+export const trainSchema = z.object({
+  steps: int(1).describe('Optimizer steps (one supervision step each).'),
+  batchSize: int(1).describe('Rows carried in the deep-supervision batch (global batch).'),
+  microBatchSize: int(1).describe('Rows per forward/backward pass; gradients are accumulated over micro-batches (wasm heap caps near 4 GB).'),
+  haltMaxSteps: int(1).describe('N_sup: supervision steps after which a row always halts.'),
+  haltExplorationProb: fraction().describe('Probability that a row draws a minimum halt step in 2..N_sup (exploration).'),
+  optimizer: z.enum(['adam_atan2', 'adamw']),
+  lr: positive(),
+  lrWarmupSteps: int(0),
+  lrMinRatio: fraction().describe('Cosine decay floor after warm-up as a fraction of lr; 1 = constant (the reference 1k-example recipes).'),
+  beta1: fraction(),
+  beta2: fraction(),
+  weightDecay: z.number().min(0).describe('Decoupled weight decay: p <- p (1 - lr wd).'),
+  adamEpsilon: positive().describe('AdamW only (AdamATan2 has no epsilon).'),
+  puzzleEmbLr: z.number().min(0),
+  puzzleEmbWeightDecay: z.number().min(0),
+  lossType: z.enum(['stablemax', 'softmax']),
+  qLossWeight: z.number().min(0).describe('Weight of the Q-halt loss (reference: 0.5).'),
+  ema: z.object({
+    enabled: z.boolean(),
+    rate: fraction(),
+    warmup: z.boolean().describe('Use decay_t = min(rate, (1+t)/(10+t)) so early averages do not lag (the reference uses a plain rate).'),
+  }).strict(),
+}).strict();
+
+const blankRange = z.tuple([int(0), int(0)]).refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
+
+export const dataSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('generated-sudoku'),
+    side: z.union([z.literal(4), z.literal(9)]),
+    trainPuzzles: int(1).describe('Base training puzzles; each sampled example is a random augmentation of one.'),
+    trainBlanks: blankRange,
+    testBlanks: blankRange,
+    testPerBlank: int(1),
+    augment: z.boolean(),
+  }).strict(),
+  z.object({
+    kind: z.literal('sudoku-csv'),
+    trainFile: z.string().min(1),
+    testFile: z.string().min(1),
+    subsample: int(1).optional(),
+    augmentationsPerPuzzle: int(0),
+    testLimit: int(1).optional(),
+  }).strict(),
+]);
+
+export const evalSchema = z.object({
+  everySteps: int(0).describe('Evaluate on the held-out set every this many steps (0 = only at the end).'),
+  puzzlesPerBlank: int(1).describe('Held-out puzzles per blank count in periodic evaluations (the final one uses the whole test set).'),
+  batchSize: int(1),
+}).strict();
+
+export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export const runConfigSchema = z.object({
+  name: z.string().optional(),
+  seed: int(0),
+  backend: z.enum(backendNames),
+  checkpointEverySteps: int(0).describe('Write a checkpoint every this many steps (0 = only at the end).'),
+  model: modelSchema,
+  train: trainSchema,
+  data: dataSchema,
+  eval: evalSchema,
+}).strict();
+
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type TrainConfig = z.infer<typeof trainSchema>;
+export type DataConfig = z.infer<typeof dataSchema>;
+export type EvalConfig = z.infer<typeof evalSchema>;
+export type RunConfig = z.infer<typeof runConfigSchema>;
+export type BackendName = (typeof backendNames)[number];
+
+/**
+ * A config file: any subset of a run config on top of a preset (`extends`, default the
+ * default preset). Sections merge field by field; `data` is replaced whole when `kind` changes.
+ */
+export const configFileSchema = z.object({
+  $schema: z.string().optional(),
+  extends: z.string().optional().describe('Preset the file starts from (sudoku4, sudoku9-easy, sudoku-extreme).'),
+  name: z.string().optional(),
+  seed: int(0).optional(),
+  backend: z.enum(backendNames).optional(),
+  checkpointEverySteps: int(0).optional(),
+  model: modelSchema.partial().optional(),
+  train: trainSchema.extend({ ema: trainSchema.shape.ema.partial() }).partial().optional(),
+  data: z.record(z.string(), z.unknown()).optional().describe('Data section; validated after merging onto the preset.'),
+  eval: evalSchema.partial().optional(),
+}).strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** "model.hiddenSize: expected number, got string" for each problem. */
+export function describeIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => `${path ? path + '.' : ''}${k}: unknown field`).join('; ');
+    }
+    return `${path || '(root)'}: ${i.message}`;
+  });
+}

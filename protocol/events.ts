@@ -1,0 +1,113 @@
+// Trainer events: one JSON object per line of runs/<id>/events.jsonl (and on the live channel).
+// Every event carries the format version `v` and its `type`; readers skip what they do not know.
+import type { RunConfig } from './config';
+
+export const EVENTS_FORMAT_VERSION = 1;
+
+interface EventBase {
+  v: typeof EVENTS_FORMAT_VERSION;
+  /** Wall-clock time, ms since the epoch. */
+  time: number;
+}
+
+export interface RunStartEvent extends EventBase {
+  type: 'run_start';
+  runId: string;
+  config: RunConfig;
+  backend: string;
+  startStep: number;
+  totalSteps: number;
+  resumed: boolean;
+  parameterCount: number;
+}
+
+/** Metrics of one optimizer step (= one supervision step of every carried row). */
+export interface StepEvent extends EventBase {
+  type: 'step';
+  step: number;
+  lmLoss: number;
+  qHaltLoss: number;
+  /** Token / exact / q-halt accuracy over the rows that halted at this step (null if none did). */
+  tokenAccuracy: number | null;
+  exactAccuracy: number | null;
+  qHaltAccuracy: number | null;
+  /** Mean supervision steps of the rows that halted at this step (null if none did). */
+  meanHaltSteps: number | null;
+  haltedRows: number;
+  lr: number;
+  gradNorm: number;
+  samplesPerSecond: number;
+  /** Analytic matmul FLOPs of this step, forward and backward counted separately. */
+  flopsForward: number;
+  flopsBackward: number;
+  /** Recursion depth used for this step. */
+  hCycles: number;
+  lCycles: number;
+  stepSeconds: number;
+}
+
+export interface BlankCountAccuracy {
+  blanks: number;
+  count: number;
+  exactAccuracy: number;
+  tokenAccuracy: number;
+}
+
+export interface EvalEvent extends EventBase {
+  type: 'eval';
+  step: number;
+  /** 'periodic' runs on a subset of the held-out set; 'final' on all of it. */
+  scope: 'periodic' | 'final';
+  puzzles: number;
+  exactAccuracy: number;
+  tokenAccuracy: number;
+  qHaltAccuracy: number;
+  byBlanks: BlankCountAccuracy[];
+  seconds: number;
+}
+
+export interface CheckpointEvent extends EventBase {
+  type: 'checkpoint';
+  step: number;
+  /** Path relative to the run directory. */
+  path: string;
+}
+
+export interface DoneEvent extends EventBase {
+  type: 'done';
+  step: number;
+  status: 'completed' | 'stopped';
+  wallSeconds: number;
+}
+
+export interface ErrorEvent extends EventBase {
+  type: 'error';
+  message: string;
+  step?: number;
+}
+
+export type TrainerEvent = RunStartEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent;
+export type TrainerEventType = TrainerEvent['type'];
+export const trainerEventTypes: readonly TrainerEventType[] = ['run_start', 'step', 'eval', 'checkpoint', 'done', 'error'];
+
+/** Distributive Omit, so each event type keeps its own fields. */
+export type EventPayload<E = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;
+
+/**
+ * Parses one line of events.jsonl. Returns the event, or an error string for a torn or
+ * malformed line (the caller skips it with a warning, never crashes).
+ */
+export function parseEventLine(line: string): TrainerEvent | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'not valid JSON (torn or malformed line)' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'not a JSON object' };
+  const o = value as Record<string, unknown>;
+  if (o['v'] !== EVENTS_FORMAT_VERSION) return { error: `unsupported event format version ${String(o['v'])}` };
+  if (typeof o['type'] !== 'string' || !(trainerEventTypes as readonly string[]).includes(o['type'])) return { error: `unknown event type ${String(o['type'])}` };
+  if (typeof o['time'] !== 'number') return { error: 'missing numeric field "time"' };
+  return o as unknown as TrainerEvent;
+}

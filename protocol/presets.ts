@@ -1,0 +1,57 @@
+// Built-in presets. `sudoku4` is the default: the setting that learns fastest on a 2-core CPU
+// (reference.md §6.3 S1). `sudoku-extreme` is the TRM-MLP reference recipe (§1.9), for a GPU.
+import type { RunConfig } from './config';
+
+const sudoku4: RunConfig = {
+  seed: 0,
+  backend: 'auto',
+  checkpointEverySteps: 500,
+  model: {
+    arch: 'trm', mixer: 'mlp_t', hiddenSize: 32, numHeads: 2, expansion: 4, ffnMultipleOf: 8, layers: 2,
+    hCycles: 2, lCycles: 2, puzzleEmbLen: 1, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+  },
+  train: {
+    steps: 1500, batchSize: 64, microBatchSize: 64, haltMaxSteps: 8, haltExplorationProb: 0.1,
+    optimizer: 'adamw', lr: 3e-3, lrWarmupSteps: 20, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
+    puzzleEmbLr: 3e-3, puzzleEmbWeightDecay: 0.1, lossType: 'stablemax', qLossWeight: 0.5,
+    ema: { enabled: true, rate: 0.999, warmup: true },
+  },
+  data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 1000, trainBlanks: [4, 12], testBlanks: [4, 12], testPerBlank: 200, augment: true },
+  eval: { everySteps: 250, puzzlesPerBlank: 40, batchSize: 512 },
+};
+
+const sudoku9Easy: RunConfig = {
+  ...sudoku4,
+  checkpointEverySteps: 1000,
+  model: { ...sudoku4.model, hiddenSize: 64, hCycles: 2, lCycles: 3 },
+  train: { ...sudoku4.train, steps: 4000, haltMaxSteps: 8, lr: 2e-3, lrWarmupSteps: 100 },
+  data: { kind: 'generated-sudoku', side: 9, trainPuzzles: 2000, trainBlanks: [3, 12], testBlanks: [3, 15], testPerBlank: 100, augment: true },
+  eval: { everySteps: 500, puzzlesPerBlank: 20, batchSize: 256 },
+};
+
+// TRM-MLP on Sudoku-Extreme exactly as the reference recipe: 50,000 epochs x 1000 puzzles / 768 = 65,104 steps.
+const sudokuExtreme: RunConfig = {
+  seed: 0,
+  backend: 'auto',
+  checkpointEverySteps: 6510,
+  model: {
+    arch: 'trm', mixer: 'mlp_t', hiddenSize: 512, numHeads: 8, expansion: 4, ffnMultipleOf: 256, layers: 2,
+    hCycles: 3, lCycles: 6, puzzleEmbLen: 16, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+  },
+  train: {
+    steps: 65104, batchSize: 768, microBatchSize: 768, haltMaxSteps: 16, haltExplorationProb: 0.1,
+    optimizer: 'adam_atan2', lr: 1e-4, lrWarmupSteps: 2000, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 1.0, adamEpsilon: 1e-8,
+    puzzleEmbLr: 1e-4, puzzleEmbWeightDecay: 1.0, lossType: 'stablemax', qLossWeight: 0.5,
+    ema: { enabled: true, rate: 0.999, warmup: false },
+  },
+  data: { kind: 'sudoku-csv', trainFile: 'data/sudoku-extreme/train.csv', testFile: 'data/sudoku-extreme/test.csv', subsample: 1000, augmentationsPerPuzzle: 1000 },
+  eval: { everySteps: 6510, puzzlesPerBlank: 1000, batchSize: 768 },
+};
+
+export const presets: Readonly<Record<string, RunConfig>> = {
+  sudoku4,
+  'sudoku9-easy': sudoku9Easy,
+  'sudoku-extreme': sudokuExtreme,
+};
+
+export const defaultPresetName = 'sudoku4';

@@ -1,0 +1,84 @@
+// From command-line options to one validated run config: a preset, optionally a config file
+// merged on top of it (its own `extends` may name the preset), then the flags (--steps, --seed,
+// --backend). Every error names the file and the field.
+import { readFileSync } from 'node:fs';
+import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type RunConfig } from '../protocol/config';
+import { defaultPresetName, presets } from '../protocol/presets';
+
+export class ConfigError extends Error {}
+
+export interface ConfigRequest {
+  preset?: string;
+  configFile?: string;
+  steps?: number;
+  seed?: number;
+  backend?: BackendName;
+  name?: string;
+}
+
+export interface ResolvedConfig {
+  config: RunConfig;
+  presetName: string;
+}
+
+export function presetConfig(name: string): RunConfig {
+  const p = presets[name];
+  if (!p) throw new ConfigError(`unknown preset "${name}" (known: ${Object.keys(presets).join(', ')})`);
+  return structuredClone(p);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Field-by-field merge of plain objects; arrays and scalars replace. */
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+export function resolveConfig(req: ConfigRequest): ResolvedConfig {
+  let presetName = req.preset ?? defaultPresetName;
+  let merged: unknown = undefined;
+  const where = req.configFile ?? `preset ${presetName}`;
+  if (req.configFile) {
+    let text: string;
+    try {
+      text = readFileSync(req.configFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`${req.configFile}: cannot read config file: ${(e as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${req.configFile}: not valid JSON: ${(e as Error).message}`);
+    }
+    const file = configFileSchema.safeParse(raw);
+    if (!file.success) throw new ConfigError(`${req.configFile}: ${describeIssues(file.error).join('; ')}`);
+    if (file.data.extends && req.preset && file.data.extends !== req.preset) {
+      throw new ConfigError(`${req.configFile}: field extends: "${file.data.extends}" conflicts with --preset ${req.preset}`);
+    }
+    presetName = file.data.extends ?? presetName;
+    const base = presetConfig(presetName) as unknown as Record<string, unknown>;
+    const { extends: _e, $schema: _s, ...overrides } = file.data;
+    // A data section of another kind replaces the preset's whole.
+    if (isPlainObject(overrides.data) && overrides.data['kind'] !== undefined && overrides.data['kind'] !== (base['data'] as { kind: string }).kind) {
+      base['data'] = {};
+    }
+    merged = deepMerge(base, overrides);
+  } else {
+    merged = presetConfig(presetName);
+  }
+  const flags: Record<string, unknown> = {};
+  if (req.seed !== undefined) flags['seed'] = req.seed;
+  if (req.backend !== undefined) flags['backend'] = req.backend;
+  if (req.name !== undefined) flags['name'] = req.name;
+  if (req.steps !== undefined) flags['train'] = { steps: req.steps };
+  merged = deepMerge(merged, flags);
+  const parsed = runConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(`${where}: ${describeIssues(parsed.error).join('; ')}`);
+  return { config: parsed.data, presetName };
+}

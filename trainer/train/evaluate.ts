@@ -1,0 +1,75 @@
+// Evaluation as in the reference (§1.6): every puzzle runs exactly haltMaxSteps supervision
+// steps at full depth with no early halting; the answer after the last step is scored.
+// Exact accuracy is reported per number of blanks.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BlankCountAccuracy } from '../../protocol/events';
+import type { Depth, ParamSet, TrmModel } from '../model/trm';
+import { sliceRows, type ExampleBatch } from './exampleBatch';
+
+export interface EvalResult {
+  puzzles: number;
+  exactAccuracy: number;
+  tokenAccuracy: number;
+  qHaltAccuracy: number;
+  byBlanks: BlankCountAccuracy[];
+  /** Per puzzle: the decoded argmax answer tokens after the last step, row-major. */
+  predictions: Int32Array;
+}
+
+export interface EvalOptions {
+  steps: number;
+  batchSize: number;
+  depth: Depth;
+}
+
+export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): EvalResult {
+  const N = data.size;
+  const L = data.seqLen;
+  const predictions = new Int32Array(N * L);
+  const qHalt = new Float32Array(N);
+  for (let start = 0; start < N; start += opts.batchSize) {
+    const rows = Math.min(opts.batchSize, N - start);
+    const chunk = sliceRows(data, start, rows);
+    const { pred, q } = tf.tidy(() => {
+      const tokens = tf.tensor2d(chunk.tokens, [rows, L], 'int32');
+      const x = model.inputEmbedding(p, tokens);
+      let zH = tf.broadcastTo(hInit, [rows, model.totalLen, model.width]) as tf.Tensor3D;
+      let zL = tf.broadcastTo(lInit, [rows, model.totalLen, model.width]) as tf.Tensor3D;
+      for (let s = 0; s < opts.steps; s++) {
+        const next = model.cyclesWithoutGradient(p, zH, zL, x, opts.depth.hCycles, opts.depth.lCycles);
+        zH = next.zH;
+        zL = next.zL;
+      }
+      const heads = model.heads(p, zH);
+      return { pred: tf.argMax(heads.logits, -1), q: heads.qHalt };
+    });
+    predictions.set(pred.dataSync() as Int32Array, start * L);
+    qHalt.set(q.dataSync() as Float32Array, start);
+    tf.dispose([pred, q]);
+  }
+  return scorePredictions(data, predictions, qHalt);
+}
+
+/** Exact, token and q-halt accuracy, overall and per blank count. */
+export function scorePredictions(data: ExampleBatch, predictions: Int32Array, qHalt: Float32Array): EvalResult {
+  const L = data.seqLen;
+  const perBlank = new Map<number, { count: number; exact: number; token: number }>();
+  let exact = 0, token = 0, qAcc = 0;
+  for (let r = 0; r < data.size; r++) {
+    let right = 0;
+    for (let i = 0; i < L; i++) right += Number(predictions[r * L + i] === data.labels[r * L + i]);
+    const isExact = right === L;
+    exact += Number(isExact);
+    token += right / L;
+    qAcc += Number((qHalt[r]! >= 0) === isExact);
+    const b = perBlank.get(data.blanks[r]!) ?? { count: 0, exact: 0, token: 0 };
+    b.count++;
+    b.exact += Number(isExact);
+    b.token += right / L;
+    perBlank.set(data.blanks[r]!, b);
+  }
+  const byBlanks = [...perBlank.entries()].sort((a, b) => a[0] - b[0])
+    .map(([blanks, b]) => ({ blanks, count: b.count, exactAccuracy: b.exact / b.count, tokenAccuracy: b.token / b.count }));
+  const n = Math.max(1, data.size);
+  return { puzzles: data.size, exactAccuracy: exact / n, tokenAccuracy: token / n, qHaltAccuracy: qAcc / n, byBlanks, predictions };
+}

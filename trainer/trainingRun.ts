@@ -1,0 +1,150 @@
+// A training run from start (or resume) to the end: the loop of optimizer steps with its
+// events, periodic evaluation, checkpoints, a graceful stop, the final evaluation and the
+// summary. Everything it does is visible in the run directory.
+import type { RunConfig } from '../protocol/config';
+import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
+import type { RunSummary } from '../protocol/runDirectory';
+import type { TaskData } from './data/taskData';
+import { supervisionStepFlops } from './model/flops';
+import { TrmModel } from './model/trm';
+import { Rng } from './random';
+import type { RunDirectory } from './run/runDirectory';
+import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
+import { evaluate } from './train/evaluate';
+import { encodePuzzles, ExampleStream } from './train/exampleStream';
+import { learningRate } from './train/lrSchedule';
+import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
+import { trainStep } from './train/trainStep';
+import type { Puzzle } from './data/puzzle';
+
+export interface TrainingRunOptions {
+  runId: string;
+  runDir: RunDirectory;
+  config: RunConfig;
+  data: TaskData;
+  backend: string;
+  resume: boolean;
+  /** Polled after every step; true = checkpoint, then end as "stopped". */
+  shouldStop: () => boolean;
+  /** Every event also goes here (progress bar, live channel) after it is on disk. */
+  onEvent?: (e: TrainerEvent) => void;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The first `perBlank` puzzles of each blank count (the test set is grouped by blanks). */
+function periodicSubset(test: readonly Puzzle[], perBlank: number): Puzzle[] {
+  const seen = new Map<number, number>();
+  return test.filter((p) => {
+    const n = seen.get(p.blanks) ?? 0;
+    seen.set(p.blanks, n + 1);
+    return n < perBlank;
+  });
+}
+
+export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary> {
+  const { config, data, runDir } = opts;
+  const train = config.train;
+  const emit = (e: EventPayload): void => {
+    const event = runDir.appendEvent(e);
+    opts.onEvent?.(event);
+  };
+
+  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  const master = new Rng(config.seed);
+  const state = createTrainState(model, train, master.fork());
+  let haltRng = master.fork();
+  let stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
+  let progress: RunProgress = { wallSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined };
+  let resumed = false;
+
+  try {
+    if (opts.resume) {
+      const ckpt = runDir.latestCheckpoint();
+      if (ckpt) {
+        const meta = restoreTrainingCheckpoint(ckpt.path, state);
+        haltRng = new Rng(meta.haltRng);
+        stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, meta.stream);
+        progress = meta.progress;
+        resumed = true;
+      }
+    }
+    const parameterCount = [...state.params.values()].reduce((n, v) => n + v.size, 0);
+    emit({ type: 'run_start', runId: opts.runId, config, backend: opts.backend, startStep: state.step, totalSteps: train.steps, resumed, parameterCount });
+
+    const fullTest = encodePuzzles(data.test, data.seqLen);
+    const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen);
+    const runEval = (scope: EvalEvent['scope']): EvalEvent => {
+      const t0 = performance.now();
+      const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
+        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
+      const seconds = (performance.now() - t0) / 1000;
+      progress.wallSeconds += seconds;
+      progress.bestExactAccuracy = Math.max(progress.bestExactAccuracy ?? 0, r.exactAccuracy);
+      const e: EventPayload<EvalEvent> = { type: 'eval', step: state.step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy, qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds };
+      emit(e);
+      return { v: 1, time: Date.now(), ...e };
+    };
+    const checkpoint = (): void => {
+      const path = runDir.checkpointPath(state.step);
+      saveTrainingCheckpoint(path, state, { haltRng: haltRng.state(), stream: stream.state(), progress });
+      emit({ type: 'checkpoint', step: state.step, path: `checkpoints/${path.split(/[\\/]/).pop()}` });
+    };
+
+    const depth = model.depth;
+    const stepFlops = supervisionStepFlops(model, depth, train.batchSize, true);
+    while (state.step < train.steps) {
+      const step = state.step + 1;
+      const lr = learningRate(step, train.lr, train.lrWarmupSteps, train.steps, train.lrMinRatio);
+      const t0 = performance.now();
+      const batch = stream.next(train.batchSize);
+      const m = trainStep(state, batch, train, depth, lr, haltRng);
+      const seconds = (performance.now() - t0) / 1000;
+      progress.wallSeconds += seconds;
+      progress.flopsForwardTotal += stepFlops.forward;
+      progress.flopsBackwardTotal += stepFlops.backward;
+      emit({
+        type: 'step', step, lmLoss: m.lmLoss, qHaltLoss: m.qHaltLoss,
+        tokenAccuracy: finiteOrNull(m.tokenAccuracy), exactAccuracy: finiteOrNull(m.exactAccuracy), qHaltAccuracy: finiteOrNull(m.qHaltAccuracy),
+        meanHaltSteps: finiteOrNull(m.meanHaltSteps), haltedRows: m.haltedRows, lr, gradNorm: m.gradNorm,
+        samplesPerSecond: train.batchSize / seconds, flopsForward: stepFlops.forward, flopsBackward: stepFlops.backward,
+        hCycles: depth.hCycles, lCycles: depth.lCycles, stepSeconds: seconds,
+      });
+      const last = state.step === train.steps;
+      if (!last && config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) runEval('periodic');
+      if (!last && config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) checkpoint();
+      if (!last && opts.shouldStop()) {
+        checkpoint();
+        return finish('stopped', undefined);
+      }
+      // Let signal handlers and the live channel run between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+    const final = runEval('final');
+    checkpoint();
+    return finish('completed', final);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    try { emit({ type: 'error', message, step: state.step }); } catch { /* the run directory itself may be the problem */ }
+    try { runDir.writeSummary(summary('failed', undefined)); } catch { /* idem */ }
+    throw e;
+  } finally {
+    disposeTrainState(state);
+  }
+
+  function summary(status: RunSummary['status'], final: EvalEvent | undefined): RunSummary {
+    return {
+      runId: opts.runId, status, steps: state.step, wallSeconds: progress.wallSeconds, backend: opts.backend,
+      finalEval: final && { exactAccuracy: final.exactAccuracy, tokenAccuracy: final.tokenAccuracy, byBlanks: final.byBlanks.map(({ blanks, count, exactAccuracy }) => ({ blanks, count, exactAccuracy })) },
+      bestExactAccuracy: progress.bestExactAccuracy,
+      flopsForwardTotal: progress.flopsForwardTotal, flopsBackwardTotal: progress.flopsBackwardTotal,
+    };
+  }
+
+  function finish(status: 'completed' | 'stopped', final: EvalEvent | undefined): RunSummary {
+    const s = summary(status, final);
+    emit({ type: 'done', step: state.step, status, wallSeconds: progress.wallSeconds });
+    runDir.writeSummary(s);
+    return s;
+  }
+}
