@@ -62,6 +62,9 @@ export function resolveConfig(req: ConfigRequest): ResolvedConfig {
       throw new ConfigError(`${req.configFile}: field extends: "${file.data.extends}" conflicts with --preset ${req.preset}`);
     }
     presetName = file.data.extends ?? presetName;
+    if (file.data.extends !== undefined && !presets[file.data.extends]) {
+      throw new ConfigError(`${req.configFile}: field extends: unknown preset "${file.data.extends}" (known: ${Object.keys(presets).join(', ')})`);
+    }
     const base = presetConfig(presetName) as unknown as Record<string, unknown>;
     const { extends: _e, $schema: _s, ...overrides } = file.data;
     // A data section of another kind replaces the preset's whole.

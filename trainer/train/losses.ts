@@ -9,9 +9,10 @@ export const IGNORE_LABEL = 0;
 /**
  * s(x) = x + 1 for x >= 0, 1 / (1 − x) for x < 0. Each branch is fed only its own side of 0,
  * so neither produces inf/NaN whose zero-masked gradient would still poison the sum.
+ * max(x, 0), not relu: relu's gradient is 0 at x = 0, but s'(0) = 1 (as the reference's x + 1).
  */
 export function stablemaxS(x: tf.Tensor): tf.Tensor {
-  const positive = tf.add(tf.relu(x), 1);
+  const positive = tf.add(tf.maximum(x, 0), 1);
   const negative = tf.div(1, tf.sub(1, tf.minimum(x, 0)));
   return tf.where(tf.greaterEqual(x, 0), positive, negative);
 }

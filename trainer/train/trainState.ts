@@ -10,6 +10,7 @@ import { createAdamSlots, type AdamSlots } from './optimizers';
 
 export interface TrainState {
   model: TrmModel;
+  /** Parameter name -> variable. Variables keep tf.js's unique auto names, so several states can coexist. */
   params: Map<string, tf.Variable>;
   /** Names of the main parameters (AdamATan2/AdamW, EMA); the rest is the sign-SGD puzzle embedding. */
   mainNames: string[];
@@ -28,7 +29,7 @@ export function createTrainState(model: TrmModel, train: TrainConfig, rng: Rng):
   const { hInit, lInit } = model.initialStates(rng);
   const specs = model.parameterSpecs();
   const params = new Map<string, tf.Variable>();
-  for (const s of specs) params.set(s.name, tf.variable(tf.tensor(values.get(s.name)!, s.shape), true, s.name));
+  for (const s of specs) params.set(s.name, tf.variable(tf.tensor(values.get(s.name)!, s.shape), true));
   const mainNames = specs.filter((s) => s.group === 'main').map((s) => s.name);
   const slots = new Map(mainNames.map((n) => [n, createAdamSlots(params.get(n)!)] as const));
   const ema = train.ema.enabled ? new Map(mainNames.map((n) => [n, tf.variable(params.get(n)!.clone(), false)] as const)) : undefined;

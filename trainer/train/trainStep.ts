@@ -98,12 +98,14 @@ export function trainStep(
     if (warm.zH !== zH0) warm.zH.dispose();
     if (warm.zL !== zL0) warm.zL.dispose();
 
-    if (!grads) grads = g;
+    // variableGrads keys by variable name; re-key by parameter name.
+    const byParam = Object.fromEntries([...state.params].map(([name, v]) => [name, g[v.name]!]));
+    if (!grads) grads = byParam;
     else {
-      for (const k of Object.keys(g)) {
-        const sum = tf.add(grads[k]!, g[k]!);
+      for (const k of Object.keys(byParam)) {
+        const sum = tf.add(grads[k]!, byParam[k]!);
         grads[k]!.dispose();
-        g[k]!.dispose();
+        byParam[k]!.dispose();
         grads[k] = sum;
       }
     }
