@@ -2,6 +2,7 @@
 //   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--steps N] [--seed N] [--backend NAME]
 //   reclab resume <run-dir> [--steps N] [--backend NAME]
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
+//   reclab export <run-dir> ...  (trainer/onnx/exportCommand.ts)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
@@ -19,6 +20,7 @@ import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { runTraining } from './trainingRun';
+import { exportCommand } from './onnx/exportCommand';
 
 class UsageError extends Error {}
 
@@ -153,6 +155,8 @@ function checkConsistency(c: RunConfig): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Subcommands with their own flags (ONNX export and inspection).
+  if (argv[0] === 'export') return exportCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

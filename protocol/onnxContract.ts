@@ -1,0 +1,251 @@
+// The ONNX step contract (design.md "ONNX step contract", docs/onnx-contract.md): one graph
+// computes ONE supervision step of a recursive reasoning model. The fixed-point tools drive it
+// step by step, so they work on any model that honours it — ours (`reclab export`) or one
+// exported from PyTorch. Pure types and a pure validator: no onnx or onnxruntime import here.
+//
+//   inputs   tokens          int64   [B, L]
+//            <state>         float32 [B, S, D]   one per name in reclab.state_names
+//            reset           bool    [B]         true: the step starts from the model's initial states
+//   outputs  <state>_next    float32 [B, S, D]   the state after the step
+//            <state>_init    float32 [B, S, D]   the initial states that `reset` substitutes
+//            logits          float32 [B, L, V]   from the state after the step
+//            q_halt          float32 [B]
+//            q_continue      float32 [B]         optional (HRM-style Q head)
+//
+// B may be symbolic (any batch); L, S and D must be fixed. Metadata properties (ModelProto
+// metadata_props) are listed in `contractProperties`.
+
+export const ONNX_CONTRACT_VERSION = 'reclab-onnx-step-1';
+
+export const contractInputs = { tokens: 'tokens', reset: 'reset' } as const;
+export const contractOutputs = { logits: 'logits', qHalt: 'q_halt', qContinue: 'q_continue' } as const;
+export const nextStateSuffix = '_next';
+export const initStateSuffix = '_init';
+
+export function nextStateName(state: string): string {
+  return state + nextStateSuffix;
+}
+
+export function initStateName(state: string): string {
+  return state + initStateSuffix;
+}
+
+/** Metadata property keys. Values are strings (ONNX metadata_props are string pairs). */
+export const contractProperties = {
+  /** Must equal ONNX_CONTRACT_VERSION. */
+  contract: 'reclab.contract',
+  /** The task the vocabulary belongs to: "sudoku" enables the Sudoku analyses; any other name is allowed. */
+  task: 'reclab.task',
+  /** Comma-separated token labels; token id = position, V = count. Sudoku: "<pad>,<blank>,1,...,side". */
+  vocab: 'reclab.vocab',
+  /** L, the number of puzzle tokens (16 for 4x4 Sudoku, 81 for 9x9). */
+  seqLen: 'reclab.seq_len',
+  /** Comma-separated state names in the order the model carries them, e.g. "z_H,z_L". */
+  stateNames: 'reclab.state_names',
+  /** The state the heads read (the answer, TRM's y / z_H); default the first state. Optional. */
+  answerState: 'reclab.answer_state',
+  /** Architecture family: "trm", "hrm", or anything else. */
+  arch: 'reclab.arch',
+  /** Recursion depth of one step: T (H_cycles) and n (L_cycles). */
+  hCycles: 'reclab.h_cycles',
+  lCycles: 'reclab.l_cycles',
+  /** N_sup the model was trained with; the default number of steps to inspect. Optional. */
+  haltMaxSteps: 'reclab.halt_max_steps',
+} as const;
+
+export type ElementType = 'float32' | 'int64' | 'bool' | 'int32' | 'float16' | 'float64' | 'uint8' | 'int8' | 'other';
+
+/** A graph input or output as read from the model file. A dim is a number, a symbol, or unknown (null). */
+export interface ValueDescription {
+  name: string;
+  elemType: ElementType;
+  /** undefined when the model gives no shape at all. */
+  dims: (number | string | null)[] | undefined;
+}
+
+/** What the validator needs of a model: its graph inputs/outputs and metadata properties. */
+export interface ModelDescription {
+  inputs: ValueDescription[];
+  outputs: ValueDescription[];
+  metadata: Record<string, string>;
+}
+
+/** A model that honours the contract, as the inspection tools use it. */
+export interface StepContract {
+  task: string;
+  /** Sudoku grid side when task is "sudoku" (from L: 16 -> 4, 81 -> 9). */
+  sudokuSide: 4 | 9 | undefined;
+  vocab: string[];
+  vocabSize: number;
+  seqLen: number;
+  /** Fixed batch size when the graph fixes it, else undefined (any batch). */
+  batch: number | undefined;
+  states: { name: string; seq: number; width: number }[];
+  answerState: string;
+  arch: string;
+  hCycles: number;
+  lCycles: number;
+  haltMaxSteps: number | undefined;
+  hasQContinue: boolean;
+}
+
+export type ContractCheck = { ok: true; contract: StepContract } | { ok: false; problems: string[] };
+
+/** The vocabulary of the reference Sudoku encoding: PAD 0, blank 1, digit d -> d + 1. */
+export function sudokuVocab(side: 4 | 9): string[] {
+  return ['<pad>', '<blank>', ...Array.from({ length: side }, (_, i) => String(i + 1))];
+}
+
+const STATE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+function describeDims(dims: ValueDescription['dims']): string {
+  return dims === undefined ? 'no shape' : `[${dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+}
+
+function positiveInt(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\s*\d+\s*$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Checks a model against the contract. Every problem is reported, each naming the input, output
+ * or property concerned and what was expected, e.g.
+ *   input "reset": expected bool, got float32
+ *   output "z_H_next": expected shape [B, 97, 512], got [?, 97, 256]
+ *   property "reclab.seq_len" is missing (the number of puzzle tokens L)
+ */
+export function validateStepContract(model: ModelDescription): ContractCheck {
+  const problems: string[] = [];
+  const md = model.metadata;
+  const prop = (key: string, what: string): string | undefined => {
+    const v = md[key];
+    if (v === undefined || v.trim() === '') {
+      problems.push(`property "${key}" is missing (${what})`);
+      return undefined;
+    }
+    return v.trim();
+  };
+  const intProp = (key: string, what: string): number | undefined => {
+    const v = prop(key, what);
+    if (v === undefined) return undefined;
+    const n = positiveInt(v);
+    if (n === undefined) problems.push(`property "${key}": expected a positive integer (${what}), got "${v}"`);
+    return n;
+  };
+
+  const version = prop(contractProperties.contract, `the contract version, "${ONNX_CONTRACT_VERSION}"`);
+  if (version !== undefined && version !== ONNX_CONTRACT_VERSION) {
+    problems.push(`property "${contractProperties.contract}": expected "${ONNX_CONTRACT_VERSION}", got "${version}"`);
+  }
+  const task = prop(contractProperties.task, 'the task, e.g. "sudoku"') ?? '';
+  const vocabText = prop(contractProperties.vocab, 'comma-separated token labels');
+  const vocab = vocabText === undefined ? [] : vocabText.split(',').map((s) => s.trim());
+  if (vocabText !== undefined && (vocab.length < 2 || vocab.some((s) => s === ''))) {
+    problems.push(`property "${contractProperties.vocab}": expected at least two non-empty comma-separated labels, got "${vocabText}"`);
+  }
+  const seqLen = intProp(contractProperties.seqLen, 'the number of puzzle tokens L');
+  const stateText = prop(contractProperties.stateNames, 'comma-separated state names, e.g. "z_H,z_L"');
+  const stateNames = stateText === undefined ? [] : stateText.split(',').map((s) => s.trim());
+  if (stateText !== undefined) {
+    const bad = stateNames.filter((s) => !STATE_NAME.test(s));
+    if (bad.length > 0) problems.push(`property "${contractProperties.stateNames}": invalid state name(s) ${bad.map((s) => JSON.stringify(s)).join(', ')}`);
+    if (new Set(stateNames).size !== stateNames.length) problems.push(`property "${contractProperties.stateNames}": state names repeat in "${stateText}"`);
+  }
+  const arch = prop(contractProperties.arch, 'the architecture, e.g. "trm"') ?? '';
+  const hCycles = intProp(contractProperties.hCycles, 'T, cycles per step');
+  const lCycles = intProp(contractProperties.lCycles, 'n, latent updates per cycle');
+  let haltMaxSteps: number | undefined;
+  if (md[contractProperties.haltMaxSteps] !== undefined) haltMaxSteps = intProp(contractProperties.haltMaxSteps, 'N_sup');
+  const answerState = md[contractProperties.answerState]?.trim() || stateNames[0] || '';
+  if (md[contractProperties.answerState] !== undefined && stateNames.length > 0 && !stateNames.includes(answerState)) {
+    problems.push(`property "${contractProperties.answerState}": "${answerState}" is not one of the states ${stateNames.join(', ')}`);
+  }
+  let sudokuSide: 4 | 9 | undefined;
+  if (task === 'sudoku' && seqLen !== undefined) {
+    if (seqLen === 16 || seqLen === 81) {
+      sudokuSide = seqLen === 16 ? 4 : 9;
+      const expected = sudokuVocab(sudokuSide);
+      if (vocabText !== undefined && vocab.join(',') !== expected.join(',')) {
+        problems.push(`property "${contractProperties.vocab}": a ${sudokuSide}x${sudokuSide} Sudoku model uses the reference encoding "${expected.join(',')}", got "${vocabText}"`);
+      }
+    } else {
+      problems.push(`property "${contractProperties.seqLen}": a Sudoku model has 16 or 81 puzzle tokens, got ${seqLen}`);
+    }
+  }
+
+  // Batch: every B dim must be the same symbol or the same number.
+  const batchDims: (number | string | null)[] = [];
+  // Inputs fix the shapes: their L, S and D must be numbers. Outputs may leave a dim symbolic or
+  // unknown (exporters often cannot infer it); a number there must agree, and the runtime checks
+  // the actual shapes on every step.
+  const checkValue = (kind: 'input' | 'output', v: ValueDescription | undefined, name: string, type: ElementType,
+    shape: (number | 'B' | undefined)[], shapeText: string): void => {
+    if (!v) {
+      problems.push(`${kind} "${name}" is missing (expected ${type} ${shapeText})`);
+      return;
+    }
+    if (v.elemType !== type) problems.push(`${kind} "${name}": expected ${type}, got ${v.elemType}`);
+    const dims = v.dims;
+    if (dims === undefined && kind === 'output') return;
+    const fits = dims !== undefined && dims.length === shape.length && shape.every((want, i) => {
+      const got = dims[i];
+      if (want === 'B') return true;
+      if (kind === 'output' && typeof got !== 'number') return true;
+      if (want === undefined) return typeof got === 'number' && got > 0;
+      return got === want;
+    });
+    if (!fits) {
+      problems.push(`${kind} "${name}": expected shape ${shapeText}, got ${describeDims(dims)}`);
+    } else if (kind === 'input') {
+      shape.forEach((want, i) => { if (want === 'B') batchDims.push(dims[i]!); });
+    }
+  };
+  const byName = (list: ValueDescription[]) => new Map(list.map((v) => [v.name, v] as const));
+  const inputs = byName(model.inputs);
+  const outputs = byName(model.outputs);
+  const L = seqLen;
+  const V = vocabText !== undefined ? vocab.length : undefined;
+  const fmt = (...d: (number | string | undefined)[]) => `[${d.map((x) => x ?? '?').join(', ')}]`;
+
+  checkValue('input', inputs.get(contractInputs.tokens), contractInputs.tokens, 'int64', ['B', L], fmt('B', L ?? 'L'));
+  checkValue('input', inputs.get(contractInputs.reset), contractInputs.reset, 'bool', ['B'], '[B]');
+  const states: StepContract['states'] = [];
+  for (const s of stateNames) {
+    const input = inputs.get(s);
+    // The state's S and D come from its input; its outputs must match them.
+    const dims = input?.dims;
+    const S = dims && typeof dims[1] === 'number' ? dims[1] : undefined;
+    const D = dims && typeof dims[2] === 'number' ? dims[2] : undefined;
+    const text = fmt('B', S ?? 'S', D ?? 'D');
+    checkValue('input', input, s, 'float32', ['B', undefined, undefined], '[B, S, D] with S and D fixed');
+    checkValue('output', outputs.get(nextStateName(s)), nextStateName(s), 'float32', ['B', S, D], text);
+    checkValue('output', outputs.get(initStateName(s)), initStateName(s), 'float32', ['B', S, D], text);
+    if (S !== undefined && D !== undefined) states.push({ name: s, seq: S, width: D });
+  }
+  checkValue('output', outputs.get(contractOutputs.logits), contractOutputs.logits, 'float32', ['B', L, V], fmt('B', L ?? 'L', V ?? 'V'));
+  checkValue('output', outputs.get(contractOutputs.qHalt), contractOutputs.qHalt, 'float32', ['B'], '[B]');
+  const qContinue = outputs.get(contractOutputs.qContinue);
+  if (qContinue) checkValue('output', qContinue, contractOutputs.qContinue, 'float32', ['B'], '[B]');
+  const known = new Set([contractInputs.tokens, contractInputs.reset, ...stateNames]);
+  for (const i of model.inputs) if (!known.has(i.name)) problems.push(`input "${i.name}" is not part of the contract (inputs: tokens, ${stateNames.length ? stateNames.join(', ') + ', ' : ''}reset)`);
+
+  const fixed = batchDims.filter((d): d is number => typeof d === 'number');
+  const symbols = new Set(batchDims.filter((d): d is string => typeof d === 'string'));
+  if (new Set(fixed).size > 1 || (fixed.length > 0 && symbols.size > 0) || symbols.size > 1) {
+    problems.push(`the batch dimension B differs between the inputs (${[...new Set(batchDims.map(String))].join(', ')})`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    contract: {
+      task, sudokuSide, vocab, vocabSize: vocab.length, seqLen: seqLen!, batch: fixed[0], states, answerState, arch,
+      hCycles: hCycles!, lCycles: lCycles!, haltMaxSteps, hasQContinue: qContinue !== undefined,
+    },
+  };
+}
+
+/** One message for an error: the model's path and every problem on its own line. */
+export function formatContractProblems(source: string, problems: readonly string[]): string {
+  return `${source} does not honour the ONNX step contract (${ONNX_CONTRACT_VERSION}, docs/onnx-contract.md):\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+}

@@ -1,0 +1,35 @@
+// What the fixed-point tools need of a model: one supervision step at a time, on a batch, with
+// the carried states in and out, plus the model's initial states. The ONNX implementation is
+// trainer/onnx/onnxStepModel.ts; any other (a test's hand-written map) plugs in the same way.
+import type { StepContract } from '../../protocol/onnxContract';
+
+export interface StepInput {
+  batch: number;
+  /** [B, L] token ids. */
+  tokens: Int32Array;
+  /** One [B, S, D] array per contract state, in contract order. */
+  states: Float32Array[];
+  /** [B] 1 = start from the initial states (the given states are ignored). */
+  reset: Uint8Array;
+}
+
+export interface StepOutput {
+  states: Float32Array[];
+  /** [B, L, V] */
+  logits: Float32Array;
+  /** [B] */
+  qHalt: Float32Array;
+}
+
+export interface StepModel {
+  readonly contract: StepContract;
+  step(input: StepInput): Promise<StepOutput>;
+  /** The initial states ([B, S, D] each) for a batch of B rows. */
+  initialStates(batch: number): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}
+
+/** S·D of each state. */
+export function stateSizes(c: StepContract): number[] {
+  return c.states.map((s) => s.seq * s.width);
+}

@@ -1,0 +1,88 @@
+// A contract-honouring .onnx file on onnxruntime-node (CPU), as a StepModel. The file is
+// validated against the step contract before a session is created, so a model that does not
+// honour it fails with the list of what is missing or mis-shaped.
+import * as ort from 'onnxruntime-node';
+import { contractInputs, contractOutputs, formatContractProblems, initStateName, nextStateName, validateStepContract, type StepContract } from '../../protocol/onnxContract';
+import type { StepInput, StepModel, StepOutput } from '../inspect/stepModel';
+import { describeOnnxBytes, describeOnnxFile } from './modelDescription';
+
+export interface OnnxStepOptions {
+  /** Intra-op threads; 0 = onnxruntime's default (all cores). */
+  threads?: number;
+}
+
+export class OnnxStepModel implements StepModel {
+  private constructor(readonly contract: StepContract, private readonly session: ort.InferenceSession, readonly source: string) {}
+
+  static async fromFile(path: string, opts: OnnxStepOptions = {}): Promise<OnnxStepModel> {
+    const { bytes, description } = describeOnnxFile(path);
+    return OnnxStepModel.create(bytes, description, path, opts);
+  }
+
+  static async fromBytes(bytes: Uint8Array, source: string, opts: OnnxStepOptions = {}): Promise<OnnxStepModel> {
+    return OnnxStepModel.create(bytes, describeOnnxBytes(bytes, source), source, opts);
+  }
+
+  private static async create(bytes: Uint8Array, description: ReturnType<typeof describeOnnxBytes>, source: string, opts: OnnxStepOptions): Promise<OnnxStepModel> {
+    const check = validateStepContract(description);
+    if (!check.ok) throw new Error(formatContractProblems(source, check.problems));
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    });
+    return new OnnxStepModel(check.contract, session, source);
+  }
+
+  private feeds(input: StepInput): Record<string, ort.Tensor> {
+    const c = this.contract;
+    const B = input.batch;
+    if (c.batch !== undefined && c.batch !== B) throw new Error(`${this.source}: the graph has a fixed batch of ${c.batch}, asked for ${B}`);
+    if (input.tokens.length !== B * c.seqLen) throw new Error(`tokens: expected ${B}x${c.seqLen} values, got ${input.tokens.length}`);
+    const tokens = new BigInt64Array(input.tokens.length);
+    for (let i = 0; i < tokens.length; i++) tokens[i] = BigInt(input.tokens[i]!);
+    const feeds: Record<string, ort.Tensor> = {
+      [contractInputs.tokens]: new ort.Tensor('int64', tokens, [B, c.seqLen]),
+      [contractInputs.reset]: new ort.Tensor('bool', Uint8Array.from(input.reset), [B]),
+    };
+    c.states.forEach((s, i) => {
+      const data = input.states[i]!;
+      if (data.length !== B * s.seq * s.width) throw new Error(`state ${s.name}: expected ${B}x${s.seq}x${s.width} values, got ${data.length}`);
+      feeds[s.name] = new ort.Tensor('float32', data, [B, s.seq, s.width]);
+    });
+    return feeds;
+  }
+
+  async step(input: StepInput): Promise<StepOutput> {
+    const c = this.contract;
+    const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt];
+    const out = await this.session.run(this.feeds(input), fetches);
+    const B = input.batch;
+    const f32 = (name: string, dims: number[]) => {
+      const t = out[name]!;
+      if (t.type !== 'float32' || t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
+        throw new Error(`${this.source}: output "${name}" came back as ${t.type} [${t.dims.join(', ')}], the contract needs float32 [${dims.join(', ')}]`);
+      }
+      return t.data as Float32Array;
+    };
+    return {
+      states: c.states.map((s) => f32(nextStateName(s.name), [B, s.seq, s.width])),
+      logits: f32(contractOutputs.logits, [B, c.seqLen, c.vocabSize]),
+      qHalt: f32(contractOutputs.qHalt, [B]),
+    };
+  }
+
+  async initialStates(batch: number): Promise<Float32Array[]> {
+    const c = this.contract;
+    const input: StepInput = {
+      batch, tokens: new Int32Array(batch * c.seqLen).fill(1), reset: new Uint8Array(batch).fill(1),
+      states: c.states.map((s) => new Float32Array(batch * s.seq * s.width)),
+    };
+    const out = await this.session.run(this.feeds(input), c.states.map((s) => initStateName(s.name)));
+    return c.states.map((s) => out[initStateName(s.name)]!.data as Float32Array);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
