@@ -24,6 +24,20 @@ export const modelSchema = z.object({
   qHeadBiasInit: z.number().describe('Initial bias of the Q head (reference: -5, halting starts off).'),
 }).strict();
 
+/** CGAR Progressive Depth Curriculum (reference.md §2.1). Evaluation always uses the full depth. */
+export const curriculumSchema = z.object({
+  enabled: z.boolean(),
+  boundaries: z.array(fraction()).describe('Training-progress fractions where the next stage starts (reference: [0.3, 0.6]).'),
+  stages: z.array(z.tuple([int(1), int(1)])).optional()
+    .describe('Explicit (T, n) per stage, one more than boundaries; absent = derived from the base depth like the reference: (ceil(T/3)|1, ceil(n/3)|2), (ceil(2T/3), ceil(2n/3)), (T, n).'),
+}).strict();
+
+/** CGAR Hierarchical Supervision Weighting (reference.md §2.2). */
+export const hswSchema = z.object({
+  mode: z.enum(['off', 'code', 'paper']).describe('"code": one scalar decay^floor(mean incoming steps) on the batch loss, as the released code; "paper": per row decay^(t-1)/Z over its supervision step t.'),
+  decay: z.number().gt(0).max(1),
+}).strict();
+
 export const trainSchema = z.object({
   steps: int(1).describe('Optimizer steps (one supervision step each).'),
   batchSize: int(1).describe('Rows carried in the deep-supervision batch (global batch).'),
@@ -47,6 +61,8 @@ export const trainSchema = z.object({
     rate: fraction(),
     warmup: z.boolean().describe('Use decay_t = min(rate, (1+t)/(10+t)) so early averages do not lag (the reference uses a plain rate).'),
   }).strict(),
+  curriculum: curriculumSchema,
+  hsw: hswSchema,
 }).strict();
 
 const blankRange = z.tuple([int(0), int(0)]).refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
@@ -75,6 +91,7 @@ export const evalSchema = z.object({
   everySteps: int(0).describe('Evaluate on the held-out set every this many steps (0 = only at the end).'),
   puzzlesPerBlank: int(1).describe('Held-out puzzles per blank count in periodic evaluations (the final one uses the whole test set).'),
   batchSize: int(1),
+  gradientVarianceGroups: int(0).describe('At every evaluation, split the carried batch into this many groups and report V = mean ||g_k - g||^2 / ||g||^2 at fixed parameters (0 = off; needs batchSize divisible by it).'),
 }).strict();
 
 export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -91,6 +108,8 @@ export const runConfigSchema = z.object({
 }).strict();
 
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type CurriculumConfig = z.infer<typeof curriculumSchema>;
+export type HswConfig = z.infer<typeof hswSchema>;
 export type TrainConfig = z.infer<typeof trainSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
 export type EvalConfig = z.infer<typeof evalSchema>;
@@ -109,7 +128,11 @@ export const configFileSchema = z.object({
   backend: z.enum(backendNames).optional(),
   checkpointEverySteps: int(0).optional(),
   model: modelSchema.partial().optional(),
-  train: trainSchema.extend({ ema: trainSchema.shape.ema.partial() }).partial().optional(),
+  train: trainSchema.extend({
+    ema: trainSchema.shape.ema.partial(),
+    curriculum: curriculumSchema.partial(),
+    hsw: hswSchema.partial(),
+  }).partial().optional(),
   data: z.record(z.string(), z.unknown()).optional().describe('Data section; validated after merging onto the preset.'),
   eval: evalSchema.partial().optional(),
 }).strict();

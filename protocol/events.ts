@@ -40,10 +40,27 @@ export interface StepEvent extends EventBase {
   /** Analytic matmul FLOPs of this step, forward and backward counted separately. */
   flopsForward: number;
   flopsBackward: number;
-  /** Recursion depth used for this step. */
+  /** Recursion depth used for this step, and its depth-curriculum stage (0-based; 0 without curriculum). */
   hCycles: number;
   lCycles: number;
+  stage: number;
   stepSeconds: number;
+  /** ‖g − m‖² / ‖m‖², m the optimizer's running mean of past gradients: a cheap per-step variance estimate (null before m exists). */
+  gradVarianceRunning: number | null;
+  /** The HSW factor on the whole batch loss (1 unless train.hsw.mode = "code"). */
+  lossScale: number;
+}
+
+/** The depth curriculum entered a new stage at this step (also emitted for the first stage). */
+export interface StageEvent extends EventBase {
+  type: 'stage';
+  step: number;
+  stage: number;
+  stages: number;
+  hCycles: number;
+  lCycles: number;
+  /** Training progress (step − 1) / total at which the stage starts. */
+  progress: number;
 }
 
 export interface BlankCountAccuracy {
@@ -64,6 +81,17 @@ export interface EvalEvent extends EventBase {
   qHaltAccuracy: number;
   byBlanks: BlankCountAccuracy[];
   seconds: number;
+  /** Evaluation always runs the full depth, whatever the curriculum stage. */
+  hCycles: number;
+  lCycles: number;
+  /** Early-exit evaluation on the same puzzles: each row stops at its first q_halt > 0 (or N_sup). */
+  earlyExit: { meanSteps: number; exactAccuracy: number; qHaltAccuracy: number };
+  /** V = mean_k ‖g_k − ḡ‖² / ‖ḡ‖² over groups of the next training batch at fixed parameters (null when off). */
+  gradientVariance: number | null;
+  /** Training time (step seconds, evaluation excluded) and analytic FLOPs spent up to this step. */
+  trainSeconds: number;
+  flopsForwardTotal: number;
+  flopsBackwardTotal: number;
 }
 
 export interface CheckpointEvent extends EventBase {
@@ -86,9 +114,9 @@ export interface ErrorEvent extends EventBase {
   step?: number;
 }
 
-export type TrainerEvent = RunStartEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent;
+export type TrainerEvent = RunStartEvent | StepEvent | StageEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent;
 export type TrainerEventType = TrainerEvent['type'];
-export const trainerEventTypes: readonly TrainerEventType[] = ['run_start', 'step', 'eval', 'checkpoint', 'done', 'error'];
+export const trainerEventTypes: readonly TrainerEventType[] = ['run_start', 'step', 'stage', 'eval', 'checkpoint', 'done', 'error'];
 
 /** Distributive Omit, so each event type keeps its own fields. */
 export type EventPayload<E = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;

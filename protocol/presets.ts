@@ -15,9 +15,23 @@ const sudoku4: RunConfig = {
     optimizer: 'adamw', lr: 3e-3, lrWarmupSteps: 20, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
     puzzleEmbLr: 3e-3, puzzleEmbWeightDecay: 0.1, lossType: 'stablemax', qLossWeight: 0.5,
     ema: { enabled: true, rate: 0.999, warmup: true },
+    curriculum: { enabled: false, boundaries: [0.3, 0.6] },
+    hsw: { mode: 'off', decay: 0.7 },
   },
   data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 1000, trainBlanks: [4, 12], testBlanks: [4, 12], testPerBlank: 200, augment: true },
-  eval: { everySteps: 250, puzzlesPerBlank: 40, batchSize: 512 },
+  eval: { everySteps: 250, puzzlesPerBlank: 40, batchSize: 512, gradientVarianceGroups: 8 },
+};
+
+// The CGAR ablation setting: sudoku4 at the paper's base depth T=3, n=6, on the hardest 4x4
+// puzzles (trained on 8-12 blanks, tested on 10-12), where 300 steps do not saturate every arm
+// (6 blanks do within minutes).
+const sudoku4Hard: RunConfig = {
+  ...sudoku4,
+  checkpointEverySteps: 0,
+  model: { ...sudoku4.model, hCycles: 3, lCycles: 6 },
+  train: { ...sudoku4.train, steps: 300 },
+  data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 1000, trainBlanks: [8, 12], testBlanks: [10, 12], testPerBlank: 200, augment: true },
+  eval: { everySteps: 30, puzzlesPerBlank: 40, batchSize: 512, gradientVarianceGroups: 8 },
 };
 
 const sudoku9Easy: RunConfig = {
@@ -26,7 +40,7 @@ const sudoku9Easy: RunConfig = {
   model: { ...sudoku4.model, hiddenSize: 64, hCycles: 2, lCycles: 3 },
   train: { ...sudoku4.train, steps: 4000, haltMaxSteps: 8, lr: 2e-3, lrWarmupSteps: 100 },
   data: { kind: 'generated-sudoku', side: 9, trainPuzzles: 2000, trainBlanks: [3, 12], testBlanks: [3, 15], testPerBlank: 100, augment: true },
-  eval: { everySteps: 500, puzzlesPerBlank: 20, batchSize: 256 },
+  eval: { everySteps: 500, puzzlesPerBlank: 20, batchSize: 256, gradientVarianceGroups: 8 },
 };
 
 // TRM-MLP on Sudoku-Extreme exactly as the reference recipe: 50,000 epochs x 1000 puzzles / 768 = 65,104 steps.
@@ -43,13 +57,16 @@ const sudokuExtreme: RunConfig = {
     optimizer: 'adam_atan2', lr: 1e-4, lrWarmupSteps: 2000, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 1.0, adamEpsilon: 1e-8,
     puzzleEmbLr: 1e-4, puzzleEmbWeightDecay: 1.0, lossType: 'stablemax', qLossWeight: 0.5,
     ema: { enabled: true, rate: 0.999, warmup: false },
+    curriculum: { enabled: false, boundaries: [0.3, 0.6] },
+    hsw: { mode: 'off', decay: 0.7 },
   },
   data: { kind: 'sudoku-csv', trainFile: 'data/sudoku-extreme/train.csv', testFile: 'data/sudoku-extreme/test.csv', subsample: 1000, augmentationsPerPuzzle: 1000 },
-  eval: { everySteps: 6510, puzzlesPerBlank: 1000, batchSize: 768 },
+  eval: { everySteps: 6510, puzzlesPerBlank: 1000, batchSize: 768, gradientVarianceGroups: 8 },
 };
 
 export const presets: Readonly<Record<string, RunConfig>> = {
   sudoku4,
+  'sudoku4-hard': sudoku4Hard,
   'sudoku9-easy': sudoku9Easy,
   'sudoku-extreme': sudokuExtreme,
 };

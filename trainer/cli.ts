@@ -2,7 +2,7 @@
 //   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--steps N] [--seed N] [--backend NAME]
 //   reclab resume <run-dir> [--steps N] [--backend NAME]
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
-//   reclab export <run-dir> ...  (trainer/onnx/exportCommand.ts)
+//   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
@@ -16,10 +16,12 @@ import { Rng } from './random';
 import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
+import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
+import { curriculumStages } from './train/depthCurriculum';
 import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
-import { runTraining } from './trainingRun';
+import { evalEventOf, runTraining } from './trainingRun';
 import { exportCommand } from './onnx/exportCommand';
 
 class UsageError extends Error {}
@@ -28,7 +30,10 @@ const usage = `usage:
   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--runs-root DIR] [--name NAME]
                 [--steps N] [--seed N] [--backend ${backendNames.join('|')}]
   reclab resume <run-dir> [--steps N] [--backend NAME]
-  reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]`;
+  reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
+  reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
+                [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
+                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME]`;
 
 const options = {
   preset: { type: 'string' },
@@ -43,6 +48,13 @@ const options = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  arms: { type: 'string' },
+  seeds: { type: 'string' },
+  depth: { type: 'string' },
+  parallel: { type: 'string' },
+  out: { type: 'string' },
+  target: { type: 'string' },
+  'eval-every': { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -135,7 +147,12 @@ async function commandEval(flags: Flags, positionals: string[]): Promise<number>
     const t0 = performance.now();
     const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen),
       { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
-    const e: EvalEvent = { v: 1, time: Date.now(), type: 'eval', step: meta.step, scope: 'final', puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy, qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds: (performance.now() - t0) / 1000 };
+    const e: EvalEvent = {
+      v: 1, time: Date.now(),
+      ...evalEventOf(r, meta.step, 'final', (performance.now() - t0) / 1000, model.depth, {
+        gradientVariance: null, trainSeconds: meta.progress.trainSeconds, flopsForwardTotal: meta.progress.flopsForwardTotal, flopsBackwardTotal: meta.progress.flopsBackwardTotal,
+      }),
+    };
     process.stdout.write(flags.json ? JSON.stringify(e) + '\n' : formatEvalTable(e) + '\n');
   } finally {
     disposeTrainState(state);
@@ -143,9 +160,46 @@ async function commandEval(flags: Flags, positionals: string[]): Promise<number>
   return 0;
 }
 
+async function commandAblate(flags: Flags): Promise<number> {
+  const depthText = flags.depth ?? '3,6';
+  const depthMatch = /^(\d+),(\d+)$/.exec(depthText);
+  if (!depthMatch || Number(depthMatch[1]) < 1 || Number(depthMatch[2]) < 1) throw new UsageError(`--depth: expected "T,n" with positive integers, got "${depthText}"`);
+  if (flags.seeds === undefined) throw new UsageError('--seeds: give the number of seeds per arm');
+  const seeds = Number(flags.seeds);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const outDir = resolve(flags.out ?? join(flags['runs-root'] ?? 'runs', `ablation-${stamp}`));
+  const opts: SweepOptions = {
+    preset: flags.preset, configFile: flags.config, arms: (flags.arms ?? 'baseline,pdc,hsw,cgar').split(',').map((a) => a.trim()).filter(Boolean),
+    seeds, steps: intFlag(flags, 'steps', 1), depth: { hCycles: Number(depthMatch[1]), lCycles: Number(depthMatch[2]) },
+    parallel: flags.parallel === undefined ? undefined : Number(flags.parallel), outDir, target: flags.target === undefined ? 0.95 : Number(flags.target),
+    evalEvery: flags['eval-every'] === undefined ? undefined : Number(flags['eval-every']), backend: backendFlag(flags),
+    cliPath: process.argv[1]!, failArms: process.env['RECLAB_FAULT_INJECT_ARMS']?.split(','),
+  };
+  try {
+    validateSweep(opts);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  // Resolve (and so validate) the base config before any run starts.
+  resolveConfig({ preset: opts.preset, configFile: opts.configFile, backend: opts.backend });
+  if (!flags.quiet) process.stderr.write(`ablation: ${opts.arms.length} arms x ${seeds} seeds into ${outDir}\n`);
+  const result = await runSweep(opts);
+  process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
+  return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
 /** Cross-field checks the schema cannot express. */
 function checkConsistency(c: RunConfig): void {
   if (c.train.microBatchSize > c.train.batchSize) throw new ConfigError(`train.microBatchSize: ${c.train.microBatchSize} exceeds train.batchSize ${c.train.batchSize}`);
+  const groups = c.eval.gradientVarianceGroups;
+  if (groups === 1 || (groups > 0 && c.train.batchSize % groups !== 0)) throw new ConfigError(`eval.gradientVarianceGroups: ${groups} must be 0, or >= 2 and divide train.batchSize ${c.train.batchSize}`);
+  if (c.train.curriculum.enabled) {
+    try {
+      curriculumStages({ hCycles: c.model.hCycles, lCycles: c.model.lCycles }, c.train.curriculum);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  }
   if (c.data.kind === 'generated-sudoku') {
     const max = c.data.side === 4 ? 12 : 60;
     for (const f of ['trainBlanks', 'testBlanks'] as const) {
@@ -174,6 +228,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': return await commandTrain(parsed.values, argv);
       case 'resume': return await commandResume(parsed.values, rest);
       case 'eval': return await commandEval(parsed.values, rest);
+      case 'ablate': return await commandAblate(parsed.values);
       default: throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
@@ -181,6 +236,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
     return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
+  } finally {
+    await rpc?.flush();
   }
 }
 

@@ -3,6 +3,7 @@
 // summary. Everything it does is visible in the run directory.
 import type { RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
+import type { Depth } from './model/trm';
 import type { RunSummary } from '../protocol/runDirectory';
 import type { TaskData } from './data/taskData';
 import { supervisionStepFlops } from './model/flops';
@@ -10,11 +11,12 @@ import { TrmModel } from './model/trm';
 import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
-import { evaluate } from './train/evaluate';
+import { depthSchedule } from './train/depthCurriculum';
+import { evaluate, type FullEvalResult } from './train/evaluate';
 import { encodePuzzles, ExampleStream } from './train/exampleStream';
 import { learningRate } from './train/lrSchedule';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
-import { trainStep } from './train/trainStep';
+import { gradientVariance, trainStep } from './train/trainStep';
 import type { Puzzle } from './data/puzzle';
 
 export interface TrainingRunOptions {
@@ -31,6 +33,18 @@ export interface TrainingRunOptions {
 }
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The eval event of an evaluation result. */
+export function evalEventOf(
+  r: FullEvalResult, step: number, scope: EvalEvent['scope'], seconds: number, depth: Depth,
+  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal'>,
+): EventPayload<EvalEvent> {
+  return {
+    type: 'eval', step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy,
+    qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds, hCycles: depth.hCycles, lCycles: depth.lCycles,
+    earlyExit: r.earlyExit, ...extra,
+  };
+}
 
 /** The first `perBlank` puzzles of each blank count (the test set is grouped by blanks). */
 function periodicSubset(test: readonly Puzzle[], perBlank: number): Puzzle[] {
@@ -55,7 +69,9 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();
   let stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
-  let progress: RunProgress = { wallSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined };
+  let progress: RunProgress = { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined };
+  // Gradient-variance probes draw from their own stream so they never shift the training data.
+  const probeStream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
   let resumed = false;
 
   try {
@@ -74,14 +90,21 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
 
     const fullTest = encodePuzzles(data.test, data.seqLen);
     const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen);
+    const schedule = depthSchedule(model.depth, train.curriculum);
     const runEval = (scope: EvalEvent['scope']): EvalEvent => {
       const t0 = performance.now();
+      // Always the full depth (model.depth), never the curriculum's current stage.
       const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
         { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
+      const groups = config.eval.gradientVarianceGroups;
+      const variance = groups > 0 ? gradientVariance(state, probeStream.next(train.batchSize), train, schedule.at(Math.max(1, state.step), train.steps).depth, groups) : null;
       const seconds = (performance.now() - t0) / 1000;
       progress.wallSeconds += seconds;
       progress.bestExactAccuracy = Math.max(progress.bestExactAccuracy ?? 0, r.exactAccuracy);
-      const e: EventPayload<EvalEvent> = { type: 'eval', step: state.step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy, qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds };
+      const e = evalEventOf(r, state.step, scope, seconds, model.depth, {
+        gradientVariance: variance === null ? null : finiteOrNull(variance), trainSeconds: progress.trainSeconds,
+        flopsForwardTotal: progress.flopsForwardTotal, flopsBackwardTotal: progress.flopsBackwardTotal,
+      });
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
@@ -91,16 +114,22 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       emit({ type: 'checkpoint', step: state.step, path: `checkpoints/${path.split(/[\\/]/).pop()}` });
     };
 
-    const depth = model.depth;
-    const stepFlops = supervisionStepFlops(model, depth, train.batchSize, true);
+    let stageShown = -1;
     while (state.step < train.steps) {
       const step = state.step + 1;
+      const { stage, depth } = schedule.at(step, train.steps);
+      if (stage !== stageShown) {
+        emit({ type: 'stage', step, stage, stages: schedule.stages.length, hCycles: depth.hCycles, lCycles: depth.lCycles, progress: (step - 1) / train.steps });
+        stageShown = stage;
+      }
+      const stepFlops = supervisionStepFlops(model, depth, train.batchSize, true);
       const lr = learningRate(step, train.lr, train.lrWarmupSteps, train.steps, train.lrMinRatio);
       const t0 = performance.now();
       const batch = stream.next(train.batchSize);
       const m = trainStep(state, batch, train, depth, lr, haltRng);
       const seconds = (performance.now() - t0) / 1000;
       progress.wallSeconds += seconds;
+      progress.trainSeconds += seconds;
       progress.flopsForwardTotal += stepFlops.forward;
       progress.flopsBackwardTotal += stepFlops.backward;
       emit({
@@ -108,7 +137,8 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
         tokenAccuracy: finiteOrNull(m.tokenAccuracy), exactAccuracy: finiteOrNull(m.exactAccuracy), qHaltAccuracy: finiteOrNull(m.qHaltAccuracy),
         meanHaltSteps: finiteOrNull(m.meanHaltSteps), haltedRows: m.haltedRows, lr, gradNorm: m.gradNorm,
         samplesPerSecond: train.batchSize / seconds, flopsForward: stepFlops.forward, flopsBackward: stepFlops.backward,
-        hCycles: depth.hCycles, lCycles: depth.lCycles, stepSeconds: seconds,
+        hCycles: depth.hCycles, lCycles: depth.lCycles, stage, stepSeconds: seconds,
+        gradVarianceRunning: finiteOrNull(m.gradVarianceRunning), lossScale: m.lossScale,
       });
       const last = state.step === train.steps;
       if (!last && config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) runEval('periodic');

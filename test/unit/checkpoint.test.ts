@@ -142,7 +142,7 @@ function makeState(width: number, seed: number) {
 
 const extra = () => ({
   haltRng: new Rng(5).state(), stream: { rng: new Rng(6).state(), order: [2, 0, 1], position: 1 },
-  progress: { wallSeconds: 1, flopsForwardTotal: 2, flopsBackwardTotal: 3, bestExactAccuracy: undefined },
+  progress: { wallSeconds: 1, trainSeconds: 0.5, flopsForwardTotal: 2, flopsBackwardTotal: 3, bestExactAccuracy: undefined },
 });
 
 /** Every array of a train state, copied out, keyed like the checkpoint. */

@@ -31,7 +31,7 @@ const tiny = {
   model: { hiddenSize: 8, layers: 1, hCycles: 1, lCycles: 1 },
   train: { batchSize: 4, microBatchSize: 4, haltMaxSteps: 2 },
   data: { trainPuzzles: 20, testBlanks: [4, 5], testPerBlank: 2 },
-  eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 8 },
+  eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 8, gradientVarianceGroups: 2 },
 };
 
 test('the CLI bundle exists (run `npm run build` first)', () => {
@@ -92,7 +92,7 @@ test('train --steps 3 on a tiny config leaves a complete run directory; eval --j
     assert.ok('type' in e, `line parses: ${l}`);
     return e as TrainerEvent;
   });
-  assert.deepEqual(events.map((e) => e.type), ['run_start', 'step', 'step', 'step', 'eval', 'checkpoint', 'done']);
+  assert.deepEqual(events.map((e) => e.type), ['run_start', 'stage', 'step', 'step', 'step', 'eval', 'checkpoint', 'done']);
   assert.deepEqual(events.filter((e) => e.type === 'step').map((e) => e.step), [1, 2, 3]);
   const evalEvent = events.find((e) => e.type === 'eval');
   assert.ok(evalEvent?.type === 'eval' && evalEvent.scope === 'final' && evalEvent.step === 3);

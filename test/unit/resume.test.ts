@@ -27,7 +27,7 @@ const config: RunConfig = {
   // Two micro-batches, and a short warm-up so the learning rate changes across the stop.
   train: { ...base.train, steps: 8, batchSize: 8, microBatchSize: 4, haltMaxSteps: 3, lrWarmupSteps: 6, haltExplorationProb: 0.5 },
   data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 50, trainBlanks: [4, 10], testBlanks: [4, 6], testPerBlank: 2, augment: true },
-  eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 16 },
+  eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 16, gradientVarianceGroups: 0 },
 };
 
 function events(runPath: string): TrainerEvent[] {

@@ -264,7 +264,8 @@ for (const [label, cfg] of [['mlp_t', mlpT], ['attention + RoPE', attention]] as
       // The new carry is the (detached) output of the last cycle.
       const carryH = state.carry.zH.dataSync(), refH = lastH!.dataSync();
       refH.forEach((v, i) => assert.ok(Math.abs(carryH[i]! - v) <= 1e-4 * Math.max(1, Math.abs(v)), `carry z_H[${i}]`));
-      assert.deepEqual(Array.from(m.rowSteps), [1, 1, 1, 1]);
+      assert.deepEqual(Array.from(state.carry.steps), [1, 1, 1, 1]);
+      assert.equal(m.lossScale, 1);
     } finally {
       disposeTrainState(state);
     }

@@ -10,6 +10,8 @@ import { readCheckpointFile, writeCheckpointFile, type StoredArray } from './che
 /** Counters of the run that continue across a resume. */
 export interface RunProgress {
   wallSeconds: number;
+  /** Step time only (evaluation excluded). */
+  trainSeconds: number;
   flopsForwardTotal: number;
   flopsBackwardTotal: number;
   bestExactAccuracy: number | undefined;

@@ -1,6 +1,7 @@
 // Evaluation as in the reference (§1.6): every puzzle runs exactly haltMaxSteps supervision
 // steps at full depth with no early halting; the answer after the last step is scored.
-// Exact accuracy is reported per number of blanks.
+// Exact accuracy is reported per number of blanks. The same pass also scores an early-exit
+// evaluation (CGAR's "reasoning steps"): each row stops at its first step with q_halt > 0.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlankCountAccuracy } from '../../protocol/events';
 import type { Depth, ParamSet, TrmModel } from '../model/trm';
@@ -16,38 +17,67 @@ export interface EvalResult {
   predictions: Int32Array;
 }
 
+export interface EarlyExitResult {
+  /** Mean supervision steps until the first q_halt > 0 (N_sup for rows that never halt). */
+  meanSteps: number;
+  /** Exact accuracy of the answers at each row's halting step. */
+  exactAccuracy: number;
+  /** Fraction of rows whose halting decision matches correctness at that step: (q_halt ≥ 0) == right. */
+  qHaltAccuracy: number;
+}
+
+export interface FullEvalResult extends EvalResult {
+  earlyExit: EarlyExitResult;
+}
+
 export interface EvalOptions {
   steps: number;
   batchSize: number;
   depth: Depth;
 }
 
-export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): EvalResult {
+export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): FullEvalResult {
   const N = data.size;
   const L = data.seqLen;
   const predictions = new Int32Array(N * L);
   const qHalt = new Float32Array(N);
+  const exitPredictions = new Int32Array(N * L);
+  const exitQHalt = new Float32Array(N);
+  const exitStep = new Int32Array(N);
   for (let start = 0; start < N; start += opts.batchSize) {
     const rows = Math.min(opts.batchSize, N - start);
     const chunk = sliceRows(data, start, rows);
-    const { pred, q } = tf.tidy(() => {
+    tf.tidy(() => {
       const tokens = tf.tensor2d(chunk.tokens, [rows, L], 'int32');
       const x = model.inputEmbedding(p, tokens);
       let zH = tf.broadcastTo(hInit, [rows, model.totalLen, model.width]) as tf.Tensor3D;
       let zL = tf.broadcastTo(lInit, [rows, model.totalLen, model.width]) as tf.Tensor3D;
-      for (let s = 0; s < opts.steps; s++) {
+      for (let s = 1; s <= opts.steps; s++) {
         const next = model.cyclesWithoutGradient(p, zH, zL, x, opts.depth.hCycles, opts.depth.lCycles);
         zH = next.zH;
         zL = next.zL;
+        const heads = model.heads(p, zH);
+        const pred = tf.argMax(heads.logits, -1).dataSync() as Int32Array;
+        const q = heads.qHalt.dataSync() as Float32Array;
+        for (let r = 0; r < rows; r++) {
+          const row = start + r;
+          if (exitStep[row] === 0 && (q[r]! > 0 || s === opts.steps)) {
+            exitStep[row] = s;
+            exitQHalt[row] = q[r]!;
+            exitPredictions.set(pred.subarray(r * L, (r + 1) * L), row * L);
+          }
+        }
+        if (s === opts.steps) {
+          predictions.set(pred, start * L);
+          qHalt.set(q, start);
+        }
       }
-      const heads = model.heads(p, zH);
-      return { pred: tf.argMax(heads.logits, -1), q: heads.qHalt };
     });
-    predictions.set(pred.dataSync() as Int32Array, start * L);
-    qHalt.set(q.dataSync() as Float32Array, start);
-    tf.dispose([pred, q]);
   }
-  return scorePredictions(data, predictions, qHalt);
+  const full = scorePredictions(data, predictions, qHalt);
+  const early = scorePredictions(data, exitPredictions, exitQHalt);
+  const meanSteps = exitStep.reduce((a, b) => a + b, 0) / Math.max(1, N);
+  return { ...full, earlyExit: { meanSteps, exactAccuracy: early.exactAccuracy, qHaltAccuracy: early.qHaltAccuracy } };
 }
 
 /** Exact, token and q-halt accuracy, overall and per blank count. */

@@ -1,0 +1,64 @@
+// `reclab ablate` as a child process: bad requests are refused before anything starts, and an
+// arm whose run fails is reported as failed while the other arms finish and are summarised.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const cli = resolve('dist/trainer/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'reclab-ablate-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [cli, 'ablate', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+
+test('unknown arm, unknown preset and a bad seed count are refused before anything starts', () => {
+  assert.ok(existsSync(cli), 'run `npm run build` first');
+  const cases: [string[], RegExp][] = [
+    [['--arms', 'baseline,warp', '--seeds', '2'], /unknown arm "warp"/],
+    [['--preset', 'sudoku5', '--arms', 'baseline', '--seeds', '2'], /unknown preset "sudoku5"/],
+    [['--arms', 'baseline', '--seeds', '0'], /--seeds/],
+    [['--arms', 'baseline', '--seeds', 'two'], /--seeds/],
+    [['--arms', 'baseline'], /--seeds/],
+  ];
+  for (const [i, [args, message]] of cases.entries()) {
+    const out = join(dir, `refused-${i}`);
+    const r = run([...args, '--out', out]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.ok(!existsSync(out), `${args.join(' ')} must not create ${out}`);
+  }
+});
+
+test('a crashing arm is reported as failed; the other arms finish and are in ablation.json, the table and the HTML report', () => {
+  const config = join(dir, 'tiny.reclab.json');
+  writeFileSync(config, JSON.stringify({
+    extends: 'sudoku4', backend: 'cpu',
+    model: { hiddenSize: 8, layers: 1 },
+    train: { batchSize: 8, microBatchSize: 8, haltMaxSteps: 2 },
+    data: { trainPuzzles: 30, trainBlanks: [4, 6], testBlanks: [4, 5], testPerBlank: 2 },
+    eval: { puzzlesPerBlank: 1, batchSize: 16, gradientVarianceGroups: 2 },
+  }));
+  const out = join(dir, 'sweep');
+  const r = run(['--config', config, '--arms', 'baseline,pdc,hsw', '--seeds', '1', '--steps', '6', '--depth', '2,2', '--eval-every', '3', '--out', out], { RECLAB_FAULT_INJECT_ARMS: 'hsw' });
+  assert.equal(r.status, 1, `a failed arm makes the sweep exit 1: ${r.stderr}`);
+  const report = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8'));
+  const status = Object.fromEntries(report.runs.map((x: { arm: string; status: string }) => [x.arm, x.status]));
+  assert.deepEqual(status, { baseline: 'completed', pdc: 'completed', hsw: 'failed' });
+  const hsw = report.arms.find((a: { arm: string }) => a.arm === 'hsw');
+  assert.equal(hsw.failed, 1);
+  // The finished arms are complete run directories, and the PDC arm ran cheaper steps.
+  for (const arm of ['baseline', 'pdc']) assert.ok(existsSync(join(out, `${arm}-seed0`, 'summary.json')));
+  const base = report.arms.find((a: { arm: string }) => a.arm === 'baseline');
+  const pdc = report.arms.find((a: { arm: string }) => a.arm === 'pdc');
+  assert.equal(base.speedupVsBaseline, 1);
+  assert.ok(pdc.flopsRatioVsBaseline > 1, `PDC FLOP ratio ${pdc.flopsRatioVsBaseline}`);
+  const table = readFileSync(join(out, 'ablation.md'), 'utf8');
+  assert.match(table, /\| hsw \| 1 \(1\) \|/);
+  assert.match(r.stdout, /\| baseline \| 1 \(0\) \|/);
+  const html = readFileSync(join(out, 'ablation.html'), 'utf8');
+  assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 2);
+  assert.match(html, /Failed runs[\s\S]*hsw seed 0: exit code 2/);
+});
