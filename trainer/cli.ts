@@ -236,8 +236,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
     return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
-  } finally {
-    await rpc?.flush();
   }
 }
 
