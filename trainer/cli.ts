@@ -23,6 +23,7 @@ import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
 import { exportCommand } from './onnx/exportCommand';
+import { inspectCommand } from './inspect/inspectCommand';
 
 class UsageError extends Error {}
 
@@ -211,6 +212,7 @@ function checkConsistency(c: RunConfig): void {
 export async function main(argv: string[]): Promise<number> {
   // Subcommands with their own flags (ONNX export and inspection).
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
+  if (argv[0] === 'inspect') return inspectCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
