@@ -94,6 +94,13 @@ export const evalSchema = z.object({
   gradientVarianceGroups: int(0).describe('At every evaluation, split the carried batch into this many groups and report V = mean ||g_k - g||^2 / ||g||^2 at fixed parameters (0 = off; needs batchSize divisible by it).'),
 }).strict();
 
+/** Refinement snapshots (the puzzle refinement view): a few held-out puzzles traced step by step. */
+export const refinementSchema = z.object({
+  everySteps: int(0).describe('Trace the probe puzzles every this many steps (0 = never; a snapshot is also taken at the end when > 0).'),
+  probePuzzles: int(1).describe('Held-out puzzles traced, spread from the fewest to the most blanks.'),
+  perCycle: z.boolean().describe('Also record the answer after every recursion cycle inside a supervision step.'),
+}).strict();
+
 export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const runConfigSchema = z.object({
@@ -105,6 +112,7 @@ export const runConfigSchema = z.object({
   train: trainSchema,
   data: dataSchema,
   eval: evalSchema,
+  refinement: refinementSchema,
 }).strict();
 
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -113,6 +121,7 @@ export type HswConfig = z.infer<typeof hswSchema>;
 export type TrainConfig = z.infer<typeof trainSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
 export type EvalConfig = z.infer<typeof evalSchema>;
+export type RefinementConfig = z.infer<typeof refinementSchema>;
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type BackendName = (typeof backendNames)[number];
 
@@ -135,6 +144,7 @@ export const configFileSchema = z.object({
   }).partial().optional(),
   data: z.record(z.string(), z.unknown()).optional().describe('Data section; validated after merging onto the preset.'),
   eval: evalSchema.partial().optional(),
+  refinement: refinementSchema.partial().optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

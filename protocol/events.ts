@@ -1,6 +1,7 @@
 // Trainer events: one JSON object per line of runs/<id>/events.jsonl (and on the live channel).
 // Every event carries the format version `v` and its `type`; readers skip what they do not know.
 import type { RunConfig } from './config';
+import type { RefinementTrajectory } from './refinement';
 
 export const EVENTS_FORMAT_VERSION = 1;
 
@@ -94,6 +95,13 @@ export interface EvalEvent extends EventBase {
   flopsBackwardTotal: number;
 }
 
+/** The probe puzzles traced with the evaluation weights at full depth (refinement view). */
+export interface RefinementEvent extends EventBase {
+  type: 'refinement';
+  step: number;
+  trajectory: RefinementTrajectory;
+}
+
 export interface CheckpointEvent extends EventBase {
   type: 'checkpoint';
   step: number;
@@ -114,9 +122,9 @@ export interface ErrorEvent extends EventBase {
   step?: number;
 }
 
-export type TrainerEvent = RunStartEvent | StepEvent | StageEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent;
+export type TrainerEvent = RunStartEvent | StepEvent | StageEvent | EvalEvent | RefinementEvent | CheckpointEvent | DoneEvent | ErrorEvent;
 export type TrainerEventType = TrainerEvent['type'];
-export const trainerEventTypes: readonly TrainerEventType[] = ['run_start', 'step', 'stage', 'eval', 'checkpoint', 'done', 'error'];
+export const trainerEventTypes: readonly TrainerEventType[] = ['run_start', 'step', 'stage', 'eval', 'refinement', 'checkpoint', 'done', 'error'];
 
 /** Distributive Omit, so each event type keeps its own fields. */
 export type EventPayload<E = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;

@@ -20,6 +20,7 @@ const sudoku4: RunConfig = {
   },
   data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 1000, trainBlanks: [4, 12], testBlanks: [4, 12], testPerBlank: 200, augment: true },
   eval: { everySteps: 250, puzzlesPerBlank: 40, batchSize: 512, gradientVarianceGroups: 8 },
+  refinement: { everySteps: 250, probePuzzles: 4, perCycle: true },
 };
 
 // The CGAR ablation setting: sudoku4 at the paper's base depth T=3, n=6, on the hardest 4x4
@@ -32,6 +33,15 @@ const sudoku4Hard: RunConfig = {
   train: { ...sudoku4.train, steps: 300 },
   data: { kind: 'generated-sudoku', side: 4, trainPuzzles: 1000, trainBlanks: [8, 12], testBlanks: [10, 12], testPerBlank: 200, augment: true },
   eval: { everySteps: 30, puzzlesPerBlank: 40, batchSize: 512, gradientVarianceGroups: 8 },
+};
+
+// CGAR (reference.md §2) on the same setting: PDC (1,2) -> (2,4) -> (3,6) at 30 % / 60 % and HSW
+// in its paper form (per-row decay^(t-1)/Z). The released code's form (one scalar per batch) is
+// `hsw.mode: "code"`; it is not the default because AdamATan2 is exactly invariant to a constant
+// loss scale (AdamW almost), so that form can only act through its variation over time.
+const cgar: RunConfig = {
+  ...sudoku4Hard,
+  train: { ...sudoku4Hard.train, curriculum: { enabled: true, boundaries: [0.3, 0.6] }, hsw: { mode: 'paper', decay: 0.7 } },
 };
 
 const sudoku9Easy: RunConfig = {
@@ -62,11 +72,13 @@ const sudokuExtreme: RunConfig = {
   },
   data: { kind: 'sudoku-csv', trainFile: 'data/sudoku-extreme/train.csv', testFile: 'data/sudoku-extreme/test.csv', subsample: 1000, augmentationsPerPuzzle: 1000 },
   eval: { everySteps: 6510, puzzlesPerBlank: 1000, batchSize: 768, gradientVarianceGroups: 8 },
+  refinement: { everySteps: 6510, probePuzzles: 4, perCycle: true },
 };
 
 export const presets: Readonly<Record<string, RunConfig>> = {
   sudoku4,
   'sudoku4-hard': sudoku4Hard,
+  cgar,
   'sudoku9-easy': sudoku9Easy,
   'sudoku-extreme': sudokuExtreme,
 };

@@ -22,6 +22,7 @@ import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
+import { traceCommand, traceUsage } from './traceCommand';
 import { exportCommand } from './onnx/exportCommand';
 import { inspectCommand } from './inspect/inspectCommand';
 
@@ -34,7 +35,9 @@ const usage = `usage:
   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
-                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME]`;
+                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME]
+  ${traceUsage}
+  reclab export <run-dir> ... | reclab inspect ...   (see reclab export --help, reclab inspect --help)`;
 
 const options = {
   preset: { type: 'string' },
@@ -213,6 +216,7 @@ export async function main(argv: string[]): Promise<number> {
   // Subcommands with their own flags (ONNX export and inspection).
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1));
+  if (argv[0] === 'trace') return traceCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

@@ -17,6 +17,7 @@ import { encodePuzzles, ExampleStream } from './train/exampleStream';
 import { learningRate } from './train/lrSchedule';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { gradientVariance, trainStep } from './train/trainStep';
+import { probePuzzles, traceRefinement } from './train/refinementTrajectory';
 import type { Puzzle } from './data/puzzle';
 
 export interface TrainingRunOptions {
@@ -108,6 +109,15 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
+    const probes = probePuzzles(data.test, config.refinement.probePuzzles);
+    const snapshot = (): void => {
+      if (config.refinement.everySteps === 0 || probes.length === 0) return;
+      const t0 = performance.now();
+      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, data.side,
+        { steps: train.haltMaxSteps, perCycle: config.refinement.perCycle, lossType: train.lossType });
+      progress.wallSeconds += (performance.now() - t0) / 1000;
+      emit({ type: 'refinement', step: state.step, trajectory });
+    };
     const checkpoint = (): void => {
       const path = runDir.checkpointPath(state.step);
       saveTrainingCheckpoint(path, state, { haltRng: haltRng.state(), stream: stream.state(), progress });
@@ -142,6 +152,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       });
       const last = state.step === train.steps;
       if (!last && config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) runEval('periodic');
+      if (!last && config.refinement.everySteps > 0 && state.step % config.refinement.everySteps === 0) snapshot();
       if (!last && config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) checkpoint();
       if (!last && opts.shouldStop()) {
         checkpoint();
@@ -151,6 +162,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       await new Promise((r) => setImmediate(r));
     }
     const final = runEval('final');
+    snapshot();
     checkpoint();
     return finish('completed', final);
   } catch (e) {

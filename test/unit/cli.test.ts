@@ -92,7 +92,7 @@ test('train --steps 3 on a tiny config leaves a complete run directory; eval --j
     assert.ok('type' in e, `line parses: ${l}`);
     return e as TrainerEvent;
   });
-  assert.deepEqual(events.map((e) => e.type), ['run_start', 'stage', 'step', 'step', 'step', 'eval', 'checkpoint', 'done']);
+  assert.deepEqual(events.map((e) => e.type), ['run_start', 'stage', 'step', 'step', 'step', 'eval', 'refinement', 'checkpoint', 'done']);
   assert.deepEqual(events.filter((e) => e.type === 'step').map((e) => e.step), [1, 2, 3]);
   const evalEvent = events.find((e) => e.type === 'eval');
   assert.ok(evalEvent?.type === 'eval' && evalEvent.scope === 'final' && evalEvent.step === 3);

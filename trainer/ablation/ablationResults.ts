@@ -12,6 +12,8 @@ export interface RunResult {
   error?: string;
   /** Training time: the sum of step times (evaluation excluded). */
   trainSeconds: number;
+  /** Σ over stages of steps × median step time: the same, robust to bursts of load on a shared machine. */
+  trainSecondsMedianBased: number;
   /** Training plus evaluation, as the run recorded it. */
   wallSeconds: number;
   flopsForward: number;
@@ -43,6 +45,10 @@ export function readEvents(runDir: string): TrainerEvent[] {
   return out;
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 /** Sample standard deviation (n − 1); 0 for one value. */
 export const sampleSd = (xs: number[]) => {
@@ -59,11 +65,12 @@ export function runResult(arm: string, seed: number, runDir: string, target: num
   const done = events.find((e) => e.type === 'done');
   const errorEvent = events.find((e) => e.type === 'error');
   const error = exitError ?? (errorEvent?.type === 'error' ? errorEvent.message : undefined);
-  const stageMap = new Map<number, { hCycles: number; lCycles: number; total: number; n: number }>();
+  const stageMap = new Map<number, { hCycles: number; lCycles: number; total: number; n: number; times: number[] }>();
   for (const s of steps) {
-    const m = stageMap.get(s.stage) ?? { hCycles: s.hCycles, lCycles: s.lCycles, total: 0, n: 0 };
+    const m = stageMap.get(s.stage) ?? { hCycles: s.hCycles, lCycles: s.lCycles, total: 0, n: 0, times: [] };
     m.total += s.stepSeconds;
     m.n += 1;
+    m.times.push(s.stepSeconds);
     stageMap.set(s.stage, m);
   }
   const reached = evals.find((e) => e.exactAccuracy >= target);
@@ -72,6 +79,7 @@ export function runResult(arm: string, seed: number, runDir: string, target: num
   return {
     arm, seed, runDir, status: ok ? 'completed' : 'failed', error: ok ? undefined : (error ?? 'the run did not finish'),
     trainSeconds: steps.reduce((a, s) => a + s.stepSeconds, 0),
+    trainSecondsMedianBased: [...stageMap.values()].reduce((a, m) => a + m.n * median(m.times), 0),
     wallSeconds: done?.type === 'done' ? done.wallSeconds : NaN,
     flopsForward: steps.reduce((a, s) => a + s.flopsForward, 0),
     flopsBackward: steps.reduce((a, s) => a + s.flopsBackward, 0),
@@ -98,6 +106,8 @@ export interface ArmSummary {
   flopsMean: number;
   /** Baseline training seconds / this arm's, at equal optimizer steps. */
   speedupVsBaseline: number;
+  /** The same from median step times per stage (robust to load bursts). */
+  speedupMedianBased: number;
   /** Baseline FLOPs / this arm's. */
   flopsRatioVsBaseline: number;
   /** This arm's final exact minus the baseline's, in accuracy points (×100). */
@@ -114,6 +124,7 @@ export function summarizeArms(results: RunResult[], armNames: string[], descript
   const by = (arm: string) => results.filter((r) => r.arm === arm && r.status === 'completed');
   const base = by('baseline');
   const baseTrain = mean(base.map((r) => r.trainSeconds));
+  const baseTrainMedian = mean(base.map((r) => r.trainSecondsMedianBased));
   const baseFlops = mean(base.map((r) => r.flopsForward + r.flopsBackward));
   const baseExact = mean(base.map((r) => r.finalExact));
   const baseVar = mean(base.map((r) => r.gradientVariance).filter((v): v is number => v !== undefined));
@@ -135,7 +146,8 @@ export function summarizeArms(results: RunResult[], armNames: string[], descript
       arm, description: descriptions[arm] ?? '', seeds: results.filter((r) => r.arm === arm).length, failed: results.filter((r) => r.arm === arm && r.status === 'failed').length,
       finalExactMean: mean(exact), finalExactSd: sampleSd(exact),
       trainSecondsMean: train, wallSecondsMean: mean(rs.map((r) => r.wallSeconds)), flopsMean: flops,
-      speedupVsBaseline: baseTrain / train, flopsRatioVsBaseline: baseFlops / flops,
+      speedupVsBaseline: baseTrain / train, speedupMedianBased: baseTrainMedian / mean(rs.map((r) => r.trainSecondsMedianBased)),
+      flopsRatioVsBaseline: baseFlops / flops,
       accuracyDeltaPoints: 100 * (mean(exact) - baseExact),
       secondsToTargetMean: reached.length ? mean(reached.map((r) => r.secondsToTarget!)) : undefined,
       reachedTarget: reached.length,

@@ -62,8 +62,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 
   interface Job { arm: string; seed: number; name: string; runDir: string; configPath: string }
   const jobs: Job[] = [];
-  for (const armName of o.arms) {
-    for (let k = 0; k < o.seeds; k++) {
+  // Seed-major order, so the runs that share the cores at any moment are of different arms
+  // and the load of the machine falls on every arm alike.
+  for (let k = 0; k < o.seeds; k++) {
+    for (const armName of o.arms) {
       const seed = base.seed + k;
       const c = armConfig(base, findArm(armName), seed, steps, o.depth, evalEvery);
       const name = `${armName}-seed${seed}`;

@@ -1,0 +1,119 @@
+// reclab trace <run-dir> (--puzzle TEXT | --test-row N | --file FILE) [--steps K] [--per-cycle]
+//              [--checkpoint FILE] [--out FILE] [--backend NAME] [--json]
+// One puzzle through a checkpoint's evaluation weights for K supervision steps at full depth;
+// the trajectory in the refinement format (protocol/refinement.ts), written to a file.
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backendNames, type BackendName } from '../protocol/config';
+import { checkPuzzleInput } from '../protocol/puzzleInput';
+import { decodeTrajectory, settledFrame, type RefinementTrajectory } from '../protocol/refinement';
+import { selectBackend } from './backend';
+import type { Puzzle } from './data/puzzle';
+import { solve } from './data/sudokuSolver';
+import { loadTaskData } from './data/taskData';
+import { TrmModel } from './model/trm';
+import { readEvaluationWeights, taskShapeOf } from './onnx/exportRun';
+import { writeFileAtomic } from './run/atomicWrite';
+import { RunDirectory } from './run/runDirectory';
+import { traceRefinement } from './train/refinementTrajectory';
+
+export const traceUsage = 'reclab trace   <run-dir> (--puzzle TEXT | --test-row N | --file FILE) [--steps K (16)] [--per-cycle] [--checkpoint FILE] [--out FILE] [--backend NAME] [--json]';
+
+export interface TraceFile {
+  runDir: string;
+  checkpoint: string;
+  trajectory: RefinementTrajectory;
+}
+
+class TraceInputError extends Error {}
+
+export async function traceCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        puzzle: { type: 'string' }, 'test-row': { type: 'string' }, file: { type: 'string' }, steps: { type: 'string' },
+        'per-cycle': { type: 'boolean' }, checkpoint: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' },
+        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`reclab trace: ${(e as Error).message}\nusage: ${traceUsage}\n`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`usage: ${traceUsage}\n`);
+    return 0;
+  }
+  try {
+    const [runPath, ...extra] = parsed.positionals;
+    if (!runPath || extra.length > 0) throw new TraceInputError('give exactly one run directory');
+    const sources = [v.puzzle, v['test-row'], v.file].filter((x) => x !== undefined).length;
+    if (sources !== 1) throw new TraceInputError('give exactly one of --puzzle, --test-row, --file');
+    const steps = v.steps === undefined ? 16 : Number(v.steps);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 256) throw new TraceInputError(`--steps: expected an integer from 1 to 256, got "${v.steps}"`);
+    if (v.backend !== undefined && !(backendNames as readonly string[]).includes(v.backend)) throw new TraceInputError(`--backend: unknown backend "${v.backend}"`);
+
+    const runDir = RunDirectory.open(resolve(runPath));
+    const { config } = runDir.readConfigFile();
+    const task = taskShapeOf(config);
+    const side = Math.round(Math.sqrt(task.seqLen)) as 4 | 9;
+    const puzzle = v['test-row'] !== undefined ? testRow(config, Number(v['test-row'])) : typedPuzzle(v.file ? readFileSync(v.file, 'utf8') : v.puzzle!, side, v.file);
+    const ckpt = v.checkpoint ? { path: resolve(v.checkpoint) } : runDir.latestCheckpoint();
+    if (!ckpt) throw new Error(`${runPath}: no checkpoint to trace (train first)`);
+
+    await selectBackend((v.backend as BackendName | undefined) ?? 'auto');
+    const model = new TrmModel(config.model, task);
+    const weights = readEvaluationWeights(ckpt.path, model);
+    const params = Object.fromEntries([...weights.params].map(([n, a]) => [n, tf.tensor(a, model.parameterSpecs().find((s) => s.name === n)!.shape)]));
+    const hInit = tf.tensor1d(weights.hInit);
+    const lInit = tf.tensor1d(weights.lInit);
+    const trajectory = traceRefinement(model, params, hInit, lInit, [puzzle], side, { steps, perCycle: !!v['per-cycle'], lossType: config.train.lossType });
+    tf.dispose([...Object.values(params), hInit, lInit]);
+
+    const out = v.out ? resolve(v.out) : join(runDir.path, 'traces', `trace-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}.json`);
+    const file: TraceFile = { runDir: runDir.path, checkpoint: ckpt.path, trajectory };
+    mkdirSync(resolve(out, '..'), { recursive: true });
+    writeFileAtomic(out, JSON.stringify(file) + '\n');
+    process.stdout.write(v.json ? JSON.stringify({ out, trajectory }) + '\n' : summary(trajectory, out) + '\n');
+    return 0;
+  } catch (e) {
+    process.stderr.write(`reclab trace: ${(e as Error).message}\n`);
+    if (e instanceof TraceInputError) process.stderr.write(`usage: ${traceUsage}\n`);
+    return e instanceof TraceInputError ? 2 : 1;
+  }
+}
+
+function typedPuzzle(text: string, side: 4 | 9, file?: string): Puzzle {
+  const check = checkPuzzleInput(file ? text.trim().split('\n')[0]! : text, side);
+  if (!check.ok) throw new TraceInputError(`${file ? `${file}: ` : ''}puzzle refused: ${check.reason}`);
+  const question = Uint8Array.from(check.cells);
+  const answer = solve(question, side) ?? new Uint8Array(question.length);
+  return { question, answer, blanks: check.cells.filter((c) => c === 0).length };
+}
+
+function testRow(config: ReturnType<RunDirectory['readConfigFile']>['config'], row: number): Puzzle {
+  const test = loadTaskData(config.data, config.seed).test;
+  if (!Number.isInteger(row) || row < 0 || row >= test.length) throw new TraceInputError(`--test-row: expected 0..${test.length - 1}, got ${row}`);
+  return test[row]!;
+}
+
+function summary(t: RefinementTrajectory, out: string): string {
+  const d = decodeTrajectory(t);
+  const p = t.puzzles[0]!;
+  const lines = [`${p.question} (${p.blanks} blanks), ${t.steps} steps x ${t.cyclesPerStep} frame(s) per step -> ${out}`];
+  for (let f = 0; f < d.frames; f++) {
+    const answer = Array.from(d.digits.subarray(f * d.cells, (f + 1) * d.cells)).join('');
+    const wrong = p.solution ? [...answer].filter((ch, i) => ch !== p.solution![i]).length : undefined;
+    lines.push(`  step ${Math.floor(f / t.cyclesPerStep) + 1}${t.cyclesPerStep > 1 ? ` cycle ${(f % t.cyclesPerStep) + 1}` : ''}: ${answer}  q_halt ${d.qHalt[f]!.toFixed(2)}${wrong !== undefined ? `  wrong cells ${wrong}` : ''}`);
+  }
+  if (p.solution) {
+    const settled = settledFrame(d, 0, p.solution);
+    lines.push(settled < 0 ? '  never right at the end' : `  right and stays right from frame ${settled + 1}`);
+  }
+  return lines.join('\n');
+}
