@@ -3,6 +3,7 @@
 //   reclab resume <run-dir> [--steps N] [--backend NAME]
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
 //   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
+//   --rpc: JSON-RPC on stdin/stdout for the extension host (trainer/rpcChannel.ts)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
@@ -16,6 +17,7 @@ import { Rng } from './random';
 import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
+import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
 import { curriculumStages } from './train/depthCurriculum';
 import { evaluate } from './train/evaluate';
@@ -52,6 +54,7 @@ const options = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  rpc: { type: 'boolean' },
   arms: { type: 'string' },
   seeds: { type: 'string' },
   depth: { type: 'string' },
@@ -60,6 +63,9 @@ const options = {
   target: { type: 'string' },
   'eval-every': { type: 'string' },
 } as const;
+
+/** The live channel to the extension host, with --rpc. */
+let rpc: RpcChannel | undefined;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
@@ -130,7 +136,7 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
 async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   const shouldStop = installStopHandlers();
-  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => display?.handle(e) });
+  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
@@ -229,6 +235,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage + '\n');
     return command || parsed.values.help ? 0 : 2;
   }
+  if (parsed.values.rpc) rpc = openRpcChannel();
   try {
     switch (command) {
       case 'train': return await commandTrain(parsed.values, argv);
@@ -242,6 +249,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
     return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
+  } finally {
+    await rpc?.flush();
   }
 }
 

@@ -1,0 +1,248 @@
+// The palette commands (category "Recursion Lab") and the runs tree's context menu. Each one is a
+// thin call of a trainer command (design.md): train, resume, ablate.
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { defaultPresetName, presets } from '../protocol/presets';
+import { runFiles } from '../protocol/runDirectory';
+import type { RunEntry, RunRegistry } from './runRegistry';
+import type { TrainingPanels } from './trainingPanel';
+import { TrainerProcess } from './trainerProcess';
+
+/** The trainer's ablation arms (trainer/ablation/ablationArms.ts; `reclab ablate` rejects others). */
+export const ablationArms = [
+  { id: 'baseline', detail: 'full depth every step, uniform supervision weights', picked: true },
+  { id: 'pdc', detail: 'Progressive Depth Curriculum (1,2) -> (2,4) -> (3,6) at 30 % / 60 %', picked: true },
+  { id: 'hsw', detail: 'Hierarchical Supervision Weighting, paper form', picked: true },
+  { id: 'hsw-code', detail: 'HSW as the released code', picked: false },
+  { id: 'cgar', detail: 'PDC + HSW (paper form)', picked: true },
+  { id: 'cgar-code', detail: 'PDC + HSW (released-code form)', picked: false },
+] as const;
+
+export interface CommandContext {
+  extensionUri: vscode.Uri;
+  registry: RunRegistry;
+  panels: TrainingPanels;
+  log: vscode.LogOutputChannel;
+  /** Ablation processes this window started (stopped on deactivation). */
+  jobs: Set<TrainerProcess>;
+}
+
+/** "20261129-153012-name": the trainer's own run-id form, so runs sort by start time. */
+export function newRunDirName(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
+}
+
+function settings() {
+  const c = vscode.workspace.getConfiguration('reclab');
+  return {
+    runsDirectory: c.get<string>('runsDirectory', 'runs'),
+    stopTimeoutMs: 1000 * c.get<number>('stopTimeoutSeconds', 15),
+    openPanelOnStart: c.get<boolean>('openPanelOnStart', true),
+  };
+}
+
+/** The runs folders of the open workspace folders. */
+export function runsRoots(): string[] {
+  const dir = settings().runsDirectory;
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => join(f.uri.fsPath, dir));
+}
+
+export class Commands {
+  constructor(private readonly c: CommandContext) {}
+
+  register(): vscode.Disposable[] {
+    const r = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, (...args: never[]) => this.guard(fn.bind(this), args));
+    return [
+      r('reclab.startTraining', this.startTraining),
+      r('reclab.stopRun', this.stopRun),
+      r('reclab.resumeRun', this.resumeRun),
+      r('reclab.openPanel', this.openPanel),
+      r('reclab.runAblation', this.runAblation),
+      r('reclab.openRunFolder', this.openRunFolder),
+      r('reclab.deleteRun', this.deleteRun),
+      r('reclab.refreshRuns', () => this.c.registry.poll()),
+      r('reclab.showLog', () => this.c.log.show()),
+    ];
+  }
+
+  private async guard(fn: (...args: never[]) => unknown, args: never[]): Promise<unknown> {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.c.log.error(msg);
+      void vscode.window.showErrorMessage(`Recursion Lab: ${msg}`, 'Show Log').then((a) => a && this.c.log.show());
+      return undefined;
+    }
+  }
+
+  private get trainerCli(): string {
+    return vscode.Uri.joinPath(this.c.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
+  }
+
+  async startTraining(): Promise<RunEntry | undefined> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+    if (!folders.length) throw new Error('open a folder first: runs are written to its runs/ folder');
+    type Item = vscode.QuickPickItem & { preset?: string; file?: vscode.Uri };
+    const items: Item[] = [{ label: 'Presets', kind: vscode.QuickPickItemKind.Separator }];
+    for (const [name, p] of Object.entries(presets)) {
+      items.push({
+        label: name, preset: name, description: name === defaultPresetName ? 'default' : undefined,
+        detail: `${p.model.arch.toUpperCase()} D=${p.model.hiddenSize} T=${p.model.hCycles} n=${p.model.lCycles} · ${p.train.steps.toLocaleString('en-US')} steps · batch ${p.train.batchSize}`,
+      });
+    }
+    const files = await vscode.workspace.findFiles('**/*.reclab.json', '**/node_modules/**', 200);
+    if (files.length) items.push({ label: 'Config files', kind: vscode.QuickPickItemKind.Separator });
+    for (const f of files) items.push({ label: basename(f.fsPath), description: vscode.workspace.asRelativePath(f), file: f });
+    const pick = await vscode.window.showQuickPick(items, { title: 'Recursion Lab: Start Training (1/2)', placeHolder: 'A preset or a *.reclab.json config file' });
+    if (!pick || (!pick.preset && !pick.file)) return undefined;
+    const suggested = pick.preset ?? basename(pick.file!.fsPath).replace(/\.reclab\.json$/, '');
+    const name = await vscode.window.showInputBox({
+      title: 'Recursion Lab: Start Training (2/2)', prompt: 'Run name', value: suggested,
+      validateInput: (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'letters, digits, "_", "-", "." (at most 64)'),
+    });
+    if (!name) return undefined;
+    const folder = (pick.file && vscode.workspace.getWorkspaceFolder(pick.file)) || folders[0]!;
+    const root = join(folder.uri.fsPath, settings().runsDirectory);
+    let dir = join(root, newRunDirName(name));
+    for (let i = 2; existsSync(dir); i++) dir = join(root, `${newRunDirName(name)}-${i}`);
+    const args = ['train', ...(pick.preset ? ['--preset', pick.preset] : ['--config', pick.file!.fsPath]), '--run-dir', dir, '--name', name];
+    return this.launch(dir, args, folder.uri.fsPath, `Starting training run "${name}"`);
+  }
+
+  async stopRun(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun((r) => !!r.process?.running, 'Stop which run?', 'No run is training in this window.'));
+    if (!run?.process?.running) {
+      if (target) void vscode.window.showInformationMessage(`${target.name} is not training in this window.`);
+      return;
+    }
+    const timeout = settings().stopTimeoutMs;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Stopping ${run.name} (checkpoint first)…` }, async () => {
+      const exit = await run.process!.stop(timeout);
+      if (exit.killed) void vscode.window.showWarningMessage(`${run.name} did not stop within ${timeout / 1000} s; its process tree was killed.`);
+    });
+    await this.c.registry.poll();
+  }
+
+  async resumeRun(target?: RunEntry): Promise<RunEntry | undefined> {
+    const resumable = (r: RunEntry) => !r.live && !r.process?.running && hasCheckpoint(r.key);
+    const run = target ?? (await this.pickRun(resumable, 'Resume which run?', 'No stopped or failed run with a checkpoint.'));
+    if (!run) return undefined;
+    if (!resumable(run)) throw new Error(`${run.name} cannot be resumed (${run.live ? 'it is training' : 'no checkpoint'})`);
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(run.key));
+    return this.launch(run.key, ['resume', run.key], folder?.uri.fsPath ?? dirname(dirname(run.key)), `Resuming ${run.name}`);
+  }
+
+  async openPanel(target?: RunEntry): Promise<void> {
+    let runs: RunEntry[];
+    if (target) runs = [target];
+    else {
+      const all = this.c.registry.runs;
+      if (!all.length) {
+        await this.c.panels.open([]);
+        return;
+      }
+      const live = all.filter((r) => r.live);
+      const picked = await vscode.window.showQuickPick(
+        all.map((r) => ({ label: r.name, description: `${r.status}${r.preset ? ` · ${r.preset}` : ''}`, detail: r.key, picked: live.includes(r), run: r })),
+        { canPickMany: true, title: 'Recursion Lab: Open Live Panel', placeHolder: 'Runs to show (overlaid)' },
+      );
+      if (!picked) return;
+      runs = picked.map((p) => p.run);
+    }
+    await this.c.panels.open(runs);
+  }
+
+  async runAblation(): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+    if (!folder) throw new Error('open a folder first');
+    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/3): preset' });
+    if (!preset) return;
+    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/3): arms', canPickMany: true });
+    if (!arms?.length) return;
+    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/3): seeds per arm' });
+    if (!seeds) return;
+    const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label];
+    const proc = new TrainerProcess({ node: process.execPath, cli: this.trainerCli, args, cwd: folder.uri.fsPath, rpc: false });
+    this.c.jobs.add(proc);
+    proc.onStderrLine((l) => this.c.log.info(`[ablate] ${l}`));
+    this.c.log.info(`[ablate] started: ${args.join(' ')} (pid ${proc.pid ?? '?'})`);
+    const exit = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Ablation ${preset.label}: ${arms.map((a) => a.id).join(', ')} × ${seeds.label} seeds`, cancellable: true },
+      (_p, token) => {
+        token.onCancellationRequested(() => void proc.stop(settings().stopTimeoutMs));
+        return proc.exited;
+      },
+    );
+    this.c.jobs.delete(proc);
+    await this.c.registry.poll();
+    if (exit.code !== 0 && !exit.stopRequested) {
+      const reason = proc.lastStderr.find((l) => /^reclab\b/.test(l)) ?? proc.lastStderr[proc.lastStderr.length - 1] ?? `exit code ${exit.code}`;
+      const a = await vscode.window.showErrorMessage(`Run Ablation failed: ${reason}`, 'Show Log');
+      if (a) this.c.log.show();
+    }
+  }
+
+  async openRunFolder(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun(() => true, 'Open which run folder?', 'No runs in this workspace.'));
+    if (!run) return;
+    const uri = vscode.Uri.file(run.key);
+    if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
+    else await vscode.commands.executeCommand('revealFileInOS', uri);
+  }
+
+  async deleteRun(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun((r) => !r.process?.running, 'Delete which run?', 'No run to delete.'));
+    if (!run) return;
+    const ok = await vscode.window.showWarningMessage(`Delete run "${run.name}" and its folder?`, { modal: true, detail: `${run.key}\nCheckpoints and events are deleted. This cannot be undone.` }, 'Delete');
+    if (ok !== 'Delete') return;
+    await this.c.registry.delete(run.key);
+  }
+
+  private async pickRun(filter: (r: RunEntry) => boolean, title: string, none: string): Promise<RunEntry | undefined> {
+    await this.c.registry.poll();
+    const runs = this.c.registry.runs.filter(filter);
+    if (!runs.length) {
+      void vscode.window.showInformationMessage(none);
+      return undefined;
+    }
+    if (runs.length === 1) return runs[0];
+    const p = await vscode.window.showQuickPick(runs.map((r) => ({ label: r.name, description: `${r.status}${r.preset ? ` · ${r.preset}` : ''}`, detail: r.key, run: r })), { title });
+    return p?.run;
+  }
+
+  /** Spawns the trainer for `runDir`, with a progress notification until its run_start (or exit). */
+  private async launch(runDir: string, args: string[], cwd: string, title: string): Promise<RunEntry> {
+    const entry = await this.c.registry.launch(runDir, { node: process.execPath, cli: this.trainerCli, args, cwd }, (e) => this.onExit(e));
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}…` }, () =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (entry.status === 'starting') return;
+          offData();
+          offChange();
+          resolve();
+        };
+        const offData = this.c.registry.onDidChangeData(check);
+        const offChange = this.c.registry.onDidChange(check);
+      }),
+    );
+    if (settings().openPanelOnStart) await this.c.panels.open([entry]);
+    return entry;
+  }
+
+  private onExit(entry: RunEntry): void {
+    if (entry.status !== 'failed') return;
+    const last = entry.series?.figures.error ?? entry.process?.lastStderr.filter((l) => !/^\s*at /.test(l)).slice(-1)[0] ?? entry.failure ?? 'see the log';
+    void vscode.window.showErrorMessage(`Training run "${entry.name}" failed (${entry.failure ?? 'error'}): ${last}`, 'Show Log').then((a) => a && this.c.log.show());
+  }
+}
+
+function hasCheckpoint(dir: string): boolean {
+  try {
+    return readdirSync(join(dir, runFiles.checkpoints)).some((n) => /^step-\d+\.ckpt$/.test(n));
+  } catch {
+    return false;
+  }
+}

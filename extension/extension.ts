@@ -1,0 +1,50 @@
+// Recursion Lab, the extension host side: it supervises trainer processes, keeps the run list
+// (tree + status bar) and hosts the Live Training panels. It holds no model code (design.md).
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { trainingPanelViewType } from '../protocol/webviewMessages';
+import { Commands, runsRoots } from './commands';
+import { PanelMemory } from './panelMemory';
+import { RunRegistry } from './runRegistry';
+import { RunsTreeProvider } from './runsTree';
+import type { TrainerProcess } from './trainerProcess';
+import { TrainingPanels } from './trainingPanel';
+import { TrainingStatusBar } from './trainingStatusBar';
+
+/** How long deactivation waits for a graceful stop before killing the trainers' process trees. */
+const DEACTIVATE_STOP_MS = 3000;
+
+let registry: RunRegistry | undefined;
+const jobs = new Set<TrainerProcess>();
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Recursion Lab', { log: true });
+  registry = new RunRegistry({ roots: runsRoots, log });
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const memory = new PanelMemory(storage.scheme === 'file' ? join(storage.fsPath, 'live-panels.json') : undefined);
+  const panels = new TrainingPanels(context.extensionUri, registry, log, memory);
+  const tree = new RunsTreeProvider(registry);
+  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs });
+  const r = registry;
+  context.subscriptions.push(
+    log,
+    tree,
+    vscode.window.createTreeView('reclab.runs', { treeDataProvider: tree, showCollapseAll: false }),
+    new TrainingStatusBar(registry),
+    panels,
+    vscode.window.registerWebviewPanelSerializer(trainingPanelViewType, panels),
+    ...commands.register(),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),
+  );
+  registry.start();
+  log.info(`Recursion Lab activated; runs folders: ${runsRoots().join(', ') || '(no folder open)'}`);
+}
+
+/** Reload, window close, uninstall: no trainer may outlive the window. */
+export async function deactivate(): Promise<void> {
+  const r = registry;
+  registry = undefined;
+  await Promise.all([r?.stopAll(DEACTIVATE_STOP_MS), ...[...jobs].map((j) => j.stop(DEACTIVATE_STOP_MS))]);
+  r?.dispose();
+}

@@ -1,0 +1,151 @@
+/* global setTimeout */
+// End-to-end: the extension in a real VS Code (code-server) driven by Chromium. From the command
+// palette start a short training run; inside the Live Training webview the loss chart's point count
+// grows; the status bar shows the curriculum stage; Stop Run stops it; the runs tree shows it
+// stopped; no trainer process is left. A screenshot of the panel during the run goes to $SHOT.
+// Started by run-e2e.sh, which provides:
+//   CS_URL, CS_FOLDER (workspace), EXT_DIR (installed extension), SHOT, FAILURE_SHOT, HARNESS
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Workbench } from './workbench.mjs';
+
+// playwright-core lives in the e2e cache (test/e2e/setup.sh), not in the repository's node_modules.
+const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
+const { CS_URL, CS_FOLDER, EXT_DIR, SHOT, FAILURE_SHOT } = process.env;
+const EXTENSION_ID = 'recursion-lab.recursion-lab';
+const RUN_NAME = 'e2e-run';
+
+const t0 = Date.now();
+const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+
+/** Trainer processes started from the installed extension. */
+function trainerProcesses() {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(join(EXT_DIR, 'dist', 'trainer', 'cli.js')));
+}
+
+async function poll(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+let browser;
+let page;
+let wb;
+let failures = 0;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  wb = new Workbench(page);
+  lap('browser launched');
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Runs a test body; on failure keeps a picture of the window in $FAILURE_SHOT. */
+const withShot = (body) => async (t) => {
+  try {
+    await body(t);
+  } catch (e) {
+    failures++;
+    await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, `-${failures}.png`) }).catch(() => {});
+    throw e;
+  }
+};
+
+test('start from the palette -> live panel grows -> status bar stage -> Stop Run -> tree shows stopped -> no trainer left', { timeout: 240_000 }, withShot(async () => {
+  await wb.open(CS_URL, CS_FOLDER);
+  lap('workbench ready');
+
+  // 1. Start Training: preset quick pick, then the run name.
+  await wb.runCommand('Recursion Lab: Start Training');
+  await wb.pick('sudoku4');
+  await wb.answer(RUN_NAME);
+  lap('training started');
+
+  // 2. The Live Training panel opens; its loss chart's point count grows.
+  const webview = wb.webview(EXTENSION_ID);
+  const lossChart = webview.locator('#chart-loss');
+  await lossChart.waitFor({ timeout: 60_000 });
+  const points = async () => Number(await lossChart.getAttribute('data-points'));
+  const first = await poll('the first loss points', async () => (await points()) > 0 && points(), 90_000);
+  lap(`loss chart: ${first} points`);
+  const later = await poll('more loss points', async () => { const p = await points(); return p >= first + 20 && p; }, 60_000);
+  lap(`loss chart: ${later} points`);
+  assert.ok(later > first);
+  // The legend shows the run as running.
+  await webview.locator('.legend .run', { hasText: RUN_NAME }).locator('.status', { hasText: 'running' }).waitFor({ timeout: 10_000 });
+
+  // 3. The status bar shows the curriculum stage (T, n) of the running run.
+  const status = wb.statusBarItem(/stage \(T=\d+, n=\d+\)/);
+  await status.waitFor({ timeout: 15_000 });
+  const statusText = await status.textContent();
+  assert.match(statusText, new RegExp(`${RUN_NAME}.*stage \\(T=2, n=2\\).*step \\d+`));
+  lap(`status bar: ${statusText.trim()}`);
+
+  // A picture of the panel during the run, for the README.
+  await poll('a longer curve for the picture', async () => (await points()) >= 150, 60_000).catch(() => {});
+  await page.mouse.move(10, 10);
+  await page.screenshot({ path: SHOT });
+  lap(`screenshot -> ${SHOT}`);
+
+  // 4. Stop Run (one run trains, so no pick is needed): graceful stop.
+  assert.equal(trainerProcesses().length, 1, 'exactly one trainer runs');
+  await wb.runCommand('Recursion Lab: Stop Run');
+  await webview.locator('.legend .run', { hasText: RUN_NAME }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+  lap('panel shows stopped');
+
+  // 5. The runs tree shows it stopped.
+  await wb.runCommand('View: Show Recursion Lab');
+  const row = wb.treeRow('Runs', RUN_NAME);
+  await row.waitFor({ timeout: 15_000 });
+  await poll('the tree row to say stopped', async () => /stopped/.test(await row.textContent()), 15_000);
+  lap(`tree: ${(await row.textContent()).trim()}`);
+
+  // 6. No trainer process is left.
+  await poll('no trainer process', async () => trainerProcesses().length === 0, 10_000);
+  assert.ok(!(await wb.statusBarItem(/stage \(T=/).isVisible()), 'the status bar item is gone');
+  lap('no trainer process left');
+}));
+
+test('a window reload stops a training run (no orphan) and brings the panel back with its runs', { timeout: 120_000 }, withShot(async () => {
+  await wb.runCommand('Recursion Lab: Start Training');
+  await wb.pick('sudoku4');
+  await wb.answer('e2e-reload');
+  await wb.statusBarItem(/e2e-reload · stage \(T=2, n=2\)/).waitFor({ timeout: 60_000 });
+  assert.equal(trainerProcesses().length, 1);
+  // The new run joins the open panel, overlaid on the first.
+  const webview = wb.webview(EXTENSION_ID);
+  await webview.locator('.legend .run', { hasText: 'e2e-reload' }).locator('.status', { hasText: 'running' }).waitFor({ timeout: 30_000 });
+  lap('second run training, shown in the panel');
+
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await wb.open(CS_URL, CS_FOLDER);
+  lap('window reloaded');
+  await poll('the trainer to be gone after the reload', async () => trainerProcesses().length === 0, 20_000);
+  lap('no trainer process left after the reload');
+
+  // The serializer restores the panel with both runs and their data (read back from events.jsonl).
+  for (const name of [RUN_NAME, 'e2e-reload']) await webview.locator('.legend .run', { hasText: name }).waitFor({ timeout: 60_000 });
+  await poll('restored loss points', async () => Number(await webview.locator('#chart-loss').getAttribute('data-points')) > 150, 30_000);
+  await webview.locator('.legend .run', { hasText: 'e2e-reload' }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+  lap('panel restored: both runs, the reloaded one stopped');
+}));

@@ -1,0 +1,77 @@
+// Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
+// tests. Recipe and pitfalls: ../shared/e2e/README.md.
+
+export class Workbench {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page;
+    this.quickInput = page.locator('.quick-input-widget .quick-input-box input');
+  }
+
+  /** Opens the workbench on `folder` and waits until the explorer shows it. */
+  async open(url, folder) {
+    await this.page.goto(`${url}/?folder=${encodeURIComponent(folder)}`, { waitUntil: 'domcontentloaded' });
+    await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await this.page.locator('.part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+  }
+
+  /**
+   * Runs a palette command. The remote extension host registers contributed commands a little
+   * after the workbench shows, and an open palette does not refresh: retry open + filter.
+   */
+  async runCommand(title, timeoutMs = 60_000) {
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!(await this.quickInput.isVisible())) await this.page.keyboard.press('F1');
+      try {
+        await this.quickInput.waitFor({ state: 'visible', timeout: 5_000 });
+        await this.quickInput.fill('>' + title);
+        await row.waitFor({ state: 'visible', timeout: 1_500 });
+        await this.page.keyboard.press('Enter');
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await this.page.keyboard.press('Escape');
+        await this.page.locator('.monaco-workbench').click({ position: { x: 700, y: 400 } }).catch(() => {});
+      }
+    }
+  }
+
+  /** Picks the row of the open quick pick whose label is `label`. */
+  async pick(label) {
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await this.quickInput.fill(label);
+    await row.waitFor({ state: 'visible', timeout: 5_000 });
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Answers the open input box. */
+  async answer(value) {
+    await this.quickInput.waitFor({ state: 'visible', timeout: 15_000 });
+    await this.quickInput.fill(value);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** The status bar entry whose text matches `re`. */
+  statusBarItem(re) {
+    return this.page.locator('.part.statusbar .statusbar-item', { hasText: re }).first();
+  }
+
+  /** The content frame of the webview of extension `extensionId` (two nested iframes). */
+  webview(extensionId) {
+    return this.page
+      .frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`)
+      .frameLocator('iframe#active-frame');
+  }
+
+  /** A row of the tree view `viewTitle` (a pane of the side bar) that contains `text`. */
+  treeRow(viewTitle, text) {
+    return this.page
+      .locator('.pane', { has: this.page.locator('.pane-header', { hasText: viewTitle }) })
+      .locator('.monaco-list-row', { hasText: text })
+      .first();
+  }
+}

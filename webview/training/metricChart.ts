@@ -1,0 +1,296 @@
+// One chart of the panel: a uPlot plot of a ChartSpec's lines for every run (a faint raw line
+// under its smoothed line), the curriculum stage bands underneath, a hover readout. Each render
+// downsamples every series to the pixel width (min/max per pixel), so its cost follows the
+// chart's width, not the run's length, beyond one pass over the visible points.
+import uPlot from 'uplot';
+import type { XAxisMode } from '../../protocol/webviewMessages';
+import type { ChartSpec } from './chartSpecs';
+import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
+import type { RunView } from './runView';
+import { stageLabel } from './stageBands';
+import { withAlpha, type Theme } from './theme';
+
+export interface ChartInputs {
+  runs: RunView[];
+  /** TensorBoard smoothing weight in [0, 1). */
+  smoothing: number;
+  logY: boolean;
+  xMode: XAxisMode;
+  /** The x-range the user zoomed to; undefined = everything. */
+  zoom: [number, number] | undefined;
+  /** The run whose curriculum stages are drawn as bands. */
+  bandsRun: RunView | undefined;
+  theme: Theme;
+}
+
+export interface ChartCallbacks {
+  onZoom(range: [number, number] | undefined): void;
+}
+
+interface Part extends Downsampled {
+  x: Float64Array;
+}
+
+/** The sorted union of the parts' x values, and each part's y at those x (null elsewhere). */
+export function alignParts(parts: Part[]): uPlot.AlignedData {
+  let total = 0;
+  for (const p of parts) total += p.n;
+  const all = new Float64Array(total);
+  let k = 0;
+  for (const p of parts) {
+    all.set(p.x.subarray(0, p.n), k);
+    k += p.n;
+  }
+  all.sort();
+  let m = 0;
+  for (let i = 0; i < total; i++) if (i === 0 || all[i] !== all[m - 1]) all[m++] = all[i]!;
+  const xs = all.slice(0, m);
+  const out: [Float64Array, ...(number | null)[][]] = [xs];
+  for (const p of parts) {
+    const ys: (number | null)[] = new Array<number | null>(m).fill(null);
+    let j = 0;
+    for (let i = 0; i < p.n; i++) {
+      const x = p.x[i]!;
+      while (xs[j]! < x) j++;
+      ys[j] = p.y[i]!;
+    }
+    out.push(ys);
+  }
+  return out;
+}
+
+function formatDuration(s: number): string {
+  const a = Math.abs(s);
+  if (a < 120) return `${+s.toFixed(1)}s`;
+  if (a < 7200) return `${+(s / 60).toFixed(1)}m`;
+  return `${+(s / 3600).toFixed(2)}h`;
+}
+
+export class MetricChart {
+  readonly root: HTMLElement;
+  private readonly plotEl: HTMLElement;
+  private readonly readoutEl: HTMLElement;
+  private readonly keyEl: HTMLElement;
+  private u: uPlot | undefined;
+  private structure = '';
+  private inputs: ChartInputs | undefined;
+  private buffers = new Map<string, Downsampled>();
+  /** Milliseconds the last render took (data preparation and drawing). */
+  lastRenderMs = 0;
+
+  constructor(readonly spec: ChartSpec, parent: HTMLElement, private readonly callbacks: ChartCallbacks) {
+    this.root = document.createElement('section');
+    this.root.className = 'chart';
+    this.root.id = `chart-${spec.id}`;
+    this.root.dataset['points'] = '0';
+    const head = document.createElement('header');
+    const title = document.createElement('h2');
+    title.textContent = spec.title;
+    this.keyEl = document.createElement('span');
+    this.keyEl.className = 'key';
+    head.append(title, this.keyEl);
+    this.plotEl = document.createElement('div');
+    this.plotEl.className = 'plot';
+    this.readoutEl = document.createElement('div');
+    this.readoutEl.className = 'readout';
+    this.readoutEl.textContent = '\u00a0';
+    this.root.append(head, this.plotEl, this.readoutEl);
+    parent.append(this.root);
+    this.plotEl.addEventListener('dblclick', () => this.callbacks.onZoom(undefined));
+  }
+
+  destroy(): void {
+    this.u?.destroy();
+    this.u = undefined;
+    this.root.remove();
+  }
+
+  /** Redraws with `inputs`; rebuilds the plot when its series or scales change. */
+  render(inputs: ChartInputs): void {
+    const t0 = performance.now();
+    this.inputs = inputs;
+    const { runs, smoothing, xMode, theme } = inputs;
+    const spec = this.spec;
+    const width = Math.max(100, this.plotEl.clientWidth || 400);
+    const height = Math.max(120, this.plotEl.clientHeight || 220);
+    const logY = !!spec.logY && inputs.logY;
+    const showRaw = smoothing > 0;
+
+    // x-range: the zoom, else every run's full extent.
+    let xMin = Infinity;
+    let xMax = -Infinity;
+    if (inputs.zoom) [xMin, xMax] = inputs.zoom;
+    else {
+      for (const r of runs) {
+        for (const table of ['steps', 'evals'] as const) {
+          const n = table === 'steps' ? r.steps.length : r.evals.length;
+          if (n === 0) continue;
+          const xs = r.x(xMode, table);
+          xMin = Math.min(xMin, xs[0]!);
+          xMax = Math.max(xMax, xs[n - 1]!);
+        }
+      }
+    }
+    const buckets = Math.round(width);
+    const parts: Part[] = [];
+    const series: uPlot.Series[] = [{}];
+    const structureBits: string[] = [spec.id, xMode, String(logY), String(showRaw), theme.kind, theme.palette.join(), theme.foreground];
+    let points = 0;
+    for (const r of runs) {
+      const colour = theme.palette[r.colour % theme.palette.length]!;
+      structureBits.push(`${r.key}:${r.colour}`);
+      const n = r.steps.length;
+      points += r.lossPoints;
+      const xs = r.x(xMode, 'steps');
+      for (const line of spec.lines) {
+        const scale = line.scale ?? 'y';
+        const raw = r.metric(line.metric);
+        if (showRaw) {
+          parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets));
+          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
+        }
+        const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
+        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets));
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
+      }
+      for (const ev of spec.evalPoints ?? []) {
+        const ne = r.evals.length;
+        parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets));
+        series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
+      }
+    }
+    const data = parts.length ? alignParts(parts) : ([new Float64Array(0)] as uPlot.AlignedData);
+    const structure = structureBits.join('|');
+    const range = Number.isFinite(xMin) && Number.isFinite(xMax) ? { min: xMin - (xMax > xMin ? 0 : 1), max: xMax + (xMax > xMin ? 0 : 1) } : undefined;
+    if (!this.u || structure !== this.structure) {
+      this.structure = structure;
+      this.u?.destroy();
+      this.u = new uPlot(this.options(inputs, series, width, height, logY), data, this.plotEl);
+      this.renderKey(inputs);
+    }
+    const u = this.u;
+    // One synchronous commit: data, size and x-range, drawn once.
+    u.batch(() => {
+      if (u.width !== width || u.height !== height) u.setSize({ width, height });
+      u.setData(data, false);
+      if (range) u.setScale('x', range);
+    });
+    this.root.dataset['points'] = String(points);
+    this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
+    this.lastRenderMs = performance.now() - t0;
+    this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
+  }
+
+  private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number): Part {
+    const out = minMaxDownsample(xs, ys, n, xMin, xMax, buckets, this.buffers.get(key));
+    this.buffers.set(key, out);
+    return out;
+  }
+
+  private options(inputs: ChartInputs, series: uPlot.Series[], width: number, height: number, logY: boolean): uPlot.Options {
+    const { theme, xMode } = inputs;
+    const spec = this.spec;
+    const axis = (o: Partial<uPlot.Axis>): uPlot.Axis => ({
+      stroke: theme.muted, font: theme.font, labelFont: theme.font,
+      grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1, size: 4 }, ...o,
+    });
+    const yValues = (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.format(v)));
+    const axes: uPlot.Axis[] = [
+      axis(xMode === 'relative' ? { values: (_u, splits) => splits.map(formatDuration) } : xMode === 'step' ? { values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : {}),
+      axis({ values: yValues, size: 56 }),
+    ];
+    const scales: uPlot.Scales = {
+      x: { time: xMode === 'wall', auto: false },
+      y: logY ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {},
+    };
+    if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
+      scales['y2'] = {};
+      axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: yValues, size: 56, label: spec.y2Label, labelSize: 14 }));
+    }
+    return {
+      width, height, series, axes, scales,
+      legend: { show: false },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        points: { show: false },
+        bind: { dblclick: () => () => null },
+      },
+      hooks: {
+        drawClear: [(u) => this.drawBands(u)],
+        // A drag selects an x-range: zoom every chart to it (double-click zooms out).
+        setSelect: [(u) => {
+          const { left, width: w } = u.select;
+          if (w > 2) this.callbacks.onZoom([u.posToVal(left, 'x'), u.posToVal(left + w, 'x')]);
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        }],
+        setCursor: [(u) => this.updateReadout(u)],
+      },
+    };
+  }
+
+  private renderKey(inputs: ChartInputs): void {
+    const parts = this.spec.lines.map((l) => `${l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──'} ${l.label}`);
+    for (const e of this.spec.evalPoints ?? []) parts.push(`○ ${e.label}`);
+    this.keyEl.textContent = parts.join('   ') + (inputs.smoothing > 0 ? '   (faint: raw)' : '');
+  }
+
+  private drawBands(u: uPlot): void {
+    const inp = this.inputs;
+    const run = inp?.bandsRun;
+    if (!inp || !run || run.steps.length === 0) return;
+    const bands = run.stageBands();
+    const xs = run.x(inp.xMode, 'steps');
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.font = `${Math.round(10 * dpr)}px ${inp.theme.font.replace(/^\S+\s+/, '')}`;
+    ctx.textBaseline = 'top';
+    ctx.textAlign = 'left'; // uPlot leaves the last axis' alignment on the context
+    for (let i = 0; i < bands.length; i++) {
+      const b = bands[i]!;
+      const next = bands[i + 1];
+      const x0 = u.valToPos(xs[b.startRow]!, 'x', true);
+      const x1 = u.valToPos(next ? xs[next.startRow]! : xs[b.endRow]!, 'x', true);
+      const a = Math.max(left, x0);
+      const z = Math.min(left + width, next ? x1 : Math.max(x1, a + 1));
+      if (!(z > a)) continue;
+      ctx.fillStyle = withAlpha(inp.theme.foreground, i % 2 ? 0.1 : 0.05);
+      ctx.fillRect(a, top, z - a, height);
+      const label = stageLabel(b);
+      if (z - a > ctx.measureText(label).width + 8 * dpr) {
+        ctx.fillStyle = inp.theme.muted;
+        ctx.fillText(label, a + 4 * dpr, top + 3 * dpr);
+      }
+    }
+    ctx.restore();
+  }
+
+  private updateReadout(u: uPlot): void {
+    const inp = this.inputs;
+    const left = u.cursor.left ?? -1;
+    if (!inp || left < 0) {
+      this.readoutEl.textContent = '\u00a0';
+      return;
+    }
+    const x = u.posToVal(left, 'x');
+    const parts: string[] = [];
+    for (const r of inp.runs) {
+      const n = r.steps.length;
+      if (n === 0) continue;
+      const xs = r.x(inp.xMode, 'steps');
+      let i = Math.min(n - 1, lowerBound(xs, x, 0, n));
+      if (i > 0 && Math.abs(xs[i - 1]! - x) < Math.abs(xs[i]! - x)) i--;
+      const vals = this.spec.lines.map((l) => {
+        const col = inp.smoothing > 0 ? r.smoothedMetric(l.metric, inp.smoothing) : r.metric(l.metric);
+        const v = col[i]!;
+        return `${l.label} ${Number.isFinite(v) ? this.spec.format(v) : '–'}`;
+      });
+      parts.push(`${r.descriptor.name} @ step ${r.steps.get('step', i)}: ${vals.join(', ')}`);
+    }
+    this.readoutEl.textContent = parts.join('   |   ') || '\u00a0';
+  }
+}
