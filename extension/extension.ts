@@ -2,8 +2,10 @@
 // (tree + status bar) and hosts the Live Training panels. It holds no model code (design.md).
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
 import { Commands, runsRoots } from './commands';
+import { FixedPointPanels } from './fixedPointPanel';
 import { PanelMemory } from './panelMemory';
 import { RunRegistry } from './runRegistry';
 import { RunsTreeProvider } from './runsTree';
@@ -24,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const memory = new PanelMemory(storage.scheme === 'file' ? join(storage.fsPath, 'live-panels.json') : undefined);
   const panels = new TrainingPanels(context.extensionUri, registry, log, memory);
   const tree = new RunsTreeProvider(registry);
+  const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
   const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs });
   const r = registry;
   context.subscriptions.push(
@@ -33,6 +36,12 @@ export function activate(context: vscode.ExtensionContext): void {
     new TrainingStatusBar(registry),
     panels,
     vscode.window.registerWebviewPanelSerializer(trainingPanelViewType, panels),
+    fixedPoints,
+    vscode.window.registerWebviewPanelSerializer(fixedPointPanelViewType, fixedPoints),
+    vscode.commands.registerCommand('reclab.inspectFixedPoints', (arg?: unknown) => fixedPoints.command(arg).catch((e: unknown) => {
+      log.error((e as Error).message);
+      void vscode.window.showErrorMessage(`Recursion Lab: ${(e as Error).message}`);
+    })),
     ...commands.register(),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),

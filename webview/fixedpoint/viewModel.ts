@@ -1,0 +1,82 @@
+// What the Fixed-Point Debugging view shows, computed from an inspection report without the DOM
+// (unit-tested): the answer grid's cells at a step, the trajectory plot's bounds and colours, and
+// the one-line verdicts.
+import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
+
+export type CellKind = 'given' | 'right' | 'wrong' | 'blank' | 'unknown';
+
+export interface GridCell {
+  text: string;
+  kind: CellKind;
+  /** The digit clashes with another in its row, column or box. */
+  conflict: boolean;
+}
+
+/** The answer at `step` (0-based) as cells: givens, right / wrong against the solution, blanks; conflicts marked. */
+export function answerGrid(p: PuzzleInspection, step: number): { side: number; cells: GridCell[] } {
+  const answer = p.trace.answers[Math.min(Math.max(step, 0), p.trace.answers.length - 1)]!;
+  const side = Math.round(Math.sqrt(answer.length));
+  const box = side === 9 ? 3 : side === 4 ? 2 : 1;
+  const digit = (i: number) => (answer[i] === '.' ? 0 : Number(answer[i]));
+  const unitOf = (i: number) => {
+    const r = Math.floor(i / side), c = i % side;
+    return [`r${r}`, `c${c}`, `b${Math.floor(r / box)}-${Math.floor(c / box)}`];
+  };
+  const seen = new Map<string, number>();
+  for (let i = 0; i < answer.length; i++) {
+    const d = digit(i);
+    if (d) for (const u of unitOf(i)) seen.set(`${u}:${d}`, (seen.get(`${u}:${d}`) ?? 0) + 1);
+  }
+  const cells = Array.from({ length: answer.length }, (_, i): GridCell => {
+    const d = digit(i);
+    const conflict = d > 0 && unitOf(i).some((u) => (seen.get(`${u}:${d}`) ?? 0) > 1);
+    const given = p.question[i] !== '.';
+    const text = d ? String(d) : '';
+    if (!d) return { text, kind: 'blank', conflict };
+    if (given && p.question[i] === answer[i]) return { text, kind: 'given', conflict };
+    if (!p.solution) return { text, kind: given ? 'wrong' : 'unknown', conflict };
+    return { text, kind: p.solution[i] === answer[i] ? 'right' : 'wrong', conflict };
+  });
+  return { side, cells };
+}
+
+export interface Bounds { xMin: number; xMax: number; yMin: number; yMax: number }
+
+/** Bounds of the trajectory plot: every main and perturbed point, padded by 5 % (never zero-width). */
+export function trajectoryBounds(p: PuzzleInspection): Bounds | undefined {
+  const t = p.trajectory;
+  if (!t) return undefined;
+  const pts = [...t.main, ...t.perturbed.flatMap((r) => r.points)].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (pts.length === 0) return undefined;
+  let xMin = Infinity, xMax = -Infinity, yMin = Infinity, yMax = -Infinity;
+  for (const [x, y] of pts) {
+    xMin = Math.min(xMin, x); xMax = Math.max(xMax, x); yMin = Math.min(yMin, y); yMax = Math.max(yMax, y);
+  }
+  const padX = Math.max((xMax - xMin) * 0.05, 1e-9), padY = Math.max((yMax - yMin) * 0.05, 1e-9);
+  return { xMin: xMin - padX, xMax: xMax + padX, yMin: yMin - padY, yMax: yMax + padY };
+}
+
+/** Palette slot of a perturbed run: its fixed point's index (each fixed point its own colour), or -1 when it did not settle. */
+export function runColourIndex(fixedPoint: number | null, paletteSize: number): number {
+  return fixedPoint === null ? -1 : fixedPoint % paletteSize;
+}
+
+/** The puzzle picker's label: number, blanks, verdict at the end, settled or not, fixed points. */
+export function puzzleLabel(p: PuzzleInspection): string {
+  const verdict = p.correct === null ? '?' : p.correct ? '✓' : '✗';
+  const fps = p.census ? ` · ${p.census.fixedPoints.length} fixed point${p.census.fixedPoints.length === 1 ? '' : 's'}` : '';
+  return `#${p.index + 1} · ${p.blanks} blanks · ${verdict} · ${p.settled ? 'settled' : 'not settled'}${fps}`;
+}
+
+/** The header's one-line verdict over all puzzles. */
+export function summaryLine(r: InspectReport): string {
+  const s = r.summary;
+  const parts = [
+    `${s.correctAtEnd}/${s.puzzles} right after ${r.options.steps} steps`,
+    `${s.settledWrong} settled on a wrong fixed point`,
+    `${s.neverSettled} never settled`,
+  ];
+  if (s.spectralRadius) parts.push(`spectral radius median ${s.spectralRadius.median.toFixed(3)} (max ${s.spectralRadius.max.toFixed(3)})`);
+  if (s.puzzlesWithWrongFixedPoint !== null) parts.push(`${s.puzzlesWithWrongFixedPoint} puzzles reach a wrong fixed point in the census`);
+  return parts.join(' · ');
+}
