@@ -1,7 +1,8 @@
 // A contract-honouring .onnx file on onnxruntime-node (CPU), as a StepModel. The file is
 // validated against the step contract before a session is created, so a model that does not
-// honour it fails with the list of what is missing or mis-shaped.
-import * as ort from 'onnxruntime-node';
+// honour it fails with the list of what is missing or mis-shaped. onnxruntime-node (a native
+// module) is loaded on first use, so the trainer's other commands never load it.
+import type * as ort from 'onnxruntime-node';
 import { contractInputs, contractOutputs, formatContractProblems, initStateName, nextStateName, validateStepContract, type StepContract } from '../../protocol/onnxContract';
 import type { StepInput, StepModel, StepOutput } from '../inspect/stepModel';
 import { describeOnnxBytes, describeOnnxFile } from './modelDescription';
@@ -11,8 +12,14 @@ export interface OnnxStepOptions {
   threads?: number;
 }
 
+let runtimeModule: Promise<typeof ort> | undefined;
+function loadRuntime(): Promise<typeof ort> {
+  // A CommonJS package: under an ES-module loader its exports may sit on `default`.
+  return (runtimeModule ??= import('onnxruntime-node').then((m) => ((m as { InferenceSession?: unknown }).InferenceSession ? m : (m as unknown as { default: typeof ort }).default)));
+}
+
 export class OnnxStepModel implements StepModel {
-  private constructor(readonly contract: StepContract, private readonly session: ort.InferenceSession, readonly source: string) {}
+  private constructor(readonly contract: StepContract, private readonly session: ort.InferenceSession, private readonly runtime: typeof ort, readonly source: string) {}
 
   static async fromFile(path: string, opts: OnnxStepOptions = {}): Promise<OnnxStepModel> {
     const { bytes, description } = describeOnnxFile(path);
@@ -26,12 +33,13 @@ export class OnnxStepModel implements StepModel {
   private static async create(bytes: Uint8Array, description: ReturnType<typeof describeOnnxBytes>, source: string, opts: OnnxStepOptions): Promise<OnnxStepModel> {
     const check = validateStepContract(description);
     if (!check.ok) throw new Error(formatContractProblems(source, check.problems));
-    const session = await ort.InferenceSession.create(bytes, {
+    const runtime = await loadRuntime();
+    const session = await runtime.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     });
-    return new OnnxStepModel(check.contract, session, source);
+    return new OnnxStepModel(check.contract, session, runtime, source);
   }
 
   private feeds(input: StepInput): Record<string, ort.Tensor> {
@@ -42,13 +50,13 @@ export class OnnxStepModel implements StepModel {
     const tokens = new BigInt64Array(input.tokens.length);
     for (let i = 0; i < tokens.length; i++) tokens[i] = BigInt(input.tokens[i]!);
     const feeds: Record<string, ort.Tensor> = {
-      [contractInputs.tokens]: new ort.Tensor('int64', tokens, [B, c.seqLen]),
-      [contractInputs.reset]: new ort.Tensor('bool', Uint8Array.from(input.reset), [B]),
+      [contractInputs.tokens]: new this.runtime.Tensor('int64', tokens, [B, c.seqLen]),
+      [contractInputs.reset]: new this.runtime.Tensor('bool', Uint8Array.from(input.reset), [B]),
     };
     c.states.forEach((s, i) => {
       const data = input.states[i]!;
       if (data.length !== B * s.seq * s.width) throw new Error(`state ${s.name}: expected ${B}x${s.seq}x${s.width} values, got ${data.length}`);
-      feeds[s.name] = new ort.Tensor('float32', data, [B, s.seq, s.width]);
+      feeds[s.name] = new this.runtime.Tensor('float32', data, [B, s.seq, s.width]);
     });
     return feeds;
   }
