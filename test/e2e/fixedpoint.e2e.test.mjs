@@ -1,0 +1,104 @@
+// End-to-end: the Fixed-Point Debugging view in a real VS Code (code-server) driven by Chromium.
+// A tiny model is trained and exported with the installed trainer CLI to an .onnx file in the
+// workspace; the explorer's context menu on it runs "Inspect Fixed Points…", the puzzle is typed
+// into the input box, and inside the webview the residual chart has data and the census counts
+// its runs. A screenshot of the view goes to $FP_SHOT when set.
+// Started like training.e2e.test.mjs (run-e2e.sh): CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT, HARNESS.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Workbench } from './workbench.mjs';
+
+const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
+const { CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT, FP_SHOT } = process.env;
+const EXTENSION_ID = 'recursion-lab.recursion-lab';
+const MODEL = 'trm-step.onnx';
+const PUZZLE = '1.3..4.22..3.3.1';
+
+const t0 = Date.now();
+const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+
+let browser;
+let page;
+let wb;
+const scratch = mkdtempSync(join(tmpdir(), 'reclab-fp-e2e-'));
+
+before(async () => {
+  // A tiny sudoku4 TRM, trained for a few steps on the cpu backend and exported as a plain .onnx file.
+  const cli = join(EXT_DIR, 'dist', 'trainer', 'cli.js');
+  const config = join(scratch, 'tiny.reclab.json');
+  writeFileSync(config, JSON.stringify({
+    extends: 'sudoku4', seed: 1, checkpointEverySteps: 0,
+    model: { hiddenSize: 16, layers: 1, hCycles: 2, lCycles: 2 },
+    train: { batchSize: 8, microBatchSize: 8, haltMaxSteps: 4 },
+    data: { trainPuzzles: 40, testBlanks: [4, 5], testPerBlank: 2 },
+    eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 16 },
+  }));
+  const run = join(scratch, 'run');
+  execFileSync(process.execPath, [cli, 'train', '--config', config, '--run-dir', run, '--steps', '5', '--backend', 'cpu', '--quiet'], { stdio: 'inherit', timeout: 120_000 });
+  execFileSync(process.execPath, [cli, 'export', run, '--out', join(CS_FOLDER, MODEL)], { stdio: 'inherit', timeout: 60_000 });
+  lap('tiny model trained and exported into the workspace');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
+  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  wb = new Workbench(page);
+});
+
+after(async () => {
+  await browser?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+test('explorer context menu on an .onnx file -> Inspect Fixed Points… -> the residual chart has data, the census its runs', { timeout: 240_000 }, async () => {
+  try {
+    await wb.open(CS_URL, CS_FOLDER);
+    lap('workbench ready');
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: MODEL }).first();
+    await row.waitFor({ timeout: 30_000 });
+    // The extension's menu contribution appears once its host has started: retry the context menu.
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Inspect Fixed Points…' }).first();
+    for (let attempt = 0; ; attempt++) {
+      await row.click({ button: 'right' });
+      try {
+        await item.waitFor({ state: 'visible', timeout: 3_000 });
+        break;
+      } catch (e) {
+        await page.keyboard.press('Escape');
+        if (attempt > 20) throw e;
+      }
+    }
+    // Hover focuses the item and Enter runs it (a click right after the menu opens can be ignored).
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await wb.answer(PUZZLE);
+    lap('inspection started');
+
+    const webview = wb.webview(EXTENSION_ID);
+    const residuals = webview.locator('#residuals[data-points]');
+    await residuals.waitFor({ timeout: 120_000 });
+    const points = Number(await residuals.getAttribute('data-points'));
+    // 16 steps, one value per step for each of the two states (z_H, z_L) and their medians.
+    assert.ok(points >= 32, `residual chart points: ${points}`);
+    lap(`residual chart: ${points} points`);
+    // The census ran 1 + 8 noisy + 3 relabelled runs (a barely trained model may settle on none).
+    assert.match(await webview.locator('#census').textContent(), /12 runs; \d+ did not settle/);
+    assert.match(await webview.locator('#summary').textContent(), /right after 16 steps/);
+    if (FP_SHOT) {
+      await page.mouse.move(10, 10);
+      await page.screenshot({ path: FP_SHOT });
+      lap(`screenshot -> ${FP_SHOT}`);
+    }
+  } catch (e) {
+    await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, '-fixedpoint.png') }).catch(() => {});
+    throw e;
+  }
+});
