@@ -37,7 +37,7 @@ const usage = `usage:
   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
-                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME]
+                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME] [--rerun-failed --out DIR]
   ${traceUsage}
   reclab export <run-dir> ... | reclab inspect ...   (see reclab export --help, reclab inspect --help)`;
 
@@ -62,6 +62,7 @@ const options = {
   out: { type: 'string' },
   target: { type: 'string' },
   'eval-every': { type: 'string' },
+  'rerun-failed': { type: 'boolean' },
 } as const;
 
 /** The live channel to the extension host, with --rpc. */
@@ -183,8 +184,9 @@ async function commandAblate(flags: Flags): Promise<number> {
     seeds, steps: intFlag(flags, 'steps', 1), depth: { hCycles: Number(depthMatch[1]), lCycles: Number(depthMatch[2]) },
     parallel: flags.parallel === undefined ? undefined : Number(flags.parallel), outDir, target: flags.target === undefined ? 0.95 : Number(flags.target),
     evalEvery: flags['eval-every'] === undefined ? undefined : Number(flags['eval-every']), backend: backendFlag(flags),
-    cliPath: process.argv[1]!, failArms: process.env['RECLAB_FAULT_INJECT_ARMS']?.split(','),
+    cliPath: process.argv[1]!, failArms: process.env['RECLAB_FAULT_INJECT_ARMS']?.split(','), rerunFailed: flags['rerun-failed'],
   };
+  if (opts.rerunFailed && !flags.out) throw new UsageError('--rerun-failed: give the sweep folder with --out');
   try {
     validateSweep(opts);
   } catch (e) {

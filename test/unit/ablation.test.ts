@@ -61,4 +61,13 @@ test('a crashing arm is reported as failed; the other arms finish and are in abl
   const html = readFileSync(join(out, 'ablation.html'), 'utf8');
   assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 2);
   assert.match(html, /Failed runs[\s\S]*hsw seed 0: exit code 2/);
+
+  // --rerun-failed runs only the failed run again; the finished ones are kept as they are.
+  const baselineSummary = readFileSync(join(out, 'baseline-seed0', 'summary.json'), 'utf8');
+  const again = run(['--config', config, '--arms', 'baseline,pdc,hsw', '--seeds', '1', '--steps', '6', '--depth', '2,2', '--eval-every', '3', '--out', out, '--rerun-failed']);
+  assert.equal(again.status, 0, again.stderr);
+  const report2 = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8'));
+  assert.ok(report2.runs.every((x: { status: string }) => x.status === 'completed'));
+  assert.equal(readFileSync(join(out, 'baseline-seed0', 'summary.json'), 'utf8'), baselineSummary);
+  assert.match(readFileSync(join(out, 'ablation.md'), 'utf8'), /\| hsw \| 1 \(0\) \|/);
 });

@@ -38,7 +38,7 @@ function chartSvg(title: string, xLabel: string, runs: RunResult[], armNames: st
   const x = (v: number) => L + (v / xMax) * (W - L - R);
   const y = (v: number) => T + (1 - v) * (H - T - B);
   const grid = [0, 0.25, 0.5, 0.75, 1].map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${(v * 100).toFixed(0)}%</text>`).join('');
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * xMax)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${(f * xMax).toPrecision(3)}</text>`).join('');
+  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * xMax)}" y="${H - B + 16}" text-anchor="${f === 1 ? 'end' : 'middle'}" font-size="11">${(f * xMax).toPrecision(3)}</text>`).join('');
   const lines = runs.filter((r) => r.curve.length > 0).map((r) => {
     const colour = palette[armNames.indexOf(r.arm) % palette.length];
     const d = r.curve.map((p, i) => `${i ? 'L' : 'M'}${x(xOf(p)).toFixed(1)},${y(p.exact).toFixed(1)}`).join(' ');

@@ -2,7 +2,7 @@
 // process (so the extension can open any of them); children run in parallel, as many as there
 // are cores; a child that fails is reported as failed while the others finish.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -31,6 +31,8 @@ export interface SweepOptions {
   cliPath: string;
   /** Test hook: arms whose children are started with an invalid flag, so they fail. */
   failArms?: string[];
+  /** Re-run only the runs of an existing sweep folder that failed or did not finish, then report again. */
+  rerunFailed?: boolean;
   onLine?: (text: string) => void;
 }
 
@@ -49,7 +51,8 @@ export function validateSweep(o: SweepOptions): void {
   if (!Number.isInteger(o.seeds) || o.seeds < 1 || o.seeds > 100) throw new Error(`--seeds: expected an integer from 1 to 100, got ${o.seeds}`);
   if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 1)) throw new Error(`--steps: expected a positive integer, got ${o.steps}`);
   if (!(o.target > 0 && o.target <= 1)) throw new Error(`--target: expected an accuracy in (0, 1], got ${o.target}`);
-  if (existsSync(join(o.outDir, 'ablation.json'))) throw new Error(`${o.outDir} already holds an ablation`);
+  if (!o.rerunFailed && existsSync(join(o.outDir, 'ablation.json'))) throw new Error(`${o.outDir} already holds an ablation (--rerun-failed re-runs its failed runs)`);
+  if (o.rerunFailed && !existsSync(join(o.outDir, 'configs'))) throw new Error(`${o.outDir}: no sweep to re-run (no configs folder)`);
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
@@ -70,8 +73,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       const c = armConfig(base, findArm(armName), seed, steps, o.depth, evalEvery);
       const name = `${armName}-seed${seed}`;
       const configPath = join(o.outDir, 'configs', `${name}.reclab.json`);
-      writeFileAtomic(configPath, JSON.stringify(c, null, 2) + '\n');
-      jobs.push({ arm: armName, seed, name, runDir: join(o.outDir, name), configPath });
+      const runDir = join(o.outDir, name);
+      if (o.rerunFailed) {
+        // Keep what finished; a failed or unfinished run starts again from nothing.
+        if (!existsSync(configPath)) throw new Error(`${configPath}: missing; re-run with the sweep's original arms, seeds and steps`);
+        if (runResult(armName, seed, runDir, o.target).status === 'completed') continue;
+        rmSync(runDir, { recursive: true, force: true });
+      } else {
+        writeFileAtomic(configPath, JSON.stringify(c, null, 2) + '\n');
+      }
+      jobs.push({ arm: armName, seed, name, runDir, configPath });
     }
   }
 
@@ -107,7 +118,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     display.stop();
   }
 
-  const runs = jobs.map((j) => runResult(j.arm, j.seed, j.runDir, o.target, exitErrors.get(j.name)));
+  const runs: RunResult[] = [];
+  for (let k = 0; k < o.seeds; k++) {
+    for (const arm of o.arms) {
+      const name = `${arm}-seed${base.seed + k}`;
+      runs.push(runResult(arm, base.seed + k, join(o.outDir, name), o.target, exitErrors.get(name)));
+    }
+  }
   const descriptions = Object.fromEntries(allArms.map((a) => [a.name, a.description]));
   const armSummaries = summarizeArms(runs, o.arms, descriptions);
   const setting = describeSetting(base);
