@@ -51,8 +51,8 @@ async function main(): Promise<void> {
     const { hInit, lInit } = model.initialStates(rng);
     const onnx = await OnnxStepModel.fromBytes(buildTrmStepModel(model, { params, hInit, lInit }, { haltMaxSteps: 16 }), `trm-${mixer}`, { threads: Number(values.threads) });
     const p: Record<string, tf.Tensor> = {};
-    for (const s of model.parameterSpecs()) p[s.name] = tf.tensor(params.get(s.name)!, s.shape);
-    const h0 = tf.tensor1d(hInit), l0 = tf.tensor1d(lInit);
+    if (backend) for (const s of model.parameterSpecs()) p[s.name] = tf.tensor(params.get(s.name)!, s.shape);
+    const [h0, l0] = backend ? [tf.tensor1d(hInit), tf.tensor1d(lInit)] : [];
     for (const batch of values.batches.split(',').map(Number)) {
       const flops = supervisionStepFlops(model, model.depth, batch, false).forward;
       const size = batch * model.totalLen * model.width;
@@ -65,8 +65,8 @@ async function main(): Promise<void> {
         tfRate = await rate(() => {
           const out = tf.tidy(() => {
             const x = model.inputEmbedding(p as ParamSet, tokTensor);
-            const zH = tf.broadcastTo(h0, [batch, model.totalLen, model.width]) as tf.Tensor3D;
-            const zL = tf.broadcastTo(l0, [batch, model.totalLen, model.width]) as tf.Tensor3D;
+            const zH = tf.broadcastTo(h0!, [batch, model.totalLen, model.width]) as tf.Tensor3D;
+            const zL = tf.broadcastTo(l0!, [batch, model.totalLen, model.width]) as tf.Tensor3D;
             const next = model.cyclesWithoutGradient(p as ParamSet, zH, zL, x, 3, 6);
             const heads = model.heads(p as ParamSet, next.zH);
             return [next.zH, next.zL, heads.logits, heads.qHalt];
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       rows.push(`| ${mixer} | ${batch} | ${ortRate.toFixed(2)} | ${g(ortRate)} | ${Number.isFinite(tfRate) ? tfRate.toFixed(3) : '-'} | ${g(tfRate)} | ${Number.isFinite(tfRate) ? (ortRate / tfRate).toFixed(1) + 'x' : '-'} |`);
       process.stderr.write(rows[rows.length - 1] + '\n');
     }
-    tf.dispose([...Object.values(p), h0, l0]);
+    if (backend) tf.dispose([...Object.values(p), h0!, l0!]);
     await onnx.dispose();
   }
   process.stdout.write(`\nOne supervision step of the 9x9 TRM (D=128, 2 layers, T=3, n=6; forward FLOPs counted as in trainer/model/flops.ts)` +
