@@ -1,4 +1,4 @@
-/* global performance, setTimeout */
+/* global performance, setTimeout, clearTimeout */
 // A stand-in for `reclab train --rpc` that produces step events at a fixed rate, for
 // bench/host-ingest.bench.ts: it appends each event to <run-dir>/events.jsonl and (with --rpc)
 // sends it as a JSON-RPC notification, exactly like the trainer, but without training anything.
@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import rpcNode from 'vscode-jsonrpc/node.js';
+import rpcNode from 'vscode-jsonrpc/node';
 
 const { values } = parseArgs({ options: { 'run-dir': { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, rpc: { type: 'boolean' } } });
 const dir = values['run-dir'];
@@ -24,8 +24,25 @@ if (values.rpc) {
 }
 
 const base = { v: 1, type: 'step', qHaltLoss: 0.01, tokenAccuracy: 0.81, exactAccuracy: 0.3, qHaltAccuracy: 0.97, meanHaltSteps: 3.2, haltedRows: 17, lr: 0.003, flopsForward: 330000000, flopsBackward: 340000000, hCycles: 2, lCycles: 2, stepSeconds: 0.0001 };
+// As trainer/rpcChannel.ts: at once when idle, else batched at most every 20 ms.
+let queue = [];
+let timer;
+let lastSent = -Infinity;
+const send = () => {
+  clearTimeout(timer);
+  timer = undefined;
+  if (!queue.length) return;
+  lastSent = performance.now();
+  void connection.sendNotification('reclab/events', { events: queue });
+  queue = [];
+};
 const emit = (e) => {
-  if (connection) void connection.sendNotification('reclab/event', e);
+  if (!connection) return;
+  queue.push(e);
+  if (timer) return;
+  const wait = lastSent + 20 - performance.now();
+  if (wait <= 0) send();
+  else timer = setTimeout(send, wait);
 };
 const start = { v: 1, time: Date.now(), type: 'run_start', runId: 'bench', config: { model: { hCycles: 2, lCycles: 2 } }, backend: 'none', startStep: 0, totalSteps: rate * seconds, resumed: false, parameterCount: 1 };
 appendFileSync(events, JSON.stringify(start) + '\n');

@@ -15,7 +15,8 @@ import { PanelFeed } from '../extension/panelFeed';
 import { RunRegistry, type RunEntry } from '../extension/runRegistry';
 
 const fake = resolve('bench/fakeTrainer.mjs');
-const log = { info: () => {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };
+const recent: string[] = [];
+const log = { info: (m: string) => void (recent.push(m) > 20 && recent.shift()), warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };
 
 /** What webview.postMessage costs the host: JSON of the envelope plus a copy of each typed array. */
 function serializeLikePostMessage(m: ToWebviewMessage): number {
@@ -70,6 +71,7 @@ async function phase(label: string, rate: number, seconds: number, rpc: boolean)
     // A run started outside VS Code: the registry finds it in the runs folder and tails it.
     const child = spawn(process.execPath, [fake, ...args], { stdio: 'ignore' });
     exited = new Promise((r) => child.on('exit', r));
+    const tStart = Date.now();
     for (;;) {
       await registry.poll();
       const found = registry.get(dir);
@@ -77,6 +79,7 @@ async function phase(label: string, rate: number, seconds: number, rpc: boolean)
         entry = found;
         break;
       }
+      if (Date.now() - tStart > 20_000) throw new Error(`${label}: the run folder never appeared`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -84,13 +87,21 @@ async function phase(label: string, rate: number, seconds: number, rpc: boolean)
   feed.add(entry);
 
   // The measured window: from the first step to the last row forwarded.
-  while (!entry.series || entry.series.steps.length === 0) await new Promise((r) => setTimeout(r, 2));
+  const deadline = Date.now() + 30_000 + seconds * 4000;
+  const check = () => {
+    if (Date.now() > deadline || entry.status === 'failed') throw new Error(`${label}: the fake trainer failed or stalled (${entry.status}, ${entry.series?.steps.length ?? 0} steps)\n${recent.join('\n')}`);
+  };
+  while (!entry.series || entry.series.steps.length === 0) {
+    check();
+    await new Promise((r) => setTimeout(r, 2));
+  }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const rows0 = entry.series.steps.length;
   await exited;
   const total = Math.round(rate * seconds);
   while (entry.series.steps.length < total || forwardedRows < total) {
+    check();
     await registry.poll();
     await feed.flush();
     await new Promise((r) => setTimeout(r, 5));
@@ -108,18 +119,25 @@ async function phase(label: string, rate: number, seconds: number, rpc: boolean)
   };
 }
 
-const results: Result[] = [];
-results.push(await phase('live RPC + events.jsonl (trainer started here)', 10_000, 6, true));
-results.push(await phase('events.jsonl only (trainer started elsewhere)', 10_000, 6, false));
-results.push(await phase('live RPC + events.jsonl, 4x the target rate', 40_000, 4, true));
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  results.push(await phase('live RPC + events.jsonl (trainer started here)', 10_000, 6, true));
+  results.push(await phase('events.jsonl only (trainer started elsewhere)', 10_000, 6, false));
+  results.push(await phase('live RPC + events.jsonl, 4x the target rate', 40_000, 4, true));
 
-console.log('\nhost ingestion and forwarding to one Live Training panel (CPU = this process, % of one core)');
-console.log('path'.padEnd(52), 'target/s'.padStart(9), 'ingested/s'.padStart(11), 'forwarded/s'.padStart(12), 'CPU %'.padStart(7), 'msgs/s'.padStart(7), 'MB/s'.padStart(6));
-for (const r of results) {
-  console.log(r.label.padEnd(52), String(r.rate).padStart(9), r.ingestedPerS.toFixed(0).padStart(11), r.forwardedPerS.toFixed(0).padStart(12),
-    r.cpuPercent.toFixed(1).padStart(7), (r.messages / r.seconds).toFixed(1).padStart(7), r.mbPerS.toFixed(2).padStart(6));
+  console.log('\nhost ingestion and forwarding to one Live Training panel (CPU = this process, % of one core)');
+  console.log('path'.padEnd(52), 'target/s'.padStart(9), 'ingested/s'.padStart(11), 'forwarded/s'.padStart(12), 'CPU %'.padStart(7), 'msgs/s'.padStart(7), 'MB/s'.padStart(6));
+  for (const r of results) {
+    console.log(r.label.padEnd(52), String(r.rate).padStart(9), r.ingestedPerS.toFixed(0).padStart(11), r.forwardedPerS.toFixed(0).padStart(12),
+      r.cpuPercent.toFixed(1).padStart(7), (r.messages / r.seconds).toFixed(1).padStart(7), r.mbPerS.toFixed(2).padStart(6));
+  }
+  const main = results[0]!;
+  console.log(`\ntarget: 10,000 events/s for < 10 % of a core -> ${main.forwardedPerS.toFixed(0)} events/s forwarded for ${main.cpuPercent.toFixed(1)} % ` +
+    `(${main.cpuPercent < 10 && main.forwardedPerS >= 9500 ? 'met' : 'NOT met'}; ratio to budget ${(main.cpuPercent / 10).toFixed(2)})`);
+  process.exit(0);
 }
-const main = results[0]!;
-console.log(`\ntarget: 10,000 events/s for < 10 % of a core -> ${main.forwardedPerS.toFixed(0)} events/s forwarded for ${main.cpuPercent.toFixed(1)} % ` +
-  `(${main.cpuPercent < 10 && main.forwardedPerS >= 9500 ? 'met' : 'NOT met'}; ratio to budget ${(main.cpuPercent / 10).toFixed(2)})`);
-process.exit(0);
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -12,64 +12,68 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
-const N = Number(process.argv[2] ?? 1_000_000);
-const cache = execFileSync('bash', ['test/e2e/setup.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-// playwright-core lives in the e2e cache, outside the repository: the little of it used here, typed.
-interface Page {
-  goto(url: string): Promise<unknown>;
-  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
-}
-interface Browser {
-  newPage(o: { viewport: { width: number; height: number }; deviceScaleFactor: number }): Promise<Page>;
-  close(): Promise<void>;
-}
-const { chromium } = createRequire(join(cache, 'harness', 'package.json'))('playwright-core') as { chromium: { launch(o: object): Promise<Browser> } };
-
-const dir = mkdtempSync(join(tmpdir(), 'reclab-panel-bench-'));
-await esbuild.build({ entryPoints: { page: 'bench/panelRedraw.page.ts' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', outdir: dir, logLevel: 'warning' });
-writeFileSync(join(dir, 'index.html'), `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css">
-<style>body{margin:0;font:12px sans-serif;--vscode-editor-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e}.plot{height:240px}</style></head>
-<body class="vscode-dark"><script src="page.js"></script></body></html>`);
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-});
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-await page.goto(pathToFileURL(join(dir, 'index.html')).href);
-const t0 = Date.now();
-await page.evaluate((n: number) => (window as unknown as { bench: { setup(n: number): void } }).bench.setup(n), N);
-console.log(`synthetic run of ${N.toLocaleString('en-US')} steps loaded in ${Date.now() - t0} ms`);
-
-type Bench = { redraw(chart: string, smoothing: number, append: boolean): number };
-async function measure(chart: string, smoothing: number, rounds = 40): Promise<{ median: number; p95: number; first: number }> {
-  const first = await page.evaluate(([c, s]: readonly [string, number]) => (window as unknown as { bench: Bench }).bench.redraw(c, s, false), [chart, smoothing] as const);
-  const times: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    times.push(await page.evaluate(([c, s]: readonly [string, number]) => (window as unknown as { bench: Bench }).bench.redraw(c, s, true), [chart, smoothing] as const));
+async function main(): Promise<void> {
+  const N = Number(process.argv[2] ?? 1_000_000);
+  const cache = execFileSync('bash', ['test/e2e/setup.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  // playwright-core lives in the e2e cache, outside the repository: the little of it used here, typed.
+  interface Page {
+    goto(url: string): Promise<unknown>;
+    evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
   }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first };
+  interface Browser {
+    newPage(o: { viewport: { width: number; height: number }; deviceScaleFactor: number }): Promise<Page>;
+    close(): Promise<void>;
+  }
+  const { chromium } = createRequire(join(cache, 'harness', 'package.json'))('playwright-core') as { chromium: { launch(o: object): Promise<Browser> } };
+
+  const dir = mkdtempSync(join(tmpdir(), 'reclab-panel-bench-'));
+  await esbuild.build({ entryPoints: { page: 'bench/panelRedraw.page.ts' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', outdir: dir, logLevel: 'warning' });
+  writeFileSync(join(dir, 'index.html'), `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css">
+  <style>body{margin:0;font:12px sans-serif;--vscode-editor-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e}.plot{height:240px}</style></head>
+  <body class="vscode-dark"><script src="page.js"></script></body></html>`);
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  await page.goto(pathToFileURL(join(dir, 'index.html')).href);
+  const t0 = Date.now();
+  await page.evaluate((n: number) => (window as unknown as { bench: { setup(n: number): void } }).bench.setup(n), N);
+  console.log(`synthetic run of ${N.toLocaleString('en-US')} steps loaded in ${Date.now() - t0} ms`);
+
+  type Bench = { redraw(chart: string, smoothing: number, append: boolean): number };
+  async function measure(chart: string, smoothing: number, rounds = 40): Promise<{ median: number; p95: number; first: number }> {
+    const first = await page.evaluate(([c, s]: readonly [string, number]) => (window as unknown as { bench: Bench }).bench.redraw(c, s, false), [chart, smoothing] as const);
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      times.push(await page.evaluate(([c, s]: readonly [string, number]) => (window as unknown as { bench: Bench }).bench.redraw(c, s, true), [chart, smoothing] as const));
+    }
+    times.sort((a, b) => a - b);
+    return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first };
+  }
+
+  const rows: [string, string, number][] = [
+    ['one-series', '1 series (lm loss, raw), 1400 px wide', 0],
+    ['loss', 'loss chart: lm + Q, raw + smoothed (4 series)', 0.6],
+    ['accuracy', 'accuracy chart: 3 metrics raw + smoothed + eval (7 series)', 0.6],
+    ['gradient', 'gradient chart: norm + variance, raw + smoothed (4 series)', 0.6],
+    ['throughput', 'throughput chart: raw + smoothed (2 series)', 0.6],
+  ];
+  console.log(`\nredraw after a live update, ${N.toLocaleString('en-US')} points per series (headless Chromium, software canvas)`);
+  console.log('chart'.padEnd(62), 'median ms'.padStart(10), 'p95 ms'.padStart(8), 'first ms'.padStart(9));
+  let one = 0;
+  let panel = 0;
+  for (const [id, label, smoothing] of rows) {
+    const r = await measure(id, smoothing);
+    if (id === 'one-series') one = r.median;
+    else panel += r.median;
+    console.log(label.padEnd(62), r.median.toFixed(2).padStart(10), r.p95.toFixed(2).padStart(8), r.first.toFixed(1).padStart(9));
+  }
+  console.log(`${'whole panel (the four charts, sum of medians)'.padEnd(62)} ${panel.toFixed(2).padStart(10)}`);
+  console.log(`\ntarget: redraw < 16 ms with 1,000,000 points in one series -> ${one.toFixed(2)} ms (${one < 16 ? 'met' : 'NOT met'}; ratio to budget ${(one / 16).toFixed(2)})`);
+  console.log('("first" = the first draw of a chart, including the smoothing of the whole series and building the plot)');
+  await browser.close();
 }
 
-const rows: [string, string, number][] = [
-  ['one-series', '1 series (lm loss, raw), 1400 px wide', 0],
-  ['loss', 'loss chart: lm + Q, raw + smoothed (4 series)', 0.6],
-  ['accuracy', 'accuracy chart: 3 metrics raw + smoothed + eval (7 series)', 0.6],
-  ['gradient', 'gradient chart: norm + variance, raw + smoothed (4 series)', 0.6],
-  ['throughput', 'throughput chart: raw + smoothed (2 series)', 0.6],
-];
-console.log(`\nredraw after a live update, ${N.toLocaleString('en-US')} points per series (headless Chromium, software canvas)`);
-console.log('chart'.padEnd(62), 'median ms'.padStart(10), 'p95 ms'.padStart(8), 'first ms'.padStart(9));
-let one = 0;
-let panel = 0;
-for (const [id, label, smoothing] of rows) {
-  const r = await measure(id, smoothing);
-  if (id === 'one-series') one = r.median;
-  else panel += r.median;
-  console.log(label.padEnd(62), r.median.toFixed(2).padStart(10), r.p95.toFixed(2).padStart(8), r.first.toFixed(1).padStart(9));
-}
-console.log(`${'whole panel (the four charts, sum of medians)'.padEnd(62)} ${panel.toFixed(2).padStart(10)}`);
-console.log(`\ntarget: redraw < 16 ms with 1,000,000 points in one series -> ${one.toFixed(2)} ms (${one < 16 ? 'met' : 'NOT met'}; ratio to budget ${(one / 16).toFixed(2)})`);
-console.log('("first" = the first draw of a chart, including the smoothing of the whole series and building the plot)');
-await browser.close();
+void main();

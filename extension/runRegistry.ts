@@ -44,6 +44,8 @@ export class RunEntry {
   merger?: EventMerger;
   /** Panels showing it. */
   retainers = 0;
+  /** The exit of `process` has been processed (last lines read, summary checked). */
+  exitHandled = false;
   private summaryMtime = 0;
   private configRead = false;
 
@@ -57,7 +59,8 @@ export class RunEntry {
     if (this.process?.running) return f?.started ? 'running' : 'starting';
     if (f?.done) return f.done;
     if (this.summary) return this.summary.status;
-    if (this.process) return 'failed';
+    // A trainer that exited without `done`: failed, once its last lines are read (they may hold it).
+    if (this.process) return this.exitHandled ? 'failed' : f?.started ? 'running' : 'starting';
     return this.failure ? 'failed' : 'running';
   }
 
@@ -193,6 +196,7 @@ export class RunRegistry {
     entry.merger!.startLive(entry.tail!.lineCount);
     entry.failure = undefined;
     entry.summary = undefined;
+    entry.exitHandled = false;
     entry.series!.figures.done = undefined;
     entry.series!.figures.started = false;
     const proc = new TrainerProcess({ ...launch, rpc: true });
@@ -209,6 +213,7 @@ export class RunRegistry {
       if (!entry.series?.figures.done && !entry.summary) {
         entry.failure = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
       }
+      entry.exitHandled = true;
       this.options.log.info(`[${entry.runId}] trainer exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${exit.killed ? ', process tree killed after the stop timeout' : ''}); run ${entry.status}`);
       this.fireChange(entry);
       onExit?.(entry);

@@ -1,7 +1,7 @@
 // What a run's events mean for the views: the step and eval tables the panel draws, and the
 // latest figures the tree and the status bar show. Fed in file order by EventMerger.
 import { ColumnTable } from '../protocol/columnTable';
-import type { DoneEvent, StepEvent, TrainerEvent } from '../protocol/events';
+import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../protocol/events';
 import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../protocol/webviewMessages';
 
 export interface RunFigures {
@@ -31,6 +31,8 @@ export class RunSeries {
   readonly steps = new ColumnTable<StepColumnName>(stepColumnNames, 256);
   readonly evals = new ColumnTable<EvalColumnName>(evalColumnNames, 16);
   readonly figures: RunFigures = { step: 0, started: false };
+  /** The latest refinement snapshot of the probe puzzles (the Puzzle Refinement view); only the latest is kept. */
+  refinement: RefinementEvent | undefined;
   /** Told when rows from `fromRow` on were dropped (a resume rewrites the lost timeline). */
   readonly rewriteListeners = new Set<(table: 'steps' | 'evals', fromRow: number) => void>();
 
@@ -57,6 +59,7 @@ export class RunSeries {
         // A resumed run continues from its checkpoint: rows past it belong to the lost timeline.
         this.truncateSteps(e.startStep);
         this.truncateEvals(e.startStep);
+        if (this.refinement && this.refinement.step > e.startStep) this.refinement = undefined;
         break;
       case 'step':
         this.addStep(e);
@@ -67,6 +70,9 @@ export class RunSeries {
         f.exactAccuracy = e.exactAccuracy;
         f.exactAccuracySource = 'eval';
         f.bestExactAccuracy = Math.max(f.bestExactAccuracy ?? 0, e.exactAccuracy);
+        break;
+      case 'refinement':
+        this.refinement = e;
         break;
       case 'checkpoint':
         break;

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { TrainerEvent } from '../protocol/events';
-import { stopRequest, trainerEventNotification } from '../protocol/rpc';
+import { stopRequest, trainerEventsNotification } from '../protocol/rpc';
 import { killProcessTree } from './processTree';
 
 export interface TrainerLaunch {
@@ -84,8 +84,9 @@ export class TrainerProcess {
     if (launch.rpc && this.child.stdout && this.child.stdin) {
       this.child.stdin.on('error', () => {}); // EPIPE when it exits first
       const c = createMessageConnection(new StreamMessageReader(this.child.stdout), new StreamMessageWriter(this.child.stdin));
-      c.onNotification(trainerEventNotification, (e) => {
-        for (const l of this.eventListeners) l(e);
+      c.onNotification(trainerEventsNotification, (p) => {
+        if (!p || !Array.isArray(p.events)) return;
+        for (const e of p.events) for (const l of this.eventListeners) l(e);
       });
       c.onError(() => {});
       c.listen();

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { TrainerEvent } from '../protocol/events';
-import { stopRequest, trainerEventNotification } from '../protocol/rpc';
+import { EVENTS_BATCH_MS, stopRequest, trainerEventsNotification } from '../protocol/rpc';
 
 export interface RpcChannel {
   notifyEvent(e: TrainerEvent): void;
@@ -42,12 +42,31 @@ export function openRpcChannel(): RpcChannel {
   connection.onError(() => {});
   connection.listen();
 
+  // Events go out at once when the channel is idle, else together at most every EVENTS_BATCH_MS.
   let pending: Promise<void> = Promise.resolve();
+  let queue: TrainerEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastSent = -Infinity;
+  const send = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (queue.length === 0) return;
+    lastSent = performance.now();
+    const sent = connection.sendNotification(trainerEventsNotification, { events: queue }).catch(() => {});
+    queue = [];
+    pending = pending.then(() => sent);
+  };
   return {
     notifyEvent(e) {
-      const sent = connection.sendNotification(trainerEventNotification, e).catch(() => {});
-      pending = pending.then(() => sent);
+      queue.push(e);
+      if (timer) return;
+      const wait = lastSent + EVENTS_BATCH_MS - performance.now();
+      if (wait <= 0) send();
+      else timer = setTimeout(send, wait);
     },
-    flush: () => pending,
+    flush: () => {
+      send();
+      return pending;
+    },
   };
 }

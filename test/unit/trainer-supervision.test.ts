@@ -61,6 +61,16 @@ test('Stop = RPC stop: the trainer checkpoints, writes done/stopped and exits; e
   assert.deepEqual(steps, steps.map((_, i) => i + 1));
   assert.equal(steps.length, summary.steps);
   assert.ok(!alive(entry.process!.pid!));
+
+  // Resume Run: the same run directory continues from its checkpoint, in the same tables.
+  const resumed = await registry.launch(entry.key, { node: process.execPath, cli, args: ['resume', entry.key], cwd: entry.key });
+  assert.equal(resumed, entry);
+  await until('5 more steps', () => entry.series!.steps.length >= summary.steps + 5, 60_000);
+  assert.equal(entry.status, 'running');
+  await entry.process!.stop(15_000);
+  assert.equal(entry.status, 'stopped');
+  const all = Array.from(entry.series!.steps.column('step').subarray(0, entry.series!.steps.length));
+  assert.deepEqual(all, all.map((_, i) => i + 1), 'one step row per step, no gap, no repeat');
   registry.dispose();
 });
 
@@ -70,6 +80,7 @@ test('a SIGKILLed trainer shows as failed within two seconds', { timeout: 120_00
   await until('3 steps', () => (entry.series?.steps.length ?? 0) >= 3, 60_000);
   process.kill(entry.process!.pid!, 'SIGKILL');
   const ms = await until('status failed', () => entry.status === 'failed', 2000);
+  console.log(`SIGKILL -> failed after ${ms} ms`);
   assert.ok(ms < 2000);
   assert.match(entry.failure ?? '', /SIGKILL/);
   registry.dispose();

@@ -43,7 +43,7 @@ export const chartSpecs: ChartSpec[] = [
     evalPoints: [{ column: 'exactAccuracy', label: 'eval exact' }],
   },
   {
-    id: 'gradient', title: 'Gradient', format: fix, y2Label: 'variance',
+    id: 'gradient', title: 'Gradient', format: fix, y2Label: 'variance', logY: true,
     lines: [{ metric: 'gradNorm', label: 'norm' }, { metric: 'gradVariance', label: 'variance ‖g−m‖²/‖m‖²', dash: [6, 4], scale: 'y2' }],
     evalPoints: [{ column: 'gradientVariance', label: 'V (eval)', scale: 'y2' }],
   },

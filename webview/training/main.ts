@@ -67,7 +67,7 @@ class TrainingPanelApp {
             <vscode-option value="relative">Relative time</vscode-option>
             <vscode-option value="wall">Wall time</vscode-option>
           </vscode-single-select></label>
-        <vscode-checkbox id="log-y" label="Log-scale loss"></vscode-checkbox>
+        <vscode-checkbox id="log-y" label="Log scale (loss, gradient)"></vscode-checkbox>
         <vscode-button id="add-runs" secondary>Add runs…</vscode-button>
         <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
         <span id="note" role="status"></span>

@@ -146,16 +146,16 @@ export class MetricChart {
         const scale = line.scale ?? 'y';
         const raw = r.metric(line.metric);
         if (showRaw) {
-          parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets));
+          parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY));
           series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
-        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets));
+        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY));
         series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
       }
       for (const ev of spec.evalPoints ?? []) {
         const ne = r.evals.length;
-        parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets));
+        parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY));
         series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
       }
     }
@@ -181,9 +181,20 @@ export class MetricChart {
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
   }
 
-  private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number): Part {
+  private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean): Part {
     const out = minMaxDownsample(xs, ys, n, xMin, xMax, buckets, this.buffers.get(key));
     this.buffers.set(key, out);
+    if (positiveOnly) {
+      // A log scale has no place for zero or negative values: leave them out.
+      let m = 0;
+      for (let i = 0; i < out.n; i++) {
+        if (out.y[i]! > 0) {
+          out.x[m] = out.x[i]!;
+          out.y[m++] = out.y[i]!;
+        }
+      }
+      out.n = m;
+    }
     return out;
   }
 
@@ -204,7 +215,7 @@ export class MetricChart {
       y: logY ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {},
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
-      scales['y2'] = {};
+      scales['y2'] = logY ? { distr: 3, log: 10 } : {};
       axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: yValues, size: 56, label: spec.y2Label, labelSize: 14 }));
     }
     return {
