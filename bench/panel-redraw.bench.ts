@@ -50,6 +50,8 @@ async function main(): Promise<void> {
       times.push(await page.evaluate(([c, s]: readonly [string, number]) => (window as unknown as { bench: Bench }).bench.redraw(c, s, true), [chart, smoothing] as const));
     }
     times.sort((a, b) => a - b);
+    const phases = await page.evaluate((c: string) => (window as unknown as { bench: { phases(c: string): unknown } }).bench.phases(c), chart);
+    if (process.env['PHASES']) console.log(chart, JSON.stringify(phases));
     return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first };
   }
 

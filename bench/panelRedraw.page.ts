@@ -59,6 +59,9 @@ const api = {
     c.render(inputs);
     return performance.now() - t0;
   },
+  phases(chart: string): { prepare: number; align: number; draw: number } | undefined {
+    return charts.get(chart)?.lastPhasesMs;
+  },
   points(): number {
     return run.steps.length;
   },

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { minMaxDownsample } from '../../webview/training/downsample';
+import { MinMaxIndex } from '../../webview/training/minMaxIndex';
 
 /** A deterministic noisy series with spikes. */
 function series(n: number): { xs: Float64Array; ys: Float64Array } {
@@ -69,4 +70,20 @@ test('few points: all kept; non-finite values skipped; an empty series gives not
   assert.deepEqual(Array.from(d.x.subarray(0, d.n)), [0, 2, 3, 4]);
   assert.deepEqual(Array.from(d.y.subarray(0, d.n)), [1, 3, 2, 5]);
   assert.equal(minMaxDownsample(new Float64Array(0), new Float64Array(0), 0, 0, 1, 10).n, 0);
+});
+
+test('with a min/max index (per 64-row blocks) the result is the same, also after appends and with gaps', () => {
+  const n = 50_000;
+  const { xs, ys } = series(n);
+  for (let i = 0; i < n; i += 7) if (i % 5 === 0) ys[i] = NaN;
+  const index = new MinMaxIndex();
+  for (const length of [1000, 1001, 20_000, n]) {
+    index.update(ys, length, 1);
+    for (const [lo, hi, buckets] of [[0, length - 1, 300], [123.5, 4567.25, 97], [length / 3, length / 2, 640], [10, 20, 5]] as const) {
+      const a = minMaxDownsample(xs, ys, length, lo, hi, buckets);
+      const b = minMaxDownsample(xs, ys, length, lo, hi, buckets, undefined, index);
+      assert.deepEqual(Array.from(b.x.subarray(0, b.n)), Array.from(a.x.subarray(0, a.n)), `x, length ${length}, [${lo}, ${hi}]`);
+      assert.deepEqual(Array.from(b.y.subarray(0, b.n)), Array.from(a.y.subarray(0, a.n)));
+    }
+  }
 });

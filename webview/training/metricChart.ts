@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import type { XAxisMode } from '../../protocol/webviewMessages';
 import type { ChartSpec } from './chartSpecs';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
+import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
 import { withAlpha, type Theme } from './theme';
@@ -75,8 +76,9 @@ export class MetricChart {
   private structure = '';
   private inputs: ChartInputs | undefined;
   private buffers = new Map<string, Downsampled>();
-  /** Milliseconds the last render took (data preparation and drawing). */
+  /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
+  lastPhasesMs = { prepare: 0, align: 0, draw: 0 };
 
   constructor(readonly spec: ChartSpec, parent: HTMLElement, private readonly callbacks: ChartCallbacks) {
     this.root = document.createElement('section');
@@ -146,11 +148,11 @@ export class MetricChart {
         const scale = line.scale ?? 'y';
         const raw = r.metric(line.metric);
         if (showRaw) {
-          parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY));
+          parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, false)));
           series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
-        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY));
+        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw)));
         series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
       }
       for (const ev of spec.evalPoints ?? []) {
@@ -159,7 +161,9 @@ export class MetricChart {
         series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
       }
     }
+    const tAlign = performance.now();
     const data = parts.length ? alignParts(parts) : ([new Float64Array(0)] as uPlot.AlignedData);
+    const tDraw = performance.now();
     const structure = structureBits.join('|');
     const range = Number.isFinite(xMin) && Number.isFinite(xMax) ? { min: xMin - (xMax > xMin ? 0 : 1), max: xMax + (xMax > xMin ? 0 : 1) } : undefined;
     if (!this.u || structure !== this.structure) {
@@ -175,14 +179,15 @@ export class MetricChart {
       u.setData(data, false);
       if (range) u.setScale('x', range);
     });
+    this.lastPhasesMs = { prepare: tAlign - t0, align: tDraw - tAlign, draw: performance.now() - tDraw };
     this.root.dataset['points'] = String(points);
     this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
   }
 
-  private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean): Part {
-    const out = minMaxDownsample(xs, ys, n, xMin, xMax, buckets, this.buffers.get(key));
+  private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean, index?: MinMaxIndex): Part {
+    const out = minMaxDownsample(xs, ys, n, xMin, xMax, buckets, this.buffers.get(key), index);
     this.buffers.set(key, out);
     if (positiveOnly) {
       // A log scale has no place for zero or negative values: leave them out.

@@ -5,6 +5,7 @@ import { ColumnTable } from '../../protocol/columnTable';
 import {
   evalColumnNames, stepColumnNames, type EvalColumnName, type EvalColumns, type RunDescriptor, type StepColumnName, type StepColumns, type XAxisMode,
 } from '../../protocol/webviewMessages';
+import { MinMaxIndex } from './minMaxIndex';
 import { SmoothedColumn } from './smoothing';
 import { extendStageBands, type StageBand } from './stageBands';
 
@@ -24,6 +25,7 @@ export class RunView {
   private stepsVersion = 0;
   private evalsVersion = 0;
   private readonly smoothed = new Map<StepMetric, SmoothedColumn>();
+  private readonly indexes = new Map<string, MinMaxIndex>();
   private readonly xCaches = new Map<string, XCache>();
   private bands: StageBand[] = [];
   private bandsDone = 0;
@@ -85,6 +87,17 @@ export class RunView {
     let s = this.smoothed.get(name);
     if (!s) this.smoothed.set(name, (s = new SmoothedColumn()));
     return s.update(this.metric(name), this.steps.length, weight, this.stepsVersion);
+  }
+
+  /** The min/max index of a step metric, raw or smoothed (call after metric / smoothedMetric). */
+  minMaxIndex(name: StepMetric, smoothed: boolean): MinMaxIndex {
+    const key = `${name}:${smoothed}`;
+    let ix = this.indexes.get(key);
+    if (!ix) this.indexes.set(key, (ix = new MinMaxIndex()));
+    const s = smoothed ? this.smoothed.get(name) : undefined;
+    if (s) ix.update(s.values, this.steps.length, s.generation);
+    else ix.update(this.steps.column(name), this.steps.length, this.stepsVersion);
+    return ix;
   }
 
   stageBands(): StageBand[] {

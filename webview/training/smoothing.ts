@@ -28,6 +28,12 @@ export class SmoothedColumn {
   private constant = true;
   private first = NaN;
   private version = -1;
+  private resets = 0;
+
+  /** Changes whenever rows already computed may have changed (for caches built on `values`). */
+  get generation(): number {
+    return this.resets;
+  }
 
   get values(): Float64Array {
     return this.out;
@@ -74,6 +80,7 @@ export class SmoothedColumn {
   }
 
   private reset(weight: number, version: number): void {
+    this.resets++;
     this.weight = weight;
     this.version = version;
     this.done = 0;
