@@ -4,6 +4,7 @@
 // killed after the timeout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,6 +84,23 @@ test('a SIGKILLed trainer shows as failed within two seconds', { timeout: 120_00
   console.log(`SIGKILL -> failed after ${ms} ms`);
   assert.ok(ms < 2000);
   assert.match(entry.failure ?? '', /SIGKILL/);
+  registry.dispose();
+});
+
+test('a run started from a terminal shows up in the runs folder and streams from its events.jsonl', { timeout: 120_000 }, async () => {
+  const { root, ws, registry } = fixture();
+  const dir = join(root, 'from-terminal');
+  const child = spawn(process.execPath, [cli, 'train', '--preset', 'sudoku4', '--run-dir', dir, '--steps', '3000', '--quiet'], { cwd: ws, stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  registry.start();
+  await until('the run to be listed', () => registry.get(dir) !== undefined, 30_000);
+  const entry = registry.get(dir)!;
+  assert.equal(entry.process, undefined, 'not supervised by the host');
+  await until('10 steps from events.jsonl', () => (entry.series?.steps.length ?? 0) >= 10, 60_000);
+  assert.equal(entry.status, 'running');
+  child.kill('SIGTERM'); // Ctrl-C in the terminal: a graceful stop
+  await exited;
+  await until('status stopped', () => entry.status === 'stopped', 5_000);
   registry.dispose();
 });
 
