@@ -3,10 +3,12 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
+import { refinementPanelViewType } from '../protocol/refinementMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
 import { Commands, runsRoots } from './commands';
 import { FixedPointPanels } from './fixedPointPanel';
 import { PanelMemory } from './panelMemory';
+import { RefinementPanels } from './refinementPanel';
 import { RunRegistry } from './runRegistry';
 import { RunsTreeProvider } from './runsTree';
 import type { TrainerProcess } from './trainerProcess';
@@ -27,8 +29,14 @@ export function activate(context: vscode.ExtensionContext): void {
   const panels = new TrainingPanels(context.extensionUri, registry, log, memory);
   const tree = new RunsTreeProvider(registry);
   const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
+  const refinement = new RefinementPanels(context.extensionUri, registry, log, context.workspaceState);
   const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs });
   const r = registry;
+  const showError = (e: unknown) => {
+    const msg = e instanceof Error ? e.message : String(e);
+    log.error(msg);
+    void vscode.window.showErrorMessage(`Recursion Lab: ${msg}`);
+  };
   context.subscriptions.push(
     log,
     tree,
@@ -42,6 +50,10 @@ export function activate(context: vscode.ExtensionContext): void {
       log.error((e as Error).message);
       void vscode.window.showErrorMessage(`Recursion Lab: ${(e as Error).message}`);
     })),
+    refinement,
+    vscode.window.registerWebviewPanelSerializer(refinementPanelViewType, refinement),
+    vscode.commands.registerCommand('reclab.openRefinementView', (arg?: unknown) => refinement.openLive(arg).catch(showError)),
+    vscode.commands.registerCommand('reclab.inspectPuzzle', (arg?: unknown) => refinement.inspectPuzzle(arg).catch(showError)),
     ...commands.register(),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),

@@ -2,11 +2,14 @@
 # test/e2e/run-e2e.sh - the end-to-end test of the extension in a real VS Code (code-server
 # 4.100.3 = VS Code 1.100.3) driven by playwright-core and Debian's Chromium:
 #   setup (installs what is missing, outside the repo) -> package the .vsix -> fresh profile and
-#   workspace -> start code-server -> training.e2e.test.mjs -> stop code-server -> check that no
-#   trainer process survived.
+#   workspace -> start code-server -> training.e2e.test.mjs, refinement.e2e.test.mjs -> stop
+#   code-server -> check that no trainer process survived.
 # `npm run test:e2e` runs it (and `npm test` at its end). RECLAB_SKIP_E2E=1 skips it.
 # Env: RECLAB_E2E_CACHE (installs, default ~/.cache/reclab-e2e), KEEP=1 (keep the work dir),
-#      RECLAB_E2E_SHOT (screenshot path, default media/screenshots/training-panel.png).
+#      RECLAB_E2E_SHOT (screenshot path, default media/screenshots/training-panel.png),
+#      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default media/screenshots),
+#      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
+#      RECLAB_E2E_TESTS (which test files, default "training refinement").
 set -euo pipefail
 if [ -n "${RECLAB_SKIP_E2E:-}" ]; then echo "e2e: skipped (RECLAB_SKIP_E2E set)"; exit 0; fi
 
@@ -26,7 +29,7 @@ export XDG_CONFIG_HOME="$RUN/xdg-config" XDG_DATA_HOME="$RUN/xdg-data"
 mkdir -p "$RUN"/{user-data/User,extensions,workspace,xdg-config,xdg-data}
 
 # 1. Build (when needed) and package.
-[ -f "$REPO/dist/extension/extension.js" ] && [ -f "$REPO/dist/webview/training.js" ] && [ -z "${RECLAB_E2E_BUILD:-}" ] || (cd "$REPO" && node build.mjs)
+[ -f "$REPO/dist/extension/extension.js" ] && [ -f "$REPO/dist/webview/training.js" ] && [ -f "$REPO/dist/webview/refinement.js" ] && [ -z "${RECLAB_E2E_BUILD:-}" ] || (cd "$REPO" && node build.mjs)
 # The trainer bundle keeps native modules external (build.mjs) and loads onnxruntime-node when it
 # starts, so the .vsix carries onnxruntime-node (this platform's binaries only) and
 # onnxruntime-common beside dist/trainer/cli.js. Everything else is bundled.
@@ -92,8 +95,19 @@ T_START=$(ms)
 rc=0
 SHOT="${RECLAB_E2E_SHOT:-$REPO/media/screenshots/training-panel.png}"
 mkdir -p "$(dirname "$SHOT")"
-CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
-  FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
+# RECLAB_E2E_TESTS picks test files (default: all of them, in this order).
+want() { [[ " ${RECLAB_E2E_TESTS:-training refinement} " == *" $1 "* ]]; }
+if want training; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
+    FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
+fi
+T_TRAINING=$(ms)
+# The Puzzle Refinement view, in the same window (its runs are trained from a terminal).
+if want refinement; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    SHOT_DIR="${RECLAB_E2E_SHOT_DIR:-$REPO/media/screenshots}" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/refinement.e2e.test.mjs" || rc=$?
+fi
 T_TEST=$(ms)
 
 # 5. Stop code-server (deactivates the extension) and check that no trainer outlived it.
@@ -106,5 +120,5 @@ if [ "$rc" != 0 ]; then
   find "$RUN/user-data/logs" -name '*Recursion Lab*' -exec tail -n 60 {} \; 2>/dev/null || true
 fi
 sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST"), total $(sec "$T0" "$(ms)")"
+echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST") (training $(sec "$T_START" "$T_TRAINING"), refinement $(sec "$T_TRAINING" "$T_TEST")), total $(sec "$T0" "$(ms)")"
 exit $rc
