@@ -6,7 +6,7 @@
 //      (keys and the slider) changes the cells shown to exactly the digits of that frame.
 //   2. Offline: "Inspect Puzzle…" on a 9x9 checkpoint: malformed puzzles are refused in the input
 //      box with the reason (nothing runs), a good one is traced and shown; then a test-set row of
-//      the 4x4 run.
+//      the 4x4 run, and its panel comes back after a window reload.
 // Screenshots (live 4x4, 9x9 trace) go to $SHOT_DIR. Started by run-e2e.sh, which provides:
 //   CS_URL, CS_FOLDER (workspace), EXT_DIR (installed extension), SHOT_DIR, FAILURE_SHOT, HARNESS;
 //   RECLAB_E2E_RUN9 (optional): a 9x9 run directory to inspect instead of training a tiny one.
@@ -81,6 +81,16 @@ async function selectColorTheme(label) {
   await wb.quickInput.fill(label);
   await row(label).filter({ hasNotText: 'Browse' }).click(); // "Browse Additional Color Themes…" always shows
   await wb.quickInput.waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+/** Cells whose predicted digit differs from the previous frame's (givens included: the model predicts every cell). */
+function changedPredictions(t, puzzle, frame) {
+  const cells = t.side * t.side;
+  const d = Buffer.from(t.digits, 'base64');
+  const at = (f, i) => d[(puzzle * t.steps * t.cyclesPerStep + f) * cells + i];
+  let n = 0;
+  for (let i = 0; i < cells; i++) if (at(frame, i) !== at(frame - 1, i)) n++;
+  return n;
 }
 
 let browser;
@@ -183,7 +193,7 @@ test('live: the grid shows the probe puzzle, follows new snapshots, and the scru
   const moved = await grid.getAttribute('data-digits');
   assert.notEqual(moved, first, 'moving the scrubber changes the cells shown');
   assert.equal(moved, expectedDigits(t, choice.p, choice.f));
-  assert.ok(Number(await grid.getAttribute('data-changed')) >= 0);
+  assert.equal(await grid.getAttribute('data-changed'), String(changedPredictions(t, choice.p, choice.f)), 'cells changed since the previous frame');
   // ... and the keys: one frame back, one step on.
   await grid.click();
   await page.keyboard.press('ArrowLeft');
@@ -277,9 +287,17 @@ test('offline: Inspect Puzzle… refuses malformed puzzles in the input box and 
   assert.match(await webview.locator('#source').textContent(), /Trace · run/);
   assert.equal(readdirSync(tracesDir).length, 1, 'one trace file written');
   lap('9x9 trace shown');
-  // A mid-trajectory frame for the picture.
-  await webview.locator('#scrubber').fill('5');
-  await poll('frame 5', async () => (await grid.getAttribute('data-frame')) === '5', 10_000);
+  // For the picture: the frame where the most cells changed (from the trace file the trainer wrote).
+  const traced = JSON.parse(readFileSync(join(tracesDir, readdirSync(tracesDir)[0]), 'utf8')).trajectory;
+  let shotFrame = 0, most = 0;
+  for (let f = 1; f < traced.steps * traced.cyclesPerStep; f++) {
+    const n = changedPredictions(traced, 0, f);
+    if (n > most) { most = n; shotFrame = f; }
+  }
+  await webview.locator('#scrubber').fill(String(shotFrame));
+  await poll(`frame ${shotFrame}`, async () => (await grid.getAttribute('data-frame')) === String(shotFrame), 10_000);
+  assert.equal(await grid.getAttribute('data-digits'), expectedDigits(traced, 0, shotFrame));
+  assert.equal(await grid.getAttribute('data-changed'), String(most), 'the cells changed since the previous frame');
   await page.mouse.move(10, 10);
   await page.screenshot({ path: join(SHOT_DIR, 'refinement-trace-9x9.png') });
   lap('screenshot refinement-trace-9x9.png');
@@ -295,4 +313,20 @@ test('offline: Inspect Puzzle… refuses malformed puzzles in the input box and 
   assert.match(await grid4.getAttribute('data-question'), /^[.1-4]{16}$/);
   assert.equal(await grid4.getAttribute('data-frame'), String(16 * 2 - 1), '16 steps x 2 cycles, the last frame shown first');
   lap('4x4 test-set row traced');
+
+  // After a window reload the panel comes back with its trace, at the frame it showed.
+  const question = await grid4.getAttribute('data-question');
+  await webview.locator('#scrubber').fill('3');
+  await poll('frame 3', async () => (await grid4.getAttribute('data-frame')) === '3', 10_000);
+  await new Promise((r) => setTimeout(r, 300)); // the webview's setState
+  // Developer: Reload Window saves the window's state first (a page reload can beat VS Code for the
+  // web's storage flush and come back with the editors of a minute ago).
+  const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 30_000 });
+  await wb.runCommand('Developer: Reload Window');
+  await reloaded;
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  await grid4.waitFor({ timeout: 60_000 });
+  assert.equal(await grid4.getAttribute('data-question'), question);
+  assert.equal(await grid4.getAttribute('data-frame'), '3');
+  lap('trace panel restored after a reload');
 }));

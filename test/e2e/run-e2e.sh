@@ -7,7 +7,8 @@
 # `npm run test:e2e` runs it (and `npm test` at its end). RECLAB_SKIP_E2E=1 skips it.
 # Env: RECLAB_E2E_CACHE (installs, default ~/.cache/reclab-e2e), KEEP=1 (keep the work dir),
 #      RECLAB_E2E_SHOT (screenshot path, default media/screenshots/training-panel.png),
-#      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default media/screenshots),
+#      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
+#      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
 #      RECLAB_E2E_TESTS (which test files, default "training refinement").
 set -euo pipefail
@@ -104,8 +105,9 @@ fi
 T_TRAINING=$(ms)
 # The Puzzle Refinement view, in the same window (its runs are trained from a terminal).
 if want refinement; then
+  SHOT_DIR="${RECLAB_E2E_SHOT_DIR:-$WORK}"; mkdir -p "$SHOT_DIR"; SHOT_DIR="$(cd "$SHOT_DIR" && pwd)"
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
-    SHOT_DIR="${RECLAB_E2E_SHOT_DIR:-$REPO/media/screenshots}" FAILURE_SHOT="$WORK/failure.png" \
+    SHOT_DIR="$SHOT_DIR" FAILURE_SHOT="$WORK/failure.png" \
     node --test --test-reporter=spec "$REPO/test/e2e/refinement.e2e.test.mjs" || rc=$?
 fi
 T_TEST=$(ms)
