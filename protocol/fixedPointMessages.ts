@@ -4,6 +4,7 @@
 // it. Each side parses what it receives; anything else is rejected with a reason. Pure: no
 // vscode, no DOM.
 import { INSPECT_REPORT_VERSION, type InspectReport } from './inspectReport';
+import { isObj, isText, need, onlyKeys, parseWith, Reject, type Obj, type Parsed } from './messageGuards';
 
 export const fixedPointPanelViewType = 'reclab.fixedPointPanel';
 
@@ -32,20 +33,9 @@ export interface FixedPointPanelState {
   step: number;
 }
 
-export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+export type { Parsed };
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 16384;
 const isNumberArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null);
-
-class Reject extends Error {}
-function need(cond: boolean, why: string): asserts cond {
-  if (!cond) throw new Reject(why);
-}
-function onlyKeys(o: Obj, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) need(allowed.includes(k), `unexpected field "${k}"`);
-}
 
 /**
  * The structural checks the view relies on: version, contract states, and per puzzle the traces
@@ -75,24 +65,13 @@ export function checkInspectReport(v: unknown): InspectReport {
       const r = (t['residuals'] as Obj)[s];
       need(isNumberArray(r) && r.length === steps, `report.puzzles[${i}].trace.residuals.${s} does not have ${steps} values`);
     }
-    need(Array.isArray(t['answers']) && t['answers'].length === steps && t['answers'].every(isText), `report.puzzles[${i}].trace.answers does not have ${steps} answers`);
+    need(Array.isArray(t['answers']) && t['answers'].length === steps && t['answers'].every((a) => isText(a)), `report.puzzles[${i}].trace.answers does not have ${steps} answers`);
     need(isNumberArray(t['qHalt']) && t['qHalt'].length === steps, `report.puzzles[${i}].trace.qHalt does not have ${steps} values`);
     need(p['census'] === null || (isObj(p['census']) && Array.isArray(p['census']['fixedPoints'])), `report.puzzles[${i}].census is malformed`);
     const traj = p['trajectory'];
     need(traj === null || (isObj(traj) && Array.isArray(traj['main']) && Array.isArray(traj['perturbed'])), `report.puzzles[${i}].trajectory is malformed`);
   });
   return v as unknown as InspectReport;
-}
-
-function parseWith<T>(m: unknown, body: (o: Obj, type: string) => T): Parsed<T> {
-  try {
-    need(isObj(m), 'not an object');
-    need(typeof m['type'] === 'string', 'no "type"');
-    return { ok: true, message: body(m, m['type']) };
-  } catch (e) {
-    if (e instanceof Reject) return { ok: false, error: e.message };
-    throw e;
-  }
 }
 
 /** What the webview runs on every message it receives. */

@@ -5,6 +5,7 @@
 // reason. Pure: no vscode, no DOM.
 import { decodeTrajectory, type RefinementTrajectory } from './refinement';
 import { runStatuses, type RunStatus } from './webviewMessages';
+import { isInt, isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
 
 export const refinementPanelViewType = 'reclab.refinementPanel';
 
@@ -50,28 +51,16 @@ export interface TraceFileContents {
   trajectory: RefinementTrajectory;
 }
 
-export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+export type { Parsed };
 
 const MAX_PATH = 4096;
-const MAX_TEXT = 16384;
 const MAX_PUZZLES = 64;
 const MAX_STEPS = 256;
 const MAX_CYCLES = 64;
 const MAX_BASE64 = 64 << 20;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
-const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_BASE64 && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 
-class Reject extends Error {}
-function need(cond: boolean, why: string): asserts cond {
-  if (!cond) throw new Reject(why);
-}
-function onlyKeys(o: Obj, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) need(allowed.includes(k), `unexpected field "${k}"`);
-}
 
 /**
  * A refinement trajectory with every field the view relies on checked: side 4 or 9, each puzzle's
@@ -138,17 +127,6 @@ function source(v: unknown): RefinementSource {
   need(isText(v['tracePath'], MAX_PATH), 'source.tracePath is not a non-empty string');
   need(isText(v['checkpoint'], MAX_PATH), 'source.checkpoint is not a non-empty string');
   return { kind: 'trace', runKey: v['runKey'], runName: v['runName'], tracePath: v['tracePath'], checkpoint: v['checkpoint'] };
-}
-
-function parseWith<T>(m: unknown, body: (o: Obj, type: string) => T): Parsed<T> {
-  try {
-    need(isObj(m), 'not an object');
-    need(typeof m['type'] === 'string', 'no "type"');
-    return { ok: true, message: body(m, m['type']) };
-  } catch (e) {
-    if (e instanceof Reject) return { ok: false, error: e.message };
-    throw e;
-  }
 }
 
 /** What the webview runs on every message it receives. */

@@ -4,6 +4,7 @@
 // anything that is not exactly one of these messages is rejected with a reason, never half-used.
 // Pure: no vscode, no DOM.
 import type { Columns } from './columnTable';
+import { isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
 
 export const trainingPanelViewType = 'reclab.trainingPanel';
 
@@ -53,25 +54,14 @@ export interface RemoveRunMessage { type: 'removeRun'; key: string }
 export interface ExportCsvMessage { type: 'exportCsv'; requestId: number }
 export type FromWebviewMessage = ReadyMessage | AddRunsMessage | RemoveRunMessage | ExportCsvMessage;
 
-export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+export type { Parsed };
 
 const MAX_KEY = 4096;
-const MAX_TEXT = 16384;
 const MAX_RUNS = 256;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const isPanelId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 
-class Reject extends Error {}
-function need(cond: boolean, why: string): asserts cond {
-  if (!cond) throw new Reject(why);
-}
-function onlyKeys(o: Obj, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) need(allowed.includes(k), `unexpected field "${k}"`);
-}
 
 /** A column as Float64Array; plain arrays (numbers, null = no value) are accepted and converted. */
 function column(v: unknown, name: string): Float64Array {
@@ -111,17 +101,6 @@ function runDescriptor(v: unknown, i: number): RunDescriptor {
   const d: RunDescriptor = { key: v['key'], runId: v['runId'], name: v['name'], status: v['status'] as RunStatus };
   if (typeof v['preset'] === 'string') d.preset = v['preset'];
   return d;
-}
-
-function parseWith<T>(m: unknown, body: (o: Obj, type: string) => T): Parsed<T> {
-  try {
-    need(isObj(m), 'not an object');
-    need(typeof m['type'] === 'string', 'no "type"');
-    return { ok: true, message: body(m, m['type']) };
-  } catch (e) {
-    if (e instanceof Reject) return { ok: false, error: e.message };
-    throw e;
-  }
 }
 
 /** What the webview runs on every message it receives. */
