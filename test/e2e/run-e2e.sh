@@ -2,15 +2,16 @@
 # test/e2e/run-e2e.sh - the end-to-end test of the extension in a real VS Code (code-server
 # 4.100.3 = VS Code 1.100.3) driven by playwright-core and Debian's Chromium:
 #   setup (installs what is missing, outside the repo) -> package the .vsix -> fresh profile and
-#   workspace -> start code-server -> training.e2e.test.mjs, refinement.e2e.test.mjs -> stop
+#   workspace -> start code-server -> training, refinement, fixedpoint .e2e.test.mjs -> stop
 #   code-server -> check that no trainer process survived.
 # `npm run test:e2e` runs it (and `npm test` at its end). RECLAB_SKIP_E2E=1 skips it.
 # Env: RECLAB_E2E_CACHE (installs, default ~/.cache/reclab-e2e), KEEP=1 (keep the work dir),
-#      RECLAB_E2E_SHOT (screenshot path, default media/screenshots/training-panel.png),
+#      RECLAB_E2E_SHOT (the panel screenshot, default in the work dir; media/screenshots/training-panel.png renews the README's),
+#      RECLAB_E2E_FP_SHOT (the fixed-point view's screenshot, default in the work dir),
 #      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
 #      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
-#      RECLAB_E2E_TESTS (which test files, default "training refinement").
+#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint").
 set -euo pipefail
 if [ -n "${RECLAB_SKIP_E2E:-}" ]; then echo "e2e: skipped (RECLAB_SKIP_E2E set)"; exit 0; fi
 
@@ -94,10 +95,12 @@ T_START=$(ms)
 
 # 4. The test.
 rc=0
-SHOT="${RECLAB_E2E_SHOT:-$REPO/media/screenshots/training-panel.png}"
+# Screenshots go to the work dir, so a test run leaves the tree clean; RECLAB_E2E_SHOT (and
+# RECLAB_E2E_SHOT_DIR) put them where the README's pictures live when they are to be renewed.
+SHOT="${RECLAB_E2E_SHOT:-$WORK/training-panel.png}"
 mkdir -p "$(dirname "$SHOT")"
 # RECLAB_E2E_TESTS picks test files (default: all of them, in this order).
-want() { [[ " ${RECLAB_E2E_TESTS:-training refinement} " == *" $1 "* ]]; }
+want() { [[ " ${RECLAB_E2E_TESTS:-training refinement fixedpoint} " == *" $1 "* ]]; }
 if want training; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
     FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
@@ -109,6 +112,13 @@ if want refinement; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
     SHOT_DIR="$SHOT_DIR" FAILURE_SHOT="$WORK/failure.png" \
     node --test --test-reporter=spec "$REPO/test/e2e/refinement.e2e.test.mjs" || rc=$?
+fi
+T_REFINEMENT=$(ms)
+# The Fixed-Point Debugging view on an exported .onnx, in the same window.
+if want fixedpoint; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    FP_SHOT="${RECLAB_E2E_FP_SHOT:-$WORK/fixed-point-view.png}" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-concurrency=1 --test-reporter=spec "$REPO/test/e2e/fixedpoint.e2e.test.mjs" || rc=$?
 fi
 T_TEST=$(ms)
 
@@ -122,5 +132,5 @@ if [ "$rc" != 0 ]; then
   find "$RUN/user-data/logs" -name '*Recursion Lab*' -exec tail -n 60 {} \; 2>/dev/null || true
 fi
 sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST") (training $(sec "$T_START" "$T_TRAINING"), refinement $(sec "$T_TRAINING" "$T_TEST")), total $(sec "$T0" "$(ms)")"
+echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST") (training $(sec "$T_START" "$T_TRAINING"), refinement $(sec "$T_TRAINING" "$T_REFINEMENT"), fixed point $(sec "$T_REFINEMENT" "$T_TEST")), total $(sec "$T0" "$(ms)")"
 exit $rc

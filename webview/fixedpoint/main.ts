@@ -302,11 +302,13 @@ class FixedPointApp {
     }
     const palette = this.theme.palette;
     const rows = c.fixedPoints.map((f, i) => `<tr>
-      <td><span class="swatch" style="background:${palette[runColourIndex(i, palette.length)]}"></span> ${i + 1}</td>
+      <td><span class="swatch" data-colour="${runColourIndex(i, palette.length)}"></span> ${i + 1}</td>
       <td class="mono">${esc(f.answer)}</td><td class="${f.correct ? 'ok' : f.correct === false ? 'bad' : ''}">${f.correct === null ? '?' : f.correct ? 'right' : 'wrong'}</td>
       <td>${f.violations ?? '–'}</td><td>${f.reached}</td><td>${f.byNoise}${f.includesUnperturbed ? ' (incl. unperturbed)' : ''}</td><td>${f.byRelabel}</td><td>${f.stateClusters}</td></tr>`).join('');
     this.$('census').innerHTML = `<table class="table"><thead><tr><th>fixed point</th><th>answer</th><th></th><th>violations</th><th>runs</th><th>noisy starts</th><th>relabellings</th><th>distinct end states</th></tr></thead>
       <tbody>${rows}</tbody></table><p class="key">${c.runs} runs; ${c.unsettled} did not settle (${c.unsettledCorrect} of them right at the end).</p>`;
+    // Colours through the CSSOM: the CSP refuses inline style attributes in markup.
+    this.$('census').querySelectorAll<HTMLElement>('.swatch[data-colour]').forEach((el) => { el.style.background = palette[Number(el.dataset['colour'])] ?? ''; });
   }
 
   private renderProbe(r: InspectReport): void {
