@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Workbench } from './workbench.mjs';
+import { launchPage, Workbench } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT, FP_SHOT } = process.env;
@@ -42,14 +42,7 @@ before(async () => {
   execFileSync(process.execPath, [cli, 'train', '--config', config, '--run-dir', run, '--steps', '5', '--backend', 'cpu', '--quiet'], { stdio: 'inherit', timeout: 120_000 });
   execFileSync(process.execPath, [cli, 'export', run, '--out', join(CS_FOLDER, MODEL)], { stdio: 'inherit', timeout: 60_000 });
   lap('tiny model trained and exported into the workspace');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
-  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  ({ browser, page } = await launchPage(chromium, { width: 1440, height: 1000 }));
   wb = new Workbench(page);
 });
 

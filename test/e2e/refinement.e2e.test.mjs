@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { Workbench } from './workbench.mjs';
+import { launchPage, Workbench } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT } = process.env;
@@ -100,15 +100,7 @@ let failures = 0;
 
 before(async () => {
   mkdirSync(SHOT_DIR, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  ({ browser, page } = await launchPage(chromium));
   wb = new Workbench(page);
   lap('browser launched');
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Workbench } from './workbench.mjs';
+import { launchPage, Workbench } from './workbench.mjs';
 
 // playwright-core lives in the e2e cache (test/e2e/setup.sh), not in the repository's node_modules.
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
@@ -43,15 +43,7 @@ let wb;
 let failures = 0;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  ({ browser, page } = await launchPage(chromium));
   wb = new Workbench(page);
   lap('browser launched');
 });

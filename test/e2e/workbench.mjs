@@ -1,6 +1,22 @@
 // Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
 // tests. Recipe and pitfalls: ../shared/e2e/README.md.
 
+/**
+ * Headless Debian Chromium with the flags this closed network needs (../shared/e2e/README.md), and
+ * one page whose script errors are logged. `chromium` is playwright-core's launcher.
+ */
+export async function launchPage(chromium, viewport = { width: 1440, height: 900 }) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const page = await (await browser.newContext({ viewport })).newPage();
+  page.on('pageerror', (e) => console.log('# [pageerror]', e.message));
+  return { browser, page };
+}
+
 export class Workbench {
   /** @param {import('playwright-core').Page} page */
   constructor(page) {
