@@ -3,7 +3,7 @@
 // their original order, so every spike survives and a million points draw as ~2 per pixel.
 // With a MinMaxIndex of the y column each bucket costs ~one step per 64 rows instead of one per row.
 // Pure: no DOM.
-import type { Extremes, MinMaxIndex } from './minMaxIndex';
+import { noExtremes, resetExtremes, scanExtremes, type Extremes, type MinMaxIndex } from './minMaxIndex';
 
 export interface Downsampled {
   x: Float64Array;
@@ -84,34 +84,16 @@ export function minMaxDownsample(
     }
   } else {
     const width = (xMax - xMin) / nb;
-    const ext: Extremes = { iMin: -1, iMax: -1 };
+    const ext: Extremes = noExtremes();
     let start = i0;
     for (let b = 0; b < nb && start < i1; b++) {
       const edge = xMin + (b + 1) * width;
       // Rows are usually evenly spread in x: guess the edge's row by proportion, then seek.
       const guess = start + Math.round(((i1 - i0) * (edge - xs[start]!)) / (xMax - xMin));
       const end = b === nb - 1 ? i1 : seekFrom(xs, edge, start, i1, guess);
-      let iMin = -1;
-      let iMax = -1;
-      if (index) {
-        index.extremes(ys, start, end, ext);
-        iMin = ext.iMin;
-        iMax = ext.iMax;
-      } else {
-        let vMin = Infinity;
-        let vMax = -Infinity;
-        for (let i = start; i < end; i++) {
-          const v = ys[i]!;
-          if (v < vMin) {
-            vMin = v;
-            iMin = i;
-          }
-          if (v > vMax) {
-            vMax = v;
-            iMax = i;
-          }
-        }
-      }
+      if (index) index.extremes(ys, start, end, ext);
+      else scanExtremes(ys, start, end, resetExtremes(ext));
+      const { iMin, iMax } = ext;
       if (iMin >= 0) {
         const first = iMin < iMax ? iMin : iMax;
         const second = iMin < iMax ? iMax : iMin;

@@ -9,6 +9,39 @@ export interface Extremes {
   /** Row of the minimum / maximum finite value in the range, -1 if it has none. */
   iMin: number;
   iMax: number;
+  /** Their values (±Infinity while there is none). */
+  vMin: number;
+  vMax: number;
+}
+
+export const noExtremes = (): Extremes => ({ iMin: -1, iMax: -1, vMin: Infinity, vMax: -Infinity });
+
+/** Empties `acc` for a new range, without allocating (the redraw's hot loop reuses one). */
+export function resetExtremes(acc: Extremes): Extremes {
+  acc.iMin = -1;
+  acc.iMax = -1;
+  acc.vMin = Infinity;
+  acc.vMax = -Infinity;
+  return acc;
+}
+
+/**
+ * Folds values[s..e) into `acc`, in place: the first occurrence wins ties, and NaN never
+ * compares true, so rows without a finite value are skipped.
+ */
+export function scanExtremes(values: ArrayLike<number>, s: number, e: number, acc: Extremes): Extremes {
+  for (let i = s; i < e; i++) {
+    const v = values[i]!;
+    if (v < acc.vMin) {
+      acc.vMin = v;
+      acc.iMin = i;
+    }
+    if (v > acc.vMax) {
+      acc.vMax = v;
+      acc.iMax = i;
+    }
+  }
+  return acc;
 }
 
 export class MinMaxIndex {
@@ -42,75 +75,35 @@ export class MinMaxIndex {
       this.minV = minV;
       this.maxV = maxV;
     }
+    const scan = noExtremes();
     for (let b = (this.done / BLOCK) | 0; b < blocks; b++) {
-      let iMin = -1;
-      let iMax = -1;
-      let vMin = Infinity;
-      let vMax = -Infinity;
-      const end = Math.min(length, (b + 1) * BLOCK);
-      for (let i = b * BLOCK; i < end; i++) {
-        const v = values[i]!;
-        if (v < vMin) {
-          vMin = v;
-          iMin = i;
-        }
-        if (v > vMax) {
-          vMax = v;
-          iMax = i;
-        }
-      }
-      this.mins[b] = iMin;
-      this.maxs[b] = iMax;
-      this.minV[b] = iMin >= 0 ? vMin : NaN;
-      this.maxV[b] = iMax >= 0 ? vMax : NaN;
+      scanExtremes(values, b * BLOCK, Math.min(length, (b + 1) * BLOCK), resetExtremes(scan));
+      this.mins[b] = scan.iMin;
+      this.maxs[b] = scan.iMax;
+      this.minV[b] = scan.iMin >= 0 ? scan.vMin : NaN;
+      this.maxV[b] = scan.iMax >= 0 ? scan.vMax : NaN;
     }
     this.done = length;
   }
 
   /** The extremes of values[s..e) (e <= the length last given to update). First occurrence wins ties. */
   extremes(values: Float64Array, s: number, e: number, out: Extremes): Extremes {
-    let iMin = -1;
-    let iMax = -1;
-    let vMin = Infinity;
-    let vMax = -Infinity;
+    const acc = resetExtremes(out);
     const headEnd = Math.min(e, Math.ceil(s / BLOCK) * BLOCK);
-    let i = s;
-    for (; i < headEnd; i++) {
-      const v = values[i]!;
-      if (v < vMin) {
-        vMin = v;
-        iMin = i;
-      }
-      if (v > vMax) {
-        vMax = v;
-        iMax = i;
-      }
-    }
+    scanExtremes(values, s, headEnd, acc);
+    let i = headEnd;
     const { mins, maxs, minV, maxV } = this;
     for (let b = (i / BLOCK) | 0; i + BLOCK <= e; i += BLOCK, b++) {
       // NaN (a block without finite values) never compares true.
-      if (minV[b]! < vMin) {
-        vMin = minV[b]!;
-        iMin = mins[b]!;
+      if (minV[b]! < acc.vMin) {
+        acc.vMin = minV[b]!;
+        acc.iMin = mins[b]!;
       }
-      if (maxV[b]! > vMax) {
-        vMax = maxV[b]!;
-        iMax = maxs[b]!;
-      }
-    }
-    for (; i < e; i++) {
-      const v = values[i]!;
-      if (v < vMin) {
-        vMin = v;
-        iMin = i;
-      }
-      if (v > vMax) {
-        vMax = v;
-        iMax = i;
+      if (maxV[b]! > acc.vMax) {
+        acc.vMax = maxV[b]!;
+        acc.iMax = maxs[b]!;
       }
     }
-    out.iMin = iMin;
-    out.iMax = iMax;
-    return out;
+    return scanExtremes(values, i, e, acc);
   }
 }
