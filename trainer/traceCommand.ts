@@ -14,7 +14,7 @@ import type { Puzzle } from './data/puzzle';
 import { solve } from './data/sudokuSolver';
 import { loadTaskData } from './data/taskData';
 import { TrmModel } from './model/trm';
-import { readEvaluationWeights, taskShapeOf } from './onnx/exportRun';
+import { readEvaluationWeights, taskShapeOf } from './run/evaluationWeights';
 import { writeFileAtomic } from './run/atomicWrite';
 import { RunDirectory } from './run/runDirectory';
 import { traceRefinement } from './train/refinementTrajectory';

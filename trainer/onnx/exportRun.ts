@@ -4,38 +4,13 @@
 // Pure JavaScript: no TensorFlow.js backend is needed to export.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { RunConfig } from '../../protocol/config';
 import { runFiles } from '../../protocol/runDirectory';
-import { vocabSize } from '../data/tokenEncoding';
-import { TrmModel, type TaskShape } from '../model/trm';
+import { TrmModel } from '../model/trm';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { readCheckpointFile } from '../run/checkpointFile';
 import { RunDirectory } from '../run/runDirectory';
-import { buildTrmStepModel, type TrmStepWeights } from './trmStepGraph';
-
-/** Vocabulary and length of the run's task, from its data config (no data is generated). */
-export function taskShapeOf(config: RunConfig): TaskShape {
-  const side = config.data.kind === 'generated-sudoku' ? config.data.side : 9;
-  return { vocabSize: vocabSize(side), seqLen: side * side };
-}
-
-/** The evaluation weights of a checkpoint file: ema/<name> where present, else param/<name>. */
-export function readEvaluationWeights(path: string, model: TrmModel): TrmStepWeights {
-  const { arrays } = readCheckpointFile(path);
-  const params = new Map<string, Float32Array>();
-  const take = (name: string, shape: readonly number[]): Float32Array => {
-    const a = arrays.get(name);
-    if (!a) throw new Error(`${path}: array ${name} is missing`);
-    if (a.dtype !== 'float32' || a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${path}: array ${name} is ${a.dtype} [${a.shape}], the run's model needs float32 [${shape}]`);
-    }
-    return a.data as Float32Array;
-  };
-  for (const s of model.parameterSpecs()) {
-    params.set(s.name, arrays.has(`ema/${s.name}`) ? take(`ema/${s.name}`, s.shape) : take(`param/${s.name}`, s.shape));
-  }
-  return { params, hInit: take('h_init', [model.width]), lInit: take('l_init', [model.width]) };
-}
+import { readEvaluationWeights, taskShapeOf } from '../run/evaluationWeights';
+import { buildTrmStepModel } from './trmStepGraph';
 
 export interface ExportResult {
   path: string;
