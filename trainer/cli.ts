@@ -15,7 +15,10 @@ import { TrmModel } from './model/trm';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
 import { gitCommit, packageVersions } from './run/provenance';
-import { newRunId, RunDirectory } from './run/runDirectory';
+import { newRunId, RunDirectory, RunDirectoryError } from './run/runDirectory';
+import { CorruptFileError } from './run/checkpointFile';
+import { checkFitsInMemory } from './run/memoryBudget';
+import { chooseResumeCheckpoint } from './run/resumePoint';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
@@ -33,7 +36,7 @@ class UsageError extends Error {}
 const usage = `usage:
   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--runs-root DIR] [--name NAME]
                 [--steps N] [--seed N] [--backend ${backendNames.join('|')}]
-  reclab resume <run-dir> [--steps N] [--backend NAME]
+  reclab resume <run-dir> [--checkpoint FILE] [--steps N] [--backend NAME]
   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
@@ -104,12 +107,18 @@ async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
     backend: backendFlag(flags), name: flags.name,
   });
   // Everything that can fail on bad input happens before the run directory exists.
-  const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
-  new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
-  checkConsistency(config);
-  const backend = await selectBackend(config.backend);
   const runId = newRunId(config.name ?? presetName);
   const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
+  RunDirectory.checkCanCreate(runPath);
+  const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
+  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  checkConsistency(config);
+  const backend = await selectBackend(config.backend);
+  try {
+    checkFitsInMemory(model, config, backend.name);
+  } catch (e) {
+    throw new ConfigError(`${flags.config ?? `preset ${presetName}`}: ${(e as Error).message}`);
+  }
   const runDir = RunDirectory.create(runPath, {
     metadata: {
       runId, createdAt: new Date().toISOString(), preset: presetName, configFile: flags.config && resolve(flags.config),
@@ -130,14 +139,15 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
   const backend = await selectBackend(backendFlag(flags) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
-  if (!runDir.latestCheckpoint()) throw new Error(`${path}: no checkpoint to resume from`);
-  return train(runDir, file.metadata.runId, config, backend.name, true, flags, data);
+  // Verified before anything is written; a corrupt latest names the previous valid one.
+  const from = chooseResumeCheckpoint(runDir, flags.checkpoint, `reclab resume ${path}`);
+  return train(runDir, file.metadata.runId, config, backend.name, true, flags, data, from.path);
 }
 
-async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>): Promise<number> {
+async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>, resumeFrom?: string): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   const shouldStop = installStopHandlers();
-  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
+  await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
@@ -250,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
-    return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
+    return e instanceof UsageError || e instanceof ConfigError || e instanceof RunDirectoryError || e instanceof CorruptFileError ? 2 : 1;
   } finally {
     await rpc?.flush();
   }
