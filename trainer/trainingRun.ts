@@ -98,6 +98,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
 
   try {
     if (resumed) {
+      runDir.removeStaleTemporaryFiles();
       const aside = runDir.setAsideCheckpointsAfter(state.step);
       if (aside) process.stderr.write(`resume from step ${state.step}: moved the ${aside.moved.length} later checkpoint(s) to ${aside.folder}\n`);
       checkpointedStep = state.step;

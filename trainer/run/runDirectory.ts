@@ -119,6 +119,18 @@ export class RunDirectory {
     return { folder, moved: later };
   }
 
+  /** Deletes checkpoints/*.tmp-<pid> left by writers that were killed (their pid is gone). */
+  removeStaleTemporaryFiles(): string[] {
+    const dir = join(this.path, runFiles.checkpoints);
+    if (!existsSync(dir)) return [];
+    const stale = readdirSync(dir).filter((n) => {
+      const pid = /\.tmp-(\d+)$/.exec(n)?.[1];
+      return pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid));
+    });
+    for (const n of stale) rmSync(join(dir, n), { force: true });
+    return stale;
+  }
+
   /**
    * Retention: deletes every checkpoint but the newest `keepLast` and the one at `keepStep` (the
    * best evaluation). keepLast 0 keeps all. The newest is always kept: it is what a resume needs.
@@ -152,5 +164,14 @@ function endsInTornLine(path: string): boolean {
     return last[0] !== 0x0a;
   } finally {
     closeSync(fd);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
