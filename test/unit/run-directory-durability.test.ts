@@ -7,27 +7,14 @@
 // to the last N plus the best.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import type { RunSummary } from '../../protocol/runDirectory';
+import { builtCli, cli } from './builtCli';
 
-const cli = resolve(__dirname, '../../dist/trainer/cli.js');
-const dir = mkdtempSync(join(tmpdir(), 'reclab-durable-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function reclab(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function write(name: string, content: unknown): string {
-  const path = join(dir, name);
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  return path;
-}
+const { dir, reclab, write } = builtCli('reclab-durable-', 120_000);
 const tiny = {
   extends: 'sudoku4', seed: 1, checkpointEverySteps: 2, backend: 'cpu',
   model: { hiddenSize: 8, layers: 1, hCycles: 1, lCycles: 1 },
