@@ -44,6 +44,7 @@ async function writeConfigSchema() {
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
   mkdirSync('dist/schema', { recursive: true });
   writeFileSync('dist/schema/reclab-config.schema.json', JSON.stringify(mod.exports.configJsonSchema(), null, 2) + '\n');
+  writeFileSync('dist/schema/reclab-config.editor.schema.json', JSON.stringify(mod.exports.configEditorJsonSchema(), null, 2) + '\n');
 }
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
