@@ -48,7 +48,8 @@ async function writeConfigSchema() {
 }
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-const common = { bundle: true, sourcemap: true, outdir: 'dist', logLevel: 'warning', define: { RECLAB_VERSION: JSON.stringify(pkg.version) } };
+// jsonc-parser's main is a UMD build that requires its parts at run time, which a bundle cannot resolve: take its ES module build.
+const common = { bundle: true, sourcemap: true, outdir: 'dist', logLevel: 'warning', define: { RECLAB_VERSION: JSON.stringify(pkg.version) }, alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' } };
 if (watch) {
   for (const t of targets) await (await esbuild.context({ ...common, ...t })).watch();
 } else {
