@@ -44,10 +44,12 @@ async function writeConfigSchema() {
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
   mkdirSync('dist/schema', { recursive: true });
   writeFileSync('dist/schema/reclab-config.schema.json', JSON.stringify(mod.exports.configJsonSchema(), null, 2) + '\n');
+  writeFileSync('dist/schema/reclab-config.editor.schema.json', JSON.stringify(mod.exports.configEditorJsonSchema(), null, 2) + '\n');
 }
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-const common = { bundle: true, sourcemap: true, outdir: 'dist', logLevel: 'warning', define: { RECLAB_VERSION: JSON.stringify(pkg.version) } };
+// jsonc-parser's main is a UMD build that requires its parts at run time, which a bundle cannot resolve: take its ES module build.
+const common = { bundle: true, sourcemap: true, outdir: 'dist', logLevel: 'warning', define: { RECLAB_VERSION: JSON.stringify(pkg.version) }, alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' } };
 if (watch) {
   for (const t of targets) await (await esbuild.context({ ...common, ...t })).watch();
 } else {

@@ -3,7 +3,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import { checkConfigText } from '../protocol/configDiagnostics';
 import { defaultPresetName, presets } from '../protocol/presets';
+import { checkTag, MAX_NOTE_LENGTH } from '../protocol/runAnnotations';
+import { problemRange } from './configDiagnostics';
+import { readRunAnnotations, splitTags, writeRunAnnotations } from './runAnnotationsFile';
 import { runFiles } from '../protocol/runDirectory';
 import type { RunEntry, RunRegistry } from './runRegistry';
 import type { TrainingPanels } from './trainingPanel';
@@ -64,6 +68,9 @@ export class Commands {
       r('reclab.deleteRun', this.deleteRun),
       r('reclab.refreshRuns', () => this.c.registry.poll()),
       r('reclab.showLog', () => this.c.log.show()),
+      r('reclab.tagRun', this.tagRun),
+      r('reclab.editRunNote', this.editRunNote),
+      r('reclab.exportTensorBoard', this.exportTensorBoard),
     ];
   }
 
@@ -93,11 +100,15 @@ export class Commands {
         detail: `${p.model.arch.toUpperCase()} D=${p.model.hiddenSize} T=${p.model.hCycles} n=${p.model.lCycles} · ${p.train.steps.toLocaleString('en-US')} steps · batch ${p.train.batchSize}`,
       });
     }
-    const files = await vscode.workspace.findFiles('**/*.reclab.json', '**/node_modules/**', 200);
+    // Not the configs an ablation sweep generated for its runs (inside the runs folders, or beside its report).
+    const runsDir = settings().runsDirectory.replace(/^\.\//, '').replace(/\/+$/, '');
+    const files = (await vscode.workspace.findFiles('**/*.reclab.json', `{**/node_modules/**,${runsDir}/**}`, 200))
+      .filter((f) => !isSweepConfig(f.fsPath));
     if (files.length) items.push({ label: 'Config files', kind: vscode.QuickPickItemKind.Separator });
     for (const f of files) items.push({ label: basename(f.fsPath), description: vscode.workspace.asRelativePath(f), file: f });
     const pick = await vscode.window.showQuickPick(items, { title: 'Recursion Lab: Start Training (1/2)', placeHolder: 'A preset or a *.reclab.json config file' });
     if (!pick || (!pick.preset && !pick.file)) return undefined;
+    if (pick.file && !(await this.configAccepted(pick.file))) return undefined;
     const suggested = pick.preset ?? basename(pick.file!.fsPath).replace(/\.reclab\.json$/, '');
     const name = await vscode.window.showInputBox({
       title: 'Recursion Lab: Start Training (2/2)', prompt: 'Run name', value: suggested,
@@ -109,7 +120,7 @@ export class Commands {
     let dir = join(root, newRunDirName(name));
     for (let i = 2; existsSync(dir); i++) dir = join(root, `${newRunDirName(name)}-${i}`);
     const args = ['train', ...(pick.preset ? ['--preset', pick.preset] : ['--config', pick.file!.fsPath]), '--run-dir', dir, '--name', name];
-    return this.launch(dir, args, folder.uri.fsPath, `Starting training run "${name}"`);
+    return this.launch(dir, args, folder.uri.fsPath, `Starting training run "${name}"`, pick.file);
   }
 
   async stopRun(target?: RunEntry): Promise<void> {
@@ -213,30 +224,102 @@ export class Commands {
     return p?.run;
   }
 
-  /** Spawns the trainer for `runDir`, with a progress notification until its run_start (or exit). */
-  private async launch(runDir: string, args: string[], cwd: string, title: string): Promise<RunEntry> {
-    const entry = await this.c.registry.launch(runDir, { node: process.execPath, cli: this.trainerCli, args, cwd }, (e) => this.onExit(e));
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}…` }, () =>
+  /**
+   * Spawns the trainer for `runDir`, with a progress notification until its run_start (or exit).
+   * The panel opens once the run has started: a start the trainer refuses (bad config or data,
+   * exit 2 before the run directory exists) leaves no run in the tree or the panel.
+   */
+  private async launch(runDir: string, args: string[], cwd: string, title: string, configFile?: vscode.Uri): Promise<RunEntry> {
+    const entry = await this.c.registry.launch(runDir, { node: process.execPath, cli: this.trainerCli, args, cwd }, (e) => this.onExit(e, configFile));
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}…` }, () =>
       new Promise<void>((resolve) => {
         const check = () => {
-          if (entry.status === 'starting') return;
+          if (entry.status === 'starting' && !entry.refused) return;
           offData();
           offChange();
           resolve();
         };
         const offData = this.c.registry.onDidChangeData(check);
         const offChange = this.c.registry.onDidChange(check);
+        check();
       }),
     );
-    if (settings().openPanelOnStart) await this.c.panels.open([entry]);
+    if (settings().openPanelOnStart && !entry.refused) await this.c.panels.open([entry]);
     return entry;
   }
 
-  private onExit(entry: RunEntry): void {
+  /** A config file with problems is not started: the error, with Open Config at the first problem. */
+  private async configAccepted(file: vscode.Uri): Promise<boolean> {
+    const doc = await vscode.workspace.openTextDocument(file);
+    const problems = checkConfigText(doc.getText());
+    if (problems.length === 0) return true;
+    const first = problems[0]!;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    const a = await vscode.window.showErrorMessage(`${basename(file.fsPath)}:${first.line}:${first.column}: ${first.message}${more}`, 'Open Config');
+    if (a) await vscode.window.showTextDocument(doc, { selection: problemRange(doc, first) });
+    return false;
+  }
+
+  async tagRun(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun(() => true, 'Tag which run?', 'No runs in this workspace.'));
+    if (!run) return;
+    const current = await readRunAnnotations(run.key);
+    const text = await vscode.window.showInputBox({
+      title: `Tags of ${run.name}`, prompt: 'Tags, separated by commas or spaces (empty = none)', value: current.tags.join(', '),
+      validateInput: (v) => splitTags(v).map(checkTag).find(Boolean),
+    });
+    if (text === undefined) return;
+    await writeRunAnnotations(run.key, { ...current, tags: splitTags(text) });
+    await this.c.registry.poll();
+  }
+
+  async editRunNote(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun(() => true, 'Note on which run?', 'No runs in this workspace.'));
+    if (!run) return;
+    const current = await readRunAnnotations(run.key);
+    const note = await vscode.window.showInputBox({
+      title: `Note on ${run.name}`, prompt: 'A note on this run (empty = none)', value: current.note,
+      validateInput: (v) => (v.length > MAX_NOTE_LENGTH ? `at most ${MAX_NOTE_LENGTH} characters` : undefined),
+    });
+    if (note === undefined) return;
+    await writeRunAnnotations(run.key, { ...current, note: note.trim() });
+    await this.c.registry.poll();
+  }
+
+  /** `reclab export-tb` in a trainer child process: the run's scalars as TensorBoard event files. */
+  async exportTensorBoard(target?: RunEntry): Promise<void> {
+    const run = target ?? (await this.pickRun((r) => !r.live, 'Export which run to TensorBoard?', 'No finished run to export.'));
+    if (!run) return;
+    const outDir = join(run.key, 'tensorboard');
+    const proc = new TrainerProcess({ node: process.execPath, cli: this.trainerCli, args: ['export-tb', run.key, '--out', outDir], cwd: dirname(run.key), rpc: false });
+    proc.onStderrLine((l) => this.c.log.info(`[export-tb] ${l}`));
+    const exit = await proc.exited;
+    if (exit.code !== 0) throw new Error(`export to TensorBoard failed: ${proc.lastStderr[proc.lastStderr.length - 1] ?? `exit code ${exit.code}`}`);
+    const command = `tensorboard --logdir "${outDir}"`;
+    const a = await vscode.window.showInformationMessage(`Exported ${run.name} to ${outDir}. Open it with: ${command}  (W&B: wandb sync --sync-tensorboard "${outDir}")`, 'Copy Command', 'Reveal Folder');
+    if (a === 'Copy Command') await vscode.env.clipboard.writeText(command);
+    if (a === 'Reveal Folder') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(outDir));
+  }
+
+  private onExit(entry: RunEntry, configFile?: vscode.Uri): void {
+    if (entry.refused) {
+      const actions = configFile ? ['Open Config', 'Show Log'] : ['Show Log'];
+      void vscode.window.showErrorMessage(`Training not started: ${entry.refused}`, ...actions).then(async (a) => {
+        if (a === 'Open Config' && configFile) await vscode.window.showTextDocument(configFile);
+        if (a === 'Show Log') this.c.log.show();
+      });
+      return;
+    }
     if (entry.status !== 'failed') return;
     const last = entry.series?.figures.error ?? entry.process?.lastStderr.filter((l) => !/^\s*at /.test(l)).slice(-1)[0] ?? entry.failure ?? 'see the log';
     void vscode.window.showErrorMessage(`Training run "${entry.name}" failed (${entry.failure ?? 'error'}): ${last}`, 'Show Log').then((a) => a && this.c.log.show());
   }
+}
+
+/** A config an ablation sweep wrote for one of its runs (`<sweep>/configs/*.reclab.json`). */
+function isSweepConfig(path: string): boolean {
+  const sweep = dirname(dirname(path));
+  return basename(dirname(path)) === 'configs' && ['ablation.json', 'sweep.json'].some((f) => existsSync(join(sweep, f)));
 }
 
 function hasCheckpoint(dir: string): boolean {

@@ -6,6 +6,7 @@ import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
 import { refinementPanelViewType } from '../protocol/refinementMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
 import { Commands, runsRoots } from './commands';
+import { ConfigDiagnostics } from './configDiagnostics';
 import { FixedPointPanels } from './fixedPointPanel';
 import { PanelMemory } from './panelMemory';
 import { RefinementPanels } from './refinementPanel';
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('reclab.openRefinementView', (arg?: unknown) => refinement.openLive(arg).catch(showError)),
     vscode.commands.registerCommand('reclab.inspectPuzzle', (arg?: unknown) => refinement.inspectPuzzle(arg).catch(showError)),
     ...commands.register(),
+    new ConfigDiagnostics(),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),
   );

@@ -4,10 +4,12 @@
 // trainer, from the live RPC channel; EventMerger makes one stream of the two. No vscode import.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { annotationsFile, type RunAnnotations } from '../protocol/runAnnotations';
 import { runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
 import type { RunDescriptor, RunStatus } from '../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
+import { readRunAnnotations } from './runAnnotationsFile';
 import { RunSeries } from './runSeries';
 import { TrainerProcess, type TrainerLaunch } from './trainerProcess';
 
@@ -38,6 +40,13 @@ export class RunEntry {
   process?: TrainerProcess;
   /** Why it failed, when known: exit code, signal, interrupted. */
   failure?: string;
+  /** The trainer refused to start it (bad config or data; nothing was written): why. Such an entry leaves the registry. */
+  refused?: string;
+  /** Tags and note (annotations.json), when the run has any. */
+  annotations?: RunAnnotations;
+  /** annotations.json could not be read: why. */
+  annotationsError?: string;
+  private annotationsMtime = 0;
   lastChangeMs = 0;
   series?: RunSeries;
   tail?: EventsFileTail;
@@ -84,6 +93,11 @@ export class RunEntry {
     return this.series?.figures.bestExactAccuracy ?? this.summary?.bestExactAccuracy;
   }
 
+  /** The next refreshFiles reads summary.json again, changed or not. */
+  forgetSummary(): void {
+    this.summaryMtime = 0;
+  }
+
   /** Reads config.json once and summary.json whenever it changes. Returns true if something changed. */
   async refreshFiles(): Promise<boolean> {
     let changed = false;
@@ -106,6 +120,18 @@ export class RunEntry {
         this.summary = s;
         changed = true;
       }
+    }
+    const an = await statOrUndefined(join(this.key, annotationsFile));
+    if ((an?.mtimeMs ?? 0) !== this.annotationsMtime) {
+      this.annotationsMtime = an?.mtimeMs ?? 0;
+      try {
+        this.annotations = an ? await readRunAnnotations(this.key) : undefined;
+        this.annotationsError = undefined;
+      } catch (e) {
+        this.annotations = undefined;
+        this.annotationsError = (e as Error).message;
+      }
+      changed = true;
     }
     const ev = await statOrUndefined(join(this.key, runFiles.events));
     const cfg = await statOrUndefined(join(this.key, runFiles.config));
@@ -195,6 +221,7 @@ export class RunRegistry {
     await entry.tail!.read(); // a resumed run: everything before this process
     entry.merger!.startLive(entry.tail!.nextWriterLine); // past a torn last line, which the trainer ends first
     entry.failure = undefined;
+    entry.refused = undefined;
     entry.summary = undefined;
     entry.exitHandled = false;
     entry.series!.figures.done = undefined;
@@ -209,8 +236,17 @@ export class RunRegistry {
       await entry.tail?.read().catch(() => 0);
       const torn = entry.tail?.finish();
       if (torn !== undefined) entry.merger?.tornLine(torn);
+      // Exit 2 = the trainer refused the command (bad config or data, a run locked by another
+      // trainer) and changed nothing: a new run leaves the registry, a refused resume keeps its state.
+      if (exit.code === 2) {
+        const reason = proc.lastStderr.filter((l) => l.trim() && !/^\s*(usage:|reclab (train|resume|eval|ablate)\s+\[)/.test(l))[0];
+        entry.refused = (reason ?? 'exit code 2').replace(/^reclab \w+: /, '');
+        entry.process = undefined;
+        entry.forgetSummary();
+        if (!(await statOrUndefined(join(runDir, runFiles.config)))) this.entries.delete(runDir);
+      }
       await entry.refreshFiles().catch(() => false);
-      if (!entry.series?.figures.done && !entry.summary) {
+      if (!entry.refused && !entry.series?.figures.done && !entry.summary) {
         entry.failure = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
       }
       entry.exitHandled = true;

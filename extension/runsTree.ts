@@ -21,6 +21,7 @@ export function runDescription(r: RunEntry): string {
   if (r.preset) parts.push(r.preset);
   if (r.step !== undefined) parts.push(`step ${r.step}`);
   if (r.bestExactAccuracy !== undefined) parts.push(`best ${percent(r.bestExactAccuracy)}`);
+  if (r.annotations?.tags.length) parts.push(r.annotations.tags.map((t) => `#${t}`).join(' '));
   return parts.join(' · ');
 }
 
@@ -79,6 +80,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     md.appendMarkdown(`- best exact accuracy: ${percent(r.bestExactAccuracy)}\n`);
     if (r.summary?.backend ?? r.metadata?.backend) md.appendMarkdown(`- backend: ${r.summary?.backend ?? r.metadata?.backend}\n`);
     md.appendMarkdown(`- folder: \`${r.key}\``);
+    if (r.annotations?.tags.length) md.appendMarkdown(`\n- tags: ${r.annotations.tags.map((t) => `\`${t}\``).join(' ')}`);
+    if (r.annotations?.note) md.appendMarkdown('\n\n---\n\n').appendText(r.annotations.note);
+    if (r.annotationsError) md.appendMarkdown('\n\n').appendText(`annotations: ${r.annotationsError}`);
     item.tooltip = md;
     item.command = { command: 'reclab.openPanel', title: 'Open Live Panel', arguments: [r] };
     return item;

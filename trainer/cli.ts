@@ -30,6 +30,7 @@ import { evalEventOf, runTraining } from './trainingRun';
 import { traceCommand, traceUsage } from './traceCommand';
 import { exportCommand } from './onnx/exportCommand';
 import { inspectCommand } from './inspect/inspectCommand';
+import { exportTbCommand, exportTbUsage } from './tensorboard/exportTbCommand';
 
 class UsageError extends Error {}
 
@@ -42,6 +43,7 @@ const usage = `usage:
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
                 [--target ACC (default 0.95)] [--eval-every N] [--backend NAME] [--rerun-failed --out DIR]
   ${traceUsage}
+  ${exportTbUsage}
   reclab export <run-dir> ... | reclab inspect ...   (see reclab export --help, reclab inspect --help)`;
 
 const options = {
@@ -235,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1));
   if (argv[0] === 'trace') return traceCommand(argv.slice(1));
+  if (argv[0] === 'export-tb') return exportTbCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

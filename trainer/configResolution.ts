@@ -3,6 +3,7 @@
 // --backend). Every error names the file and the field.
 import { readFileSync } from 'node:fs';
 import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type RunConfig } from '../protocol/config';
+import { checkConfigText, formatConfigProblems } from '../protocol/configDiagnostics';
 import { defaultPresetName, presets } from '../protocol/presets';
 
 export class ConfigError extends Error {}
@@ -50,13 +51,10 @@ export function resolveConfig(req: ConfigRequest): ResolvedConfig {
     } catch (e) {
       throw new ConfigError(`${req.configFile}: cannot read config file: ${(e as Error).message}`);
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (e) {
-      throw new ConfigError(`${req.configFile}: not valid JSON: ${(e as Error).message}`);
-    }
-    const file = configFileSchema.safeParse(raw);
+    // The editor shows the same problems (protocol/configDiagnostics.ts), so both agree.
+    const problems = checkConfigText(text);
+    if (problems.length > 0) throw new ConfigError(formatConfigProblems(req.configFile, problems));
+    const file = configFileSchema.safeParse(JSON.parse(text.replace(/^\uFEFF/, '')));
     if (!file.success) throw new ConfigError(`${req.configFile}: ${describeIssues(file.error).join('; ')}`);
     if (file.data.extends && req.preset && file.data.extends !== req.preset) {
       throw new ConfigError(`${req.configFile}: field extends: "${file.data.extends}" conflicts with --preset ${req.preset}`);
