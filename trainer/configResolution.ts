@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type RunConfig } from '../protocol/config';
 import { defaultPresetName, presets } from '../protocol/presets';
 
-export class ConfigError extends Error {}
+import { InputError } from './inputError';
+
+export class ConfigError extends InputError {}
 
 export interface ConfigRequest {
   preset?: string;
