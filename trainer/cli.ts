@@ -3,7 +3,7 @@
 // another command is a usage error (exit 2). export / inspect / trace parse their own flags
 // (trainer/onnx, trainer/inspect, trainer/traceCommand.ts). --rpc: JSON-RPC on stdin/stdout for
 // the extension host (trainer/rpcChannel.ts).
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
 import type { EvalEvent } from '../protocol/events';
 import { selectBackend } from './backend';
@@ -131,6 +131,7 @@ async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> 
   const backend = await selectBackend(config.backend);
   const runId = newRunId(config.name ?? presetName);
   const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
+  checkPathFits(runPath, flags['run-dir'] ? '--run-dir' : config.name !== undefined ? 'the run name' : 'the preset name');
   const runDir = RunDirectory.create(runPath, {
     metadata: {
       runId, createdAt: new Date().toISOString(), preset: presetName, configFile: flags.config && resolve(flags.config),
@@ -219,6 +220,13 @@ async function commandAblate(flags: AblateFlags): Promise<number> {
   const result = await runSweep(opts);
   process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
   return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
+/** Most file systems allow 255 bytes a name, and Linux 4096 a path: refused up front, before anything is written. */
+function checkPathFits(path: string, from: string): void {
+  const long = path.split(sep).find((part) => Buffer.byteLength(part) > 255);
+  if (long) throw new InputError(`${from}: the run directory name "${long.slice(0, 40)}…" is ${Buffer.byteLength(long)} bytes; file systems allow 255`);
+  if (Buffer.byteLength(path) > 3800) throw new InputError(`${from}: the run directory path is ${Buffer.byteLength(path)} bytes, too long for its files`);
 }
 
 /** Cross-field checks the schema cannot express. */
