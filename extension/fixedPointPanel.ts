@@ -1,12 +1,13 @@
 // Fixed-Point Debugging panels: the webview host side. The inspection runs in a trainer child
 // process (`reclab inspect`, onnxruntime-node), never in the extension host; the host reads the
 // JSON report it writes and forwards it. A panel is restored after a reload from its report file.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../protocol/fixedPointMessages';
-import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
+import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { webviewHtml } from './panelHtml';
 import type { RunEntry, RunRegistry } from './runRegistry';
 import { TrainerProcess } from './trainerProcess';
@@ -156,7 +157,13 @@ class FixedPointPanel implements vscode.Disposable {
   /** `reclab inspect` in a trainer child process; the report is read from the file it writes. */
   private async run(): Promise<void> {
     if (this.job?.running) return;
-    const args = inspectArgs(this.target);
+    // Pasted puzzles go in a file, never on the command line (inspectTarget.ts says why).
+    let puzzlesDir: string | undefined;
+    if (this.target.kind === 'onnx') {
+      puzzlesDir = await mkdtemp(join(tmpdir(), 'reclab-inspect-'));
+      await writeFile(join(puzzlesDir, 'puzzles.txt'), puzzlesFileText(this.target));
+    }
+    const args = inspectArgs(this.target, puzzlesDir && join(puzzlesDir, 'puzzles.txt'));
     const cli = vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.targetPath))?.uri.fsPath ?? process.cwd();
     this.post({ type: 'inspecting', target: this.targetPath });
@@ -166,6 +173,7 @@ class FixedPointPanel implements vscode.Disposable {
     job.onStderrLine((l) => this.log.info(`[inspect] ${l}`));
     const exit = await job.exited;
     this.job = undefined;
+    if (puzzlesDir) await rm(puzzlesDir, { recursive: true, force: true });
     if (this.disposed) return;
     if (exit.code === 0) await this.sendReport(reportPathOf(this.target));
     else {

@@ -6,6 +6,8 @@ import type { StepContract } from './onnxContract';
 export const INSPECT_REPORT_VERSION = 1;
 /** Default file name beside the model (in a run directory: runs/<id>/inspection.json). */
 export const INSPECT_REPORT_FILE = 'inspection.json';
+/** Puzzles one inspection takes (given or held-out); the extension's input box and the CLI both refuse more. */
+export const MAX_INSPECT_PUZZLES = 10_000;
 
 export interface InspectOptions {
   /** Supervision steps K run from the initial states. */

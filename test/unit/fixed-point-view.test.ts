@@ -96,7 +96,7 @@ test('the inspect command line for a run directory and for an .onnx file; puzzle
     assert.deepEqual(inspectArgs(run), ['inspect', '/w/runs/a', '--quiet', '--out', '/w/runs/a/inspection.json']);
     const onnx: InspectTarget = { kind: 'onnx', file: '/m/trm.onnx', puzzles: ['1.3..4.22..3.3.1'] };
     assert.equal(reportPathOf(onnx), '/m/trm.inspection.json');
-    assert.deepEqual(inspectArgs(onnx), ['inspect', '/m/trm.onnx', '--quiet', '--out', '/m/trm.inspection.json', '--puzzle', '1.3..4.22..3.3.1']);
+    assert.deepEqual(inspectArgs(onnx, '/tmp/p.txt'), ['inspect', '/m/trm.onnx', '--quiet', '--out', '/m/trm.inspection.json', '--puzzles', '/tmp/p.txt']);
     // A run's own model.onnx is inspected as the run; another .onnx beside it is not.
     writeFileSync(join(dir, 'config.json'), '{}');
     assert.deepEqual(targetOfOnnxFile(join(dir, 'model.onnx')), { kind: 'run', dir });

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { INSPECT_REPORT_FILE, INSPECT_REPORT_VERSION, type InspectOptions, type InspectReport } from '../../protocol/inspectReport';
+import { INSPECT_REPORT_FILE, INSPECT_REPORT_VERSION, MAX_INSPECT_PUZZLES, type InspectOptions, type InspectReport } from '../../protocol/inspectReport';
 import { runFiles } from '../../protocol/runDirectory';
 import { checkPuzzleText } from '../data/puzzleCheck';
 import { loadTaskData } from '../data/taskData';
@@ -18,8 +18,6 @@ import { RunDirectory } from '../run/runDirectory';
 import { defaultInspectOptions, inspectPuzzles, MAX_STEPS, type InspectPuzzle } from './inspectModel';
 import { formatInspectSummary } from './inspectSummary';
 
-/** Puzzles one inspection takes (given or held-out). */
-export const MAX_PUZZLES = 10_000;
 /** The longest command line inspect accepts: well below the ~29 kB at which onnxruntime-node crashed (SIGSEGV). */
 export const MAX_COMMAND_LINE_BYTES = 16_384;
 
@@ -141,12 +139,12 @@ async function run(argv: string[]): Promise<number> {
       ...(flags.puzzle ?? []).map((text, i) => ({ text, where: `--puzzle #${i + 1}` })),
       ...(flags.puzzles ? readPuzzleLines(flags.puzzles) : []),
     ];
-    if (given.length > MAX_PUZZLES) throw new UsageError(`${given.length} puzzles given; an inspection takes at most ${MAX_PUZZLES}`);
+    if (given.length > MAX_INSPECT_PUZZLES) throw new UsageError(`${given.length} puzzles given; an inspection takes at most ${MAX_INSPECT_PUZZLES}`);
     const puzzles: InspectPuzzle[] = given.map((p) => parsePuzzleArg(p.text, side, p.where));
     let puzzleSource = puzzles.length ? 'given' : '';
     if (puzzles.length === 0) {
       if (!runDirectory) throw new UsageError('an .onnx file needs puzzles: --puzzle Q[:SOLUTION] or --puzzles FILE');
-      const count = num(flags, 'held-out', 100, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_PUZZLES, `an integer 1..${MAX_PUZZLES}`);
+      const count = num(flags, 'held-out', 100, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_INSPECT_PUZZLES, `an integer 1..${MAX_INSPECT_PUZZLES}`);
       const { metadata, config } = RunDirectory.open(runDirectory).readConfigFile();
       const data = loadTaskData(config.data, config.seed, metadata.configFile ? dirname(metadata.configFile) : process.cwd());
       for (const i of evenlySpaced(data.test.length, count)) puzzles.push({ question: data.test[i]!.question, solution: data.test[i]!.answer });
