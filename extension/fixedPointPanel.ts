@@ -4,10 +4,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { cappedText } from '../protocol/messageGuards';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../protocol/fixedPointMessages';
-import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
+import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { webviewHtml } from './panelHtml';
 import type { RunEntry, RunRegistry } from './runRegistry';
 import { TrainerProcess } from './trainerProcess';
@@ -36,21 +37,21 @@ export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.D
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     panel.webview.options = this.webviewOptions();
     const s = fixedPointStateOf(state);
-    const target: InspectTarget | undefined = s.target === undefined ? undefined
-      : extname(s.target) === '.onnx' ? { kind: 'onnx', file: s.target, puzzles: [] } : { kind: 'run', dir: s.target };
-    if (!target) {
+    const target = restoredTarget(s.target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    if ('refused' in target) {
+      this.log.warn(`Fixed-Point panel not restored: ${target.refused}`);
       panel.dispose();
       return;
     }
-    this.attach(panel, target, true, s.reportPath);
+    this.attach(panel, target, true);
   }
 
   dispose(): void {
     for (const p of [...this.panels]) p.dispose();
   }
 
-  private attach(panel: vscode.WebviewPanel, target: InspectTarget, restored: boolean, reportPath?: string): void {
-    const p = new FixedPointPanel(panel, target, this.extensionUri, this.log, restored ? reportPath ?? reportPathOf(target) : undefined);
+  private attach(panel: vscode.WebviewPanel, target: InspectTarget, restored: boolean): void {
+    const p = new FixedPointPanel(panel, target, this.extensionUri, this.log, restored ? reportPathOf(target) : undefined);
     this.panels.add(p);
     panel.onDidDispose(() => this.panels.delete(p));
   }
@@ -178,7 +179,7 @@ class FixedPointPanel implements vscode.Disposable {
     if (exit.code === 0) await this.sendReport(reportPathOf(this.target));
     else {
       const lines = job.lastStderr.filter((l) => !/^\s*at /.test(l));
-      this.post({ type: 'failed', target: this.targetPath, message: lines.join('\n') || `reclab inspect exited with ${exit.code ?? exit.signal}` });
+      this.post({ type: 'failed', target: this.targetPath, message: cappedText(lines.join('\n') || `reclab inspect exited with ${exit.code ?? exit.signal}`) });
     }
   }
 
@@ -187,7 +188,7 @@ class FixedPointPanel implements vscode.Disposable {
       const report = checkInspectReport(JSON.parse(await readFile(path, 'utf8')));
       this.post({ type: 'report', target: this.targetPath, reportPath: path, report });
     } catch (e) {
-      this.post({ type: 'failed', target: this.targetPath, message: `${path}: ${(e as Error).message}` });
+      this.post({ type: 'failed', target: this.targetPath, message: cappedText(`${path}: ${(e as Error).message}`) });
     }
   }
 

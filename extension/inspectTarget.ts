@@ -1,7 +1,7 @@
 // What "Inspect Fixed Points…" runs: the trainer's `reclab inspect` command line for a run
 // directory or an .onnx file, and where its report lands. No vscode import (unit-tested).
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, isAbsolute } from 'node:path';
 import { INSPECT_REPORT_FILE, MAX_INSPECT_PUZZLES } from '../protocol/inspectReport';
 import { runFiles } from '../protocol/runDirectory';
 
@@ -43,4 +43,35 @@ export function parsePuzzleList(text: string): { puzzles: string[]; error?: stri
     if (!/^[0-9.]+$/.test(q) || (q.length !== 16 && q.length !== 81)) return { puzzles, error: `"${p.slice(0, 24)}${p.length > 24 ? '…' : ''}" is not a 16- or 81-character puzzle ('.' or 0 for blanks)` };
   }
   return { puzzles };
+}
+
+/**
+ * The target a restored panel names in its saved webview state — state the webview can write, so
+ * it is not trusted: the path must lie (after resolving symlinks) inside one of the workspace
+ * folders and be a run directory (holding config.json) or an .onnx file. Its report is always
+ * reportPathOf(target), never a path from the state.
+ */
+export function restoredTarget(path: string | undefined, workspaceFolders: readonly string[]): InspectTarget | { refused: string } {
+  if (!path) return { refused: 'the saved state names no target' };
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return { refused: `${path}: no such file or directory` };
+  }
+  const inside = workspaceFolders.some((f) => {
+    let root: string;
+    try {
+      root = realpathSync(f);
+    } catch {
+      return false;
+    }
+    const rel = relative(root, real);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  });
+  if (!inside) return { refused: `${path}: outside the workspace folders` };
+  if (statSync(real).isDirectory()) {
+    return existsSync(join(real, runFiles.config)) ? { kind: 'run', dir: real } : { refused: `${path}: not a run directory (no ${runFiles.config})` };
+  }
+  return extname(real) === '.onnx' ? { kind: 'onnx', file: real, puzzles: [] } : { refused: `${path}: neither a run directory nor an .onnx file` };
 }
