@@ -1,7 +1,7 @@
 // The fixed-point inspection report that `reclab inspect` writes (JSON) and the Fixed-Point
 // Debugging view reads. Measurements follow reference.md §3.5 (residual traces, critical step,
 // one-unknown probe, multiple fixed points) and §4.3 (solver statistics, spectral radius).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StepContract } from './onnxContract';
 
 export const INSPECT_REPORT_VERSION = 1;

@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './fixedpoint.css';
 import uPlot from 'uplot';
+import * as z from 'zod';
 import { fixedPointStateOf, parseToFixedPointMessage, type FixedPointPanelState, type FromFixedPointMessage } from '../../protocol/fixedPointMessages';
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
 import { h } from '../shared/dom';
@@ -22,6 +23,9 @@ interface VsCodeApi {
   setState(state: FixedPointPanelState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
+
+// The report schema (protocol/inspectReport.ts) runs here; the page's CSP refuses eval, so zod must not try its compiled fast path.
+z.config({ jitless: true });
 
 const sci = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toExponential(2));
 
