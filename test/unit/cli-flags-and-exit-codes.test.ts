@@ -3,19 +3,14 @@
 // a run name too long for the file system is refused before anything is written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runReclab } from './reclabProcess';
 
-const cli = resolve(__dirname, '../../dist/trainer/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'reclab-cli-flags-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function reclab(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const reclab = (...args: string[]) => runReclab(dir, args);
 
 const tiny = {
   extends: 'sudoku4', seed: 1, checkpointEverySteps: 0,

@@ -5,29 +5,25 @@
 // its file; a run's model.onnx is used only when its metadata names this run and its latest step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { inspectArgs, puzzlesFileText, type InspectTarget } from '../../extension/inspectTarget';
 import type { InspectReport } from '../../protocol/inspectReport';
 import { checkPuzzleText } from '../../trainer/data/puzzleCheck';
 import { exportIsCurrent } from '../../trainer/onnx/exportRun';
 import { affineStepGraph, halfA } from './affineStepGraph';
+import { runReclab } from './reclabProcess';
 
 const dir = mkdtempSync(join(tmpdir(), 'reclab-inspect-inputs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-const cli = resolve(__dirname, '../../dist/trainer/cli.js');
 const model = join(dir, 'affine.onnx');
 writeFileSync(model, affineStepGraph(halfA, [1, -2, 0.5, 3], [1, 1, 1, 1]));
 const question = '1.3..4.22..3.3.1';
 const solution = '1234341221434321';
 const cheap = ['--steps', '1', '--perturbations', '0', '--power-iterations', '0', '--no-relabel', '--probe-blanks', '', '--quiet'];
 
-function reclab(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000, input });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const reclab = (args: string[], input?: string) => runReclab(dir, args, input);
 
 test('2,000 pasted puzzles: the extension\'s command line stays short and the real CLI inspects them all from the file', () => {
   const target: InspectTarget = { kind: 'onnx', file: model, puzzles: Array(2000).fill(question) };
