@@ -1,12 +1,14 @@
 // Fixed-Point Debugging panels: the webview host side. The inspection runs in a trainer child
 // process (`reclab inspect`, onnxruntime-node), never in the extension host; the host reads the
 // JSON report it writes and forwards it. A panel is restored after a reload from its report file.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { cappedText } from '../protocol/messageGuards';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../protocol/fixedPointMessages';
-import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
+import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { webviewHtml } from './panelHtml';
 import type { RunEntry, RunRegistry } from './runRegistry';
 import { TrainerProcess } from './trainerProcess';
@@ -35,21 +37,21 @@ export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.D
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     panel.webview.options = this.webviewOptions();
     const s = fixedPointStateOf(state);
-    const target: InspectTarget | undefined = s.target === undefined ? undefined
-      : extname(s.target) === '.onnx' ? { kind: 'onnx', file: s.target, puzzles: [] } : { kind: 'run', dir: s.target };
-    if (!target) {
+    const target = restoredTarget(s.target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    if ('refused' in target) {
+      this.log.warn(`Fixed-Point panel not restored: ${target.refused}`);
       panel.dispose();
       return;
     }
-    this.attach(panel, target, true, s.reportPath);
+    this.attach(panel, target, true);
   }
 
   dispose(): void {
     for (const p of [...this.panels]) p.dispose();
   }
 
-  private attach(panel: vscode.WebviewPanel, target: InspectTarget, restored: boolean, reportPath?: string): void {
-    const p = new FixedPointPanel(panel, target, this.extensionUri, this.log, restored ? reportPath ?? reportPathOf(target) : undefined);
+  private attach(panel: vscode.WebviewPanel, target: InspectTarget, restored: boolean): void {
+    const p = new FixedPointPanel(panel, target, this.extensionUri, this.log, restored ? reportPathOf(target) : undefined);
     this.panels.add(p);
     panel.onDidDispose(() => this.panels.delete(p));
   }
@@ -156,7 +158,13 @@ class FixedPointPanel implements vscode.Disposable {
   /** `reclab inspect` in a trainer child process; the report is read from the file it writes. */
   private async run(): Promise<void> {
     if (this.job?.running) return;
-    const args = inspectArgs(this.target);
+    // Pasted puzzles go in a file, never on the command line (inspectTarget.ts says why).
+    let puzzlesDir: string | undefined;
+    if (this.target.kind === 'onnx') {
+      puzzlesDir = await mkdtemp(join(tmpdir(), 'reclab-inspect-'));
+      await writeFile(join(puzzlesDir, 'puzzles.txt'), puzzlesFileText(this.target));
+    }
+    const args = inspectArgs(this.target, puzzlesDir && join(puzzlesDir, 'puzzles.txt'));
     const cli = vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.targetPath))?.uri.fsPath ?? process.cwd();
     this.post({ type: 'inspecting', target: this.targetPath });
@@ -166,11 +174,12 @@ class FixedPointPanel implements vscode.Disposable {
     job.onStderrLine((l) => this.log.info(`[inspect] ${l}`));
     const exit = await job.exited;
     this.job = undefined;
+    if (puzzlesDir) await rm(puzzlesDir, { recursive: true, force: true });
     if (this.disposed) return;
     if (exit.code === 0) await this.sendReport(reportPathOf(this.target));
     else {
       const lines = job.lastStderr.filter((l) => !/^\s*at /.test(l));
-      this.post({ type: 'failed', target: this.targetPath, message: lines.join('\n') || `reclab inspect exited with ${exit.code ?? exit.signal}` });
+      this.post({ type: 'failed', target: this.targetPath, message: cappedText(lines.join('\n') || `reclab inspect exited with ${exit.code ?? exit.signal}`) });
     }
   }
 
@@ -179,7 +188,7 @@ class FixedPointPanel implements vscode.Disposable {
       const report = checkInspectReport(JSON.parse(await readFile(path, 'utf8')));
       this.post({ type: 'report', target: this.targetPath, reportPath: path, report });
     } catch (e) {
-      this.post({ type: 'failed', target: this.targetPath, message: `${path}: ${(e as Error).message}` });
+      this.post({ type: 'failed', target: this.targetPath, message: cappedText(`${path}: ${(e as Error).message}`) });
     }
   }
 

@@ -3,8 +3,8 @@
 // written by `reclab inspect` in the trainer process; the host only reads the file and forwards
 // it. Each side parses what it receives; anything else is rejected with a reason. Pure: no
 // vscode, no DOM.
-import { INSPECT_REPORT_VERSION, type InspectReport } from './inspectReport';
-import { isObj, isText, need, onlyKeys, parseWith, Reject, type Obj, type Parsed } from './messageGuards';
+import { inspectReportSchema, type InspectReport } from './inspectReport';
+import { isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
 
 export const fixedPointPanelViewType = 'reclab.fixedPointPanel';
 
@@ -35,43 +35,18 @@ export interface FixedPointPanelState {
 
 export type { Parsed };
 
-const isNumberArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null);
-
 /**
- * The structural checks the view relies on: version, contract states, and per puzzle the traces
- * (one value per step for every state), the answers and the census shape. Values the view only
- * prints are not re-validated one by one.
+ * The whole report, checked before the view touches it (inspectReportSchema: every field the
+ * view reads, with its type, and the lengths it indexes by — one value per step and state, grid
+ * strings of L cells). A malformed report is refused with the path of its first bad field.
  */
 export function checkInspectReport(v: unknown): InspectReport {
-  need(isObj(v), 'report is not an object');
-  need(v['version'] === INSPECT_REPORT_VERSION, `report version is not ${INSPECT_REPORT_VERSION}`);
-  const contract = v['contract'];
-  need(isObj(contract) && Array.isArray(contract['states']) && contract['states'].length > 0, 'report.contract.states is missing');
-  const states = (contract['states'] as unknown[]).map((s, i) => {
-    need(isObj(s) && isText(s['name']), `report.contract.states[${i}] has no name`);
-    return s['name'] as string;
-  });
-  const options = v['options'];
-  need(isObj(options) && Number.isInteger(options['steps']) && (options['steps'] as number) >= 1, 'report.options.steps is missing');
-  const steps = options['steps'] as number;
-  need(isObj(v['summary']), 'report.summary is missing');
-  need(Array.isArray(v['puzzles']), 'report.puzzles is not an array');
-  need(Array.isArray(v['probe']), 'report.probe is not an array');
-  (v['puzzles'] as unknown[]).forEach((p, i) => {
-    need(isObj(p) && isText(p['question']), `report.puzzles[${i}].question is missing`);
-    const t = p['trace'];
-    need(isObj(t) && isObj(t['residuals']), `report.puzzles[${i}].trace.residuals is missing`);
-    for (const s of states) {
-      const r = (t['residuals'] as Obj)[s];
-      need(isNumberArray(r) && r.length === steps, `report.puzzles[${i}].trace.residuals.${s} does not have ${steps} values`);
-    }
-    need(Array.isArray(t['answers']) && t['answers'].length === steps && t['answers'].every((a) => isText(a)), `report.puzzles[${i}].trace.answers does not have ${steps} answers`);
-    need(isNumberArray(t['qHalt']) && t['qHalt'].length === steps, `report.puzzles[${i}].trace.qHalt does not have ${steps} values`);
-    need(p['census'] === null || (isObj(p['census']) && Array.isArray(p['census']['fixedPoints'])), `report.puzzles[${i}].census is malformed`);
-    const traj = p['trajectory'];
-    need(traj === null || (isObj(traj) && Array.isArray(traj['main']) && Array.isArray(traj['perturbed'])), `report.puzzles[${i}].trajectory is malformed`);
-  });
-  return v as unknown as InspectReport;
+  const r = inspectReportSchema.safeParse(v);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new Reject(`report${issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${issue.message}`);
+  }
+  return r.data;
 }
 
 /** What the webview runs on every message it receives. */
@@ -85,7 +60,7 @@ export function parseToFixedPointMessage(m: unknown): Parsed<ToFixedPointMessage
       case 'failed':
         onlyKeys(o, ['type', 'target', 'message']);
         need(isText(o['target']), 'target is not a non-empty string');
-        need(typeof o['message'] === 'string', 'message is not a string');
+        need(isText(o['message']), `message is not a string of 1 to ${MAX_TEXT} characters`);
         return { type, target: o['target'], message: o['message'] };
       case 'report':
         onlyKeys(o, ['type', 'target', 'reportPath', 'report']);

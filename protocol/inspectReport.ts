@@ -1,11 +1,14 @@
 // The fixed-point inspection report that `reclab inspect` writes (JSON) and the Fixed-Point
 // Debugging view reads. Measurements follow reference.md §3.5 (residual traces, critical step,
 // one-unknown probe, multiple fixed points) and §4.3 (solver statistics, spectral radius).
+import * as z from 'zod';
 import type { StepContract } from './onnxContract';
 
 export const INSPECT_REPORT_VERSION = 1;
 /** Default file name beside the model (in a run directory: runs/<id>/inspection.json). */
 export const INSPECT_REPORT_FILE = 'inspection.json';
+/** Puzzles one inspection takes (given or held-out); the extension's input box and the CLI both refuse more. */
+export const MAX_INSPECT_PUZZLES = 10_000;
 
 export interface InspectOptions {
   /** Supervision steps K run from the initial states. */
@@ -139,3 +142,84 @@ export interface InspectReport {
   probe: ProbeResult[];
   seconds: number;
 }
+
+// ---- the report's schema, checked by the view before it reads a report (fixedPointMessages.ts) ----
+// Typed against the interfaces above (z.ZodType<...>), so the two cannot drift apart, except where
+// JSON differs from memory: a NaN or infinite residual (a diverging model) arrives as null, which
+// the view's number formatting and log-scale charts show as a gap (those fields are cast).
+const count = z.number().int().min(0);
+const nullableNumbers = z.array(z.number().nullable());
+/** A Sudoku grid string as inspect writes it: digits and '.', 16 or 81 cells. */
+const grid = z.string().regex(/^[1-9.]{16}$|^[1-9.]{81}$/, 'is not a 16- or 81-cell grid string');
+const stateName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'is not a state name');
+const point = z.tuple([z.number(), z.number()]);
+
+const contractSchema: z.ZodType<StepContract> = z.object({
+  task: z.string().max(200), sudokuSide: z.union([z.literal(4), z.literal(9)]).optional(), vocab: z.array(z.string().max(200)),
+  vocabSize: count, seqLen: z.union([z.literal(16), z.literal(81)]), batch: count.optional(),
+  states: z.array(z.object({ name: stateName, seq: count, width: count })).min(1),
+  answerState: stateName, arch: z.string().max(200), hCycles: count, lCycles: count, haltMaxSteps: count.optional(), hasQContinue: z.boolean(),
+}) as z.ZodType<StepContract>; // JSON drops the undefined fields the interface lists as present
+
+const clusterSchema: z.ZodType<FixedPointCluster> = z.object({
+  answer: grid, correct: z.boolean().nullable(), violations: count.nullable(), reached: count, byNoise: count, byRelabel: count,
+  stateClusters: count, includesUnperturbed: z.boolean(),
+});
+
+const puzzleSchema: z.ZodType<PuzzleInspection> = z.object({
+  index: count, question: grid, solution: grid.nullable(), blanks: count,
+  trace: z.object({
+    residuals: z.record(stateName, nullableNumbers), answers: z.array(grid), correct: z.array(z.boolean().nullable()),
+    violations: z.array(count.nullable()), qHalt: z.array(z.number()),
+  }),
+  finalAnswer: grid, correct: z.boolean().nullable(), violations: count.nullable(), criticalStep: count.nullable(), rightThenLeft: z.boolean(),
+  endResidual: z.record(stateName, z.number().nullable()), endResidualMax: z.number().nullable(), settled: z.boolean(),
+  spectralRadius: z.number().nullable(), powerTrace: nullableNumbers,
+  census: z.object({ runs: count, fixedPoints: z.array(clusterSchema), unsettled: count, unsettledCorrect: count }).nullable(),
+  trajectory: z.object({
+    explained: point, main: z.array(point).min(1),
+    perturbed: z.array(z.object({ points: z.array(point), fixedPoint: count.nullable() })),
+  }).nullable(),
+}) as z.ZodType<PuzzleInspection>;
+
+const optionsSchema: z.ZodType<InspectOptions> = z.object({
+  steps: z.number().int().min(1).max(4096), settleTolerance: z.number(), powerIterations: count, fdStep: z.number(), perturbations: count,
+  noiseStd: z.number(), relabel: z.boolean(), clusterTolerance: z.number(), probeBlanks: z.array(count), seed: count,
+});
+
+const summarySchema: z.ZodType<InspectSummary> = z.object({
+  puzzles: count, correctAtEnd: count, settled: count, settledWrong: count, neverSettled: count, neverSettledCorrect: count, rightThenLeft: count,
+  criticalSteps: z.record(z.string().max(20), count), medianResidual: z.record(stateName, nullableNumbers),
+  spectralRadius: z.object({ median: z.number(), max: z.number(), aboveOne: count }).nullable(),
+  fixedPointsPerPuzzle: z.record(z.string().max(20), count).nullable(), puzzlesWithWrongFixedPoint: count.nullable(),
+}) as z.ZodType<InspectSummary>;
+
+const probeSchema: z.ZodType<ProbeResult> = z.object({
+  blanks: count, puzzles: count, correctAtEnd: count, failures: count, rightThenLeft: count,
+  examples: z.array(z.object({ question: grid, answer: grid, solution: grid })),
+});
+
+export const inspectReportSchema: z.ZodType<InspectReport> = z.object({
+  version: z.literal(INSPECT_REPORT_VERSION), createdAt: z.string().max(100),
+  source: z.object({ model: z.string().max(4096), runDirectory: z.string().max(4096).nullable(), puzzles: z.string().max(1000) }),
+  contract: contractSchema, options: optionsSchema, summary: summarySchema, puzzles: z.array(puzzleSchema), probe: z.array(probeSchema), seconds: z.number(),
+}).superRefine((r, ctx) => {
+  // The lengths the view indexes by: one value per step (and per state), grids of L cells.
+  const L = r.contract.seqLen, K = r.options.steps;
+  const states = r.contract.states.map((s) => s.name);
+  const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (!states.includes(r.contract.answerState)) bad(['contract', 'answerState'], `is not one of the states ${states.join(', ')}`);
+  r.puzzles.forEach((p, i) => {
+    for (const [k, g] of [['question', p.question], ['solution', p.solution], ['finalAnswer', p.finalAnswer]] as const) {
+      if (g !== null && g.length !== L) bad(['puzzles', i, k], `has ${g.length} cells, the model ${L}`);
+    }
+    for (const s of states) {
+      if (p.trace.residuals[s]?.length !== K) bad(['puzzles', i, 'trace', 'residuals', s], `does not have ${K} values`);
+    }
+    for (const k of ['answers', 'correct', 'violations', 'qHalt'] as const) {
+      if (p.trace[k].length !== K) bad(['puzzles', i, 'trace', k], `does not have ${K} values`);
+    }
+    p.trace.answers.forEach((a, j) => { if (a.length !== L) bad(['puzzles', i, 'trace', 'answers', j], `has ${a.length} cells, the model ${L}`); });
+    p.census?.fixedPoints.forEach((f, j) => { if (f.answer.length !== L) bad(['puzzles', i, 'census', 'fixedPoints', j, 'answer'], `has ${f.answer.length} cells, the model ${L}`); });
+  });
+}) as unknown as z.ZodType<InspectReport>;

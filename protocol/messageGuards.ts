@@ -9,6 +9,11 @@ export type Obj = Record<string, unknown>;
 /** Longest free text a message may carry. */
 export const MAX_TEXT = 16384;
 
+/** Free text cut to MAX_TEXT for a message, keeping its end (where a trainer's error is). */
+export function cappedText(text: string): string {
+  return text.length <= MAX_TEXT ? text : `…${text.slice(text.length - MAX_TEXT + 1)}`;
+}
+
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const isText = (v: unknown, max = MAX_TEXT): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 export const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

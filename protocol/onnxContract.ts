@@ -51,6 +51,9 @@ export const contractProperties = {
   lCycles: 'reclab.l_cycles',
   /** N_sup the model was trained with; the default number of steps to inspect. Optional. */
   haltMaxSteps: 'reclab.halt_max_steps',
+  /** Written by `reclab export`: the run and checkpoint step the weights come from (a run's model.onnx is current only when both match). Optional. */
+  runId: 'reclab.run_id',
+  checkpointStep: 'reclab.checkpoint_step',
 } as const;
 
 export type ElementType = 'float32' | 'int64' | 'bool' | 'int32' | 'float16' | 'float64' | 'uint8' | 'int8' | 'other';

@@ -84,3 +84,8 @@ export const presets: Readonly<Record<string, RunConfig>> = {
 };
 
 export const defaultPresetName = 'sudoku4';
+
+/** The preset of that name, or undefined: only the presets' own names ("constructor", "__proto__" are not presets). */
+export function presetNamed(name: string): RunConfig | undefined {
+  return Object.hasOwn(presets, name) ? presets[name] : undefined;
+}

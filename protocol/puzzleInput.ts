@@ -1,6 +1,7 @@
-// Checking a typed or pasted Sudoku before anything runs (the trainer's `reclab trace` and the
-// refinement view's input box share it): length, characters, clashing givens, and whether the
-// model was trained on puzzles of that size. Pure: no Node or DOM.
+// Checking a typed or pasted Sudoku before anything runs (`reclab trace` and `reclab inspect`
+// through trainer/data/puzzleCheck.ts, and the refinement view's input box): length, characters,
+// clashing givens, whether the model was trained on puzzles of that size, and a typed solution.
+// Pure: no Node or DOM.
 export type PuzzleInputCheck =
   | { ok: true; side: 4 | 9; cells: number[] }
   | { ok: false; reason: string };
@@ -24,6 +25,23 @@ export function checkPuzzleInput(text: string, trainedSide: 4 | 9): PuzzleInputC
   const clash = firstClash(cells, side);
   if (clash) return { ok: false, reason: clash };
   if (cells.every((c) => c !== 0)) return { ok: false, reason: 'the puzzle has no blank cell' };
+  return { ok: true, side, cells };
+}
+
+/** A solution typed for a checked question: every cell a digit, no clash, every given kept. */
+export function checkSolutionInput(text: string, question: readonly number[], side: 4 | 9): PuzzleInputCheck {
+  const compact = text.replace(IGNORED, '');
+  if (compact.length !== side * side) return { ok: false, reason: `expected ${side * side} cells, got ${compact.length}` };
+  const cells: number[] = [];
+  for (let i = 0; i < compact.length; i++) {
+    const ch = compact[i]!;
+    if (!(ch >= '1' && ch <= String(side))) return { ok: false, reason: `cell ${i + 1} is "${ch}"; a solution has a digit 1-${side} in every cell` };
+    cells.push(Number(ch));
+  }
+  const clash = firstClash(cells, side);
+  if (clash) return { ok: false, reason: `not a valid grid: ${clash}` };
+  const changed = question.findIndex((given, i) => given !== 0 && given !== cells[i]);
+  if (changed >= 0) return { ok: false, reason: `cell ${changed + 1} (row ${Math.floor(changed / side) + 1}, column ${(changed % side) + 1}) is ${cells[changed]} but the puzzle gives ${question[changed]}` };
   return { ok: true, side, cells };
 }
 

@@ -1,22 +1,21 @@
 // reclab — the Recursion Lab trainer. Every extension command is a thin call of one of these.
-//   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--steps N] [--seed N] [--backend NAME]
-//   reclab resume <run-dir> [--steps N] [--backend NAME]
-//   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
-//   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
-//   --rpc: JSON-RPC on stdin/stdout for the extension host (trainer/rpcChannel.ts)
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+// Each command has its own flag table below (`reclab <command> --help` prints it); a flag of
+// another command is a usage error (exit 2). export / inspect / trace parse their own flags
+// (trainer/onnx, trainer/inspect, trainer/traceCommand.ts). --rpc: JSON-RPC on stdin/stdout for
+// the extension host (trainer/rpcChannel.ts).
+import { join, resolve, sep } from 'node:path';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
 import type { EvalEvent } from '../protocol/events';
 import { selectBackend } from './backend';
+import { defineCommand, UsageError, type Command, type FlagTable, type FlagValues } from './commandLine';
 import { ConfigError, resolveConfig } from './configResolution';
+import { InputError } from './inputError';
 import { loadTaskData } from './data/taskData';
 import { TrmModel } from './model/trm';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
 import { gitCommit, packageVersions } from './run/provenance';
-import { newRunId, RunDirectory, RunDirectoryError } from './run/runDirectory';
-import { CorruptFileError } from './run/checkpointFile';
+import { newRunId, RunDirectory } from './run/runDirectory';
 import { checkFitsInMemory } from './run/memoryBudget';
 import { chooseResumeCheckpoint } from './run/resumePoint';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
@@ -27,64 +26,85 @@ import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
-import { traceCommand, traceUsage } from './traceCommand';
+import { traceCommand } from './traceCommand';
 import { exportCommand } from './onnx/exportCommand';
 import { inspectCommand } from './inspect/inspectCommand';
-import { exportTbCommand, exportTbUsage } from './tensorboard/exportTbCommand';
+import { exportTbCommand } from './tensorboard/exportTbCommand';
 
-class UsageError extends Error {}
+// Shared flags (one definition, used by the commands that take them).
+const flag = {
+  steps: { type: 'string', value: 'N', help: 'optimizer steps (overrides the config)' },
+  backend: { type: 'string', value: 'NAME', help: `TF.js backend: ${backendNames.join('|')}` },
+  preset: { type: 'string', value: 'NAME', help: 'a built-in preset (default sudoku4)' },
+  config: { type: 'string', value: 'FILE', help: 'a *.reclab.json config file' },
+  runsRoot: { type: 'string', value: 'DIR', help: 'where new run directories go (default runs)' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+  rpc: { type: 'boolean', help: 'JSON-RPC on stdin/stdout, for the extension host' },
+} as const satisfies FlagTable;
 
-const usage = `usage:
-  reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--runs-root DIR] [--name NAME]
-                [--steps N] [--seed N] [--backend ${backendNames.join('|')}]
-  reclab resume <run-dir> [--checkpoint FILE] [--steps N] [--backend NAME]
-  reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
-  reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
-                [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
-                [--target ACC (default 0.95)] [--eval-every N] [--backend NAME] [--rerun-failed --out DIR]
-  ${traceUsage}
-  ${exportTbUsage}
-  reclab export <run-dir> ... | reclab inspect ...   (see reclab export --help, reclab inspect --help)`;
+// Each command's own flags: adding a flag to a command is one line in its table.
+const trainFlags = {
+  preset: flag.preset,
+  config: flag.config,
+  'run-dir': { type: 'string', value: 'DIR', help: 'the new run directory (default <runs-root>/<stamp>-<name>)' },
+  'runs-root': flag.runsRoot,
+  name: { type: 'string', value: 'NAME', help: 'run name (default the preset name)' },
+  steps: flag.steps,
+  seed: { type: 'string', value: 'N', help: 'random seed (overrides the config)' },
+  backend: flag.backend,
+  quiet: flag.quiet,
+  rpc: flag.rpc,
+} as const satisfies FlagTable;
 
-const options = {
-  preset: { type: 'string' },
-  config: { type: 'string' },
-  'run-dir': { type: 'string' },
-  'runs-root': { type: 'string' },
-  name: { type: 'string' },
-  steps: { type: 'string' },
-  seed: { type: 'string' },
-  backend: { type: 'string' },
-  checkpoint: { type: 'string' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  rpc: { type: 'boolean' },
-  arms: { type: 'string' },
-  seeds: { type: 'string' },
-  depth: { type: 'string' },
-  parallel: { type: 'string' },
-  out: { type: 'string' },
-  target: { type: 'string' },
-  'eval-every': { type: 'string' },
-  'rerun-failed': { type: 'boolean' },
-} as const;
+const resumeFlags = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'resume from this checkpoint of the run (default the latest; a corrupt latest names the previous valid one)' },
+  steps: { ...flag.steps, help: 'train until this step (default the run\'s steps)' },
+  backend: flag.backend,
+  quiet: flag.quiet,
+  rpc: flag.rpc,
+} as const satisfies FlagTable;
+
+const evalFlags = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'the checkpoint to evaluate (default the latest)' },
+  backend: flag.backend,
+  json: { type: 'boolean', help: 'print the eval event as JSON' },
+} as const satisfies FlagTable;
+
+const ablateFlags = {
+  preset: flag.preset,
+  config: flag.config,
+  arms: { type: 'string', value: 'LIST', help: 'comma-separated arms: baseline,pdc,hsw,hsw-code,cgar,cgar-code (default baseline,pdc,hsw,cgar)' },
+  seeds: { type: 'string', value: 'N', help: 'seeds per arm (required)' },
+  steps: flag.steps,
+  depth: { type: 'string', value: 'T,n', help: 'base recursion depth (default 3,6)' },
+  parallel: { type: 'string', value: 'N', help: 'runs at once (default: cores)' },
+  out: { type: 'string', value: 'DIR', help: 'the sweep folder (default <runs-root>/ablation-<stamp>)' },
+  'runs-root': flag.runsRoot,
+  target: { type: 'string', value: 'ACC', help: 'exact accuracy for "time to target" (default 0.95)' },
+  'eval-every': { type: 'string', value: 'N', help: 'evaluate every N steps' },
+  backend: flag.backend,
+  'rerun-failed': { type: 'boolean', help: 'rerun the failed runs of the sweep in --out' },
+  quiet: flag.quiet,
+} as const satisfies FlagTable;
+
+type TrainFlags = FlagValues<typeof trainFlags>;
+type ResumeFlags = FlagValues<typeof resumeFlags>;
+type EvalFlags = FlagValues<typeof evalFlags>;
+type AblateFlags = FlagValues<typeof ablateFlags>;
 
 /** The live channel to the extension host, with --rpc. */
 let rpc: RpcChannel | undefined;
+/** main's argv, recorded in a new run's metadata. */
+let invokedWith: string[] = [];
 
-type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
-
-function intFlag(flags: Flags, name: 'steps' | 'seed', min: number): number | undefined {
-  const raw = flags[name];
+function intFlag(raw: string | undefined, name: string, min: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got "${raw}"`);
   return n;
 }
 
-function backendFlag(flags: Flags): BackendName | undefined {
-  const b = flags.backend;
+function backendFlag(b: string | undefined): BackendName | undefined {
   if (b === undefined) return undefined;
   if (!(backendNames as readonly string[]).includes(b)) throw new UsageError(`--backend: unknown backend "${b}" (known: ${backendNames.join(', ')})`);
   return b as BackendName;
@@ -103,15 +123,16 @@ function installStopHandlers(): () => boolean {
   return () => stop;
 }
 
-async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
+async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> {
   const { config, presetName } = resolveConfig({
-    preset: flags.preset, configFile: flags.config, steps: intFlag(flags, 'steps', 1), seed: intFlag(flags, 'seed', 0),
-    backend: backendFlag(flags), name: flags.name,
+    preset: flags.preset, configFile: flags.config, steps: intFlag(flags.steps, 'steps', 1), seed: intFlag(flags.seed, 'seed', 0),
+    backend: backendFlag(flags.backend), name: flags.name,
   });
   // Everything that can fail on bad input happens before the run directory exists.
   const runId = newRunId(config.name ?? presetName);
   const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
   RunDirectory.checkCanCreate(runPath);
+  checkPathFits(runPath, flags['run-dir'] ? '--run-dir' : config.name !== undefined ? 'the run name' : 'the preset name');
   const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
   const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   checkConsistency(config);
@@ -132,28 +153,28 @@ async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
   return train(runDir, runId, config, backend.name, false, flags, data);
 }
 
-async function commandResume(flags: Flags, positionals: string[]): Promise<number> {
+async function commandResume(flags: ResumeFlags, positionals: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new UsageError('resume: give the run directory');
   const runDir = RunDirectory.open(resolve(path));
   const file = runDir.readConfigFile();
-  const steps = intFlag(flags, 'steps', 1);
+  const steps = intFlag(flags.steps, 'steps', 1);
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
-  const backend = await selectBackend(backendFlag(flags) ?? config.backend);
+  const backend = await selectBackend(backendFlag(flags.backend) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
   // Verified before anything is written; a corrupt latest names the previous valid one.
   const from = chooseResumeCheckpoint(runDir, flags.checkpoint, `reclab resume ${path}`);
   return train(runDir, file.metadata.runId, config, backend.name, true, flags, data, from.path);
 }
 
-async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>, resumeFrom?: string): Promise<number> {
+async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: { quiet?: boolean }, data: ReturnType<typeof loadTaskData>, resumeFrom?: string): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   const shouldStop = installStopHandlers();
   await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
-async function commandEval(flags: Flags, positionals: string[]): Promise<number> {
+async function commandEval(flags: EvalFlags, positionals: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new UsageError('eval: give the run directory');
   const runDir = RunDirectory.open(resolve(path));
@@ -161,7 +182,7 @@ async function commandEval(flags: Flags, positionals: string[]): Promise<number>
   const config = file.config;
   const ckpt = flags.checkpoint ? { path: resolve(flags.checkpoint) } : runDir.latestCheckpoint();
   if (!ckpt) throw new Error(`${path}: no checkpoint to evaluate`);
-  await selectBackend(backendFlag(flags) ?? config.backend);
+  await selectBackend(backendFlag(flags.backend) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
   const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   const state = createTrainState(model, config.train, new Rng(config.seed));
@@ -183,7 +204,7 @@ async function commandEval(flags: Flags, positionals: string[]): Promise<number>
   return 0;
 }
 
-async function commandAblate(flags: Flags): Promise<number> {
+async function commandAblate(flags: AblateFlags): Promise<number> {
   const depthText = flags.depth ?? '3,6';
   const depthMatch = /^(\d+),(\d+)$/.exec(depthText);
   if (!depthMatch || Number(depthMatch[1]) < 1 || Number(depthMatch[2]) < 1) throw new UsageError(`--depth: expected "T,n" with positive integers, got "${depthText}"`);
@@ -193,9 +214,9 @@ async function commandAblate(flags: Flags): Promise<number> {
   const outDir = resolve(flags.out ?? join(flags['runs-root'] ?? 'runs', `ablation-${stamp}`));
   const opts: SweepOptions = {
     preset: flags.preset, configFile: flags.config, arms: (flags.arms ?? 'baseline,pdc,hsw,cgar').split(',').map((a) => a.trim()).filter(Boolean),
-    seeds, steps: intFlag(flags, 'steps', 1), depth: { hCycles: Number(depthMatch[1]), lCycles: Number(depthMatch[2]) },
+    seeds, steps: intFlag(flags.steps, 'steps', 1), depth: { hCycles: Number(depthMatch[1]), lCycles: Number(depthMatch[2]) },
     parallel: flags.parallel === undefined ? undefined : Number(flags.parallel), outDir, target: flags.target === undefined ? 0.95 : Number(flags.target),
-    evalEvery: flags['eval-every'] === undefined ? undefined : Number(flags['eval-every']), backend: backendFlag(flags),
+    evalEvery: flags['eval-every'] === undefined ? undefined : Number(flags['eval-every']), backend: backendFlag(flags.backend),
     cliPath: process.argv[1]!, failArms: process.env['RECLAB_FAULT_INJECT_ARMS']?.split(','), rerunFailed: flags['rerun-failed'],
   };
   if (opts.rerunFailed && !flags.out) throw new UsageError('--rerun-failed: give the sweep folder with --out');
@@ -210,6 +231,13 @@ async function commandAblate(flags: Flags): Promise<number> {
   const result = await runSweep(opts);
   process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
   return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
+/** Most file systems allow 255 bytes a name, and Linux 4096 a path: refused up front, before anything is written. */
+function checkPathFits(path: string, from: string): void {
+  const long = path.split(sep).find((part) => Buffer.byteLength(part) > 255);
+  if (long) throw new InputError(`${from}: the run directory name "${long.slice(0, 40)}…" is ${Buffer.byteLength(long)} bytes; file systems allow 255`);
+  if (Buffer.byteLength(path) > 3800) throw new InputError(`${from}: the run directory path is ${Buffer.byteLength(path)} bytes, too long for its files`);
 }
 
 /** Cross-field checks the schema cannot express. */
@@ -232,38 +260,63 @@ function checkConsistency(c: RunConfig): void {
   }
 }
 
+const commands: readonly Command[] = [
+  defineCommand({
+    name: 'train', positionals: [0, 0], flags: trainFlags,
+    summary: 'Train a new run from a preset or a config file into a new run directory.',
+    run: (flags) => commandTrain(flags, invokedWith),
+  }),
+  defineCommand({
+    name: 'resume', operands: '<run-dir>', positionals: [1, 1], flags: resumeFlags,
+    summary: 'Continue a run from its latest checkpoint.',
+    run: (flags, positionals) => commandResume(flags, positionals),
+  }),
+  defineCommand({
+    name: 'eval', operands: '<run-dir>', positionals: [1, 1], flags: evalFlags,
+    summary: 'Evaluate a checkpoint on the run\'s held-out puzzles.',
+    run: (flags, positionals) => commandEval(flags, positionals),
+  }),
+  defineCommand({
+    name: 'ablate', positionals: [0, 0], flags: ablateFlags,
+    summary: 'An ablation sweep: every arm x seed as an ordinary run, then ablation.{json,md,html}.',
+    run: (flags) => commandAblate(flags),
+  }),
+];
+
+/** Commands that parse their own flags (each with its own --help). */
+const delegated: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  export: { summary: 'Export a run\'s checkpoint to ONNX (model.onnx).', run: exportCommand },
+  inspect: { summary: 'Fixed-point inspection of a run or any step-contract .onnx file.', run: inspectCommand },
+  trace: { summary: 'Trace one puzzle through a checkpoint (refinement trajectory).', run: traceCommand },
+  'export-tb': { summary: 'Export a run\'s scalars as TensorBoard event files.', run: async (argv) => exportTbCommand(argv) },
+};
+
+const overview = () => {
+  const rows = [...commands.map((c) => [c.name, c.summary]), ...Object.entries(delegated).map(([n, d]) => [n, d.summary])];
+  return `usage: reclab <command> [options]   (reclab <command> --help for its options)\n\ncommands:\n${rows.map(([n, s]) => `  ${n!.padEnd(8)} ${s}`).join('\n')}`;
+};
+
 export async function main(argv: string[]): Promise<number> {
-  // Subcommands with their own flags (ONNX export and inspection).
-  if (argv[0] === 'export') return exportCommand(argv.slice(1));
-  if (argv[0] === 'inspect') return inspectCommand(argv.slice(1));
-  if (argv[0] === 'trace') return traceCommand(argv.slice(1));
-  if (argv[0] === 'export-tb') return exportTbCommand(argv.slice(1));
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    process.stderr.write(`reclab: ${(e as Error).message}\n${usage}\n`);
+  invokedWith = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(overview() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const d = delegated[name];
+  if (d && Object.hasOwn(delegated, name)) return d.run(rest);
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`reclab: unknown command "${name}"\n${overview()}\n`);
     return 2;
   }
-  const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || !command) {
-    process.stdout.write(usage + '\n');
-    return command || parsed.values.help ? 0 : 2;
-  }
-  if (parsed.values.rpc) rpc = openRpcChannel();
   try {
-    switch (command) {
-      case 'train': return await commandTrain(parsed.values, argv);
-      case 'resume': return await commandResume(parsed.values, rest);
-      case 'eval': return await commandEval(parsed.values, rest);
-      case 'ablate': return await commandAblate(parsed.values);
-      default: throw new UsageError(`unknown command "${command}"`);
-    }
+    return await command.parseAndRun(rest, (flags) => { if (flags['rpc']) rpc = openRpcChannel(); });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`reclab ${command}: ${msg}\n`);
-    if (e instanceof UsageError) process.stderr.write(usage + '\n');
-    return e instanceof UsageError || e instanceof ConfigError || e instanceof RunDirectoryError || e instanceof CorruptFileError ? 2 : 1;
+    process.stderr.write(`reclab ${name}: ${msg}\n`);
+    if (e instanceof UsageError) process.stderr.write(`usage: ${command.usageLine}   (reclab ${name} --help)\n`);
+    return e instanceof InputError ? 2 : 1;
   } finally {
     await rpc?.flush();
   }

@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type RunConfig } from '../protocol/config';
 import { checkConfigText, formatConfigProblems } from '../protocol/configDiagnostics';
-import { defaultPresetName, presets } from '../protocol/presets';
+import { defaultPresetName, presetNamed, presets } from '../protocol/presets';
+import { InputError } from './inputError';
 
-export class ConfigError extends Error {}
+export class ConfigError extends InputError {}
 
 export interface ConfigRequest {
   preset?: string;
@@ -23,13 +24,25 @@ export interface ResolvedConfig {
 }
 
 export function presetConfig(name: string): RunConfig {
-  const p = presets[name];
+  const p = presetNamed(name);
   if (!p) throw new ConfigError(`unknown preset "${name}" (known: ${Object.keys(presets).join(', ')})`);
   return structuredClone(p);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The path of the first `__proto__` key (JSON.parse makes it an own key; merging it would set a prototype). */
+function protoKeyPath(v: unknown, path: string): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const p = path ? `${path}.${k}` : k;
+    if (k === '__proto__') return p;
+    const inner = protoKeyPath(x, p);
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 /** Field-by-field merge of plain objects; arrays and scalars replace. */
@@ -54,13 +67,16 @@ export function resolveConfig(req: ConfigRequest): ResolvedConfig {
     // The editor shows the same problems (protocol/configDiagnostics.ts), so both agree.
     const problems = checkConfigText(text);
     if (problems.length > 0) throw new ConfigError(formatConfigProblems(req.configFile, problems));
-    const file = configFileSchema.safeParse(JSON.parse(text.replace(/^\uFEFF/, '')));
+    const raw: unknown = JSON.parse(text.replace(/^\uFEFF/, '')); // a UTF-8 BOM, as editors on Windows write it
+    const proto = protoKeyPath(raw, '');
+    if (proto) throw new ConfigError(`${req.configFile}: field ${proto}: not allowed`);
+    const file = configFileSchema.safeParse(raw);
     if (!file.success) throw new ConfigError(`${req.configFile}: ${describeIssues(file.error).join('; ')}`);
     if (file.data.extends && req.preset && file.data.extends !== req.preset) {
       throw new ConfigError(`${req.configFile}: field extends: "${file.data.extends}" conflicts with --preset ${req.preset}`);
     }
     presetName = file.data.extends ?? presetName;
-    if (file.data.extends !== undefined && !presets[file.data.extends]) {
+    if (file.data.extends !== undefined && !presetNamed(file.data.extends)) {
       throw new ConfigError(`${req.configFile}: field extends: unknown preset "${file.data.extends}" (known: ${Object.keys(presets).join(', ')})`);
     }
     const base = presetConfig(presetName) as unknown as Record<string, unknown>;

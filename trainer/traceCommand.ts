@@ -7,10 +7,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, type BackendName } from '../protocol/config';
-import { checkPuzzleInput } from '../protocol/puzzleInput';
 import { decodeTrajectory, settledFrame, type RefinementTrajectory } from '../protocol/refinement';
 import { selectBackend } from './backend';
 import type { Puzzle } from './data/puzzle';
+import { checkPuzzleText } from './data/puzzleCheck';
 import { solve } from './data/sudokuSolver';
 import { loadTaskData } from './data/taskData';
 import { TrmModel } from './model/trm';
@@ -89,11 +89,12 @@ export async function traceCommand(argv: string[]): Promise<number> {
 }
 
 function typedPuzzle(text: string, side: 4 | 9, file?: string): Puzzle {
-  const check = checkPuzzleInput(file ? text.trim().split('\n')[0]! : text, side);
-  if (!check.ok) throw new TraceInputError(`${file ? `${file}: ` : ''}puzzle refused: ${check.reason}`);
-  const question = Uint8Array.from(check.cells);
-  const answer = solve(question, side) ?? new Uint8Array(question.length);
-  return { question, answer, blanks: check.cells.filter((c) => c === 0).length };
+  const check = checkPuzzleText(file ? text.trim().split('\n')[0]! : text, side);
+  if ('refused' in check) throw new TraceInputError(`${file ? `${file}:1: ` : ''}puzzle refused: ${check.refused}`);
+  const { question } = check;
+  // Several solutions: the solver's first stands in for the ✓ / ✗ marks.
+  const answer = check.solution ?? solve(question, side)!;
+  return { question, answer, blanks: question.filter((c) => c === 0).length };
 }
 
 function testRow(config: ReturnType<RunDirectory['readConfigFile']>['config'], row: number): Puzzle {

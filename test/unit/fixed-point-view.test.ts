@@ -7,36 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixedPointStateOf, parseFromFixedPointMessage, parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
-import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
 import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from '../../extension/inspectTarget';
+import { puzzle, report } from './inspectReportFixture';
 import { answerGrid, puzzleLabel, runColourIndex, trajectoryBounds } from '../../webview/fixedpoint/viewModel';
-
-function puzzle(over: Partial<PuzzleInspection> = {}): PuzzleInspection {
-  return {
-    index: 0, question: '1.3..4.22..3.3.1', solution: '1234341221434321', blanks: 8,
-    trace: { residuals: { z: [0.5, 0.1] }, answers: ['1.3..4.22..3.3.1', '1134341221434321'], correct: [false, false], violations: [0, 3], qHalt: [-1, 2] },
-    finalAnswer: '1134341221434321', correct: false, violations: 3, criticalStep: null, rightThenLeft: false,
-    endResidual: { z: 0.01 }, endResidualMax: 0.01, settled: false, spectralRadius: 0.7, powerTrace: [0.7], census: null,
-    trajectory: { explained: [0.9, 0.1], main: [[0, 0], [1, 2], [2, 4]], perturbed: [{ points: [[-1, 1], [3, 0]], fixedPoint: null }] },
-    ...over,
-  };
-}
-
-function report(puzzles: PuzzleInspection[]): InspectReport {
-  return {
-    version: 1, createdAt: '2026-01-01T00:00:00Z', source: { model: 'm.onnx', runDirectory: null, puzzles: 'given' },
-    contract: {
-      task: 'sudoku', sudokuSide: 4, vocab: ['<pad>', '<blank>', '1', '2', '3', '4'], vocabSize: 6, seqLen: 16, batch: undefined,
-      states: [{ name: 'z', seq: 2, width: 4 }], answerState: 'z', arch: 'x', hCycles: 1, lCycles: 1, haltMaxSteps: undefined, hasQContinue: false,
-    },
-    options: { steps: 2, settleTolerance: 1e-3, powerIterations: 1, fdStep: 1e-3, perturbations: 1, noiseStd: 1, relabel: false, clusterTolerance: 1e-2, probeBlanks: [], seed: 0 },
-    summary: {
-      puzzles: puzzles.length, correctAtEnd: 0, settled: 0, settledWrong: 0, neverSettled: 1, neverSettledCorrect: 0, rightThenLeft: 0,
-      criticalSteps: { none: 1 }, medianResidual: { z: [0.5, 0.1] }, spectralRadius: null, fixedPointsPerPuzzle: null, puzzlesWithWrongFixedPoint: null,
-    },
-    puzzles, probe: [], seconds: 1,
-  };
-}
 
 test('host -> webview messages: a report passes the checks; malformed ones are rejected with the reason', () => {
   const ok = parseToFixedPointMessage({ type: 'report', target: '/runs/a', reportPath: '/runs/a/inspection.json', report: report([puzzle()]) });
@@ -46,9 +19,9 @@ test('host -> webview messages: a report passes the checks; malformed ones are r
   const short = puzzle();
   short.trace.residuals['z'] = [0.5];
   assert.deepEqual(parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report: report([short]) }),
-    { ok: false, error: 'report.puzzles[0].trace.residuals.z does not have 2 values' });
+    { ok: false, error: 'report.puzzles[0].trace.residuals.z: does not have 2 values' });
   assert.deepEqual(parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report: { ...report([]), version: 2 } }),
-    { ok: false, error: 'report version is not 1' });
+    { ok: false, error: 'report.version: Invalid input: expected 1' });
   assert.deepEqual(parseToFixedPointMessage({ type: 'failed', target: 't', message: 'x', extra: 1 }), { ok: false, error: 'unexpected field "extra"' });
   assert.deepEqual(parseToFixedPointMessage({ type: 'inspecting', target: '' }), { ok: false, error: 'target is not a non-empty string' });
   assert.deepEqual(parseToFixedPointMessage('report'), { ok: false, error: 'not an object' });
@@ -96,7 +69,7 @@ test('the inspect command line for a run directory and for an .onnx file; puzzle
     assert.deepEqual(inspectArgs(run), ['inspect', '/w/runs/a', '--quiet', '--out', '/w/runs/a/inspection.json']);
     const onnx: InspectTarget = { kind: 'onnx', file: '/m/trm.onnx', puzzles: ['1.3..4.22..3.3.1'] };
     assert.equal(reportPathOf(onnx), '/m/trm.inspection.json');
-    assert.deepEqual(inspectArgs(onnx), ['inspect', '/m/trm.onnx', '--quiet', '--out', '/m/trm.inspection.json', '--puzzle', '1.3..4.22..3.3.1']);
+    assert.deepEqual(inspectArgs(onnx, '/tmp/p.txt'), ['inspect', '/m/trm.onnx', '--quiet', '--out', '/m/trm.inspection.json', '--puzzles', '/tmp/p.txt']);
     // A run's own model.onnx is inspected as the run; another .onnx beside it is not.
     writeFileSync(join(dir, 'config.json'), '{}');
     assert.deepEqual(targetOfOnnxFile(join(dir, 'model.onnx')), { kind: 'run', dir });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InspectOptions, InspectReport } from '../../protocol/inspectReport';
 import { defaultInspectOptions, inspectPuzzles } from '../../trainer/inspect/inspectModel';
-import { DataType, GraphBuilder } from '../../trainer/onnx/graphBuilder';
+import { affineStepGraph, halfA } from './affineStepGraph';
 import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
 import { parsePuzzleString } from '../../trainer/data/puzzleString';
 
@@ -23,41 +23,10 @@ const dir = mkdtempSync(join(tmpdir(), 'reclab-inspect-maps-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const cli = resolve(__dirname, '../../dist/trainer/cli.js');
 
-const S = 2, D = 4, L = 16, V = 6;
-
-/** A step graph z_next = z·A + b with the contract's inputs, outputs and properties. */
-function affineStepGraph(a: number[][], b: number[], init: number[], opts: { dropInit?: boolean } = {}): Uint8Array {
-  const g = new GraphBuilder();
-  const [tokens, z, reset] = [g.reserve('tokens'), g.reserve('z'), g.reserve('reset')];
-  const initName = g.float('z_init_row', Float32Array.from([...init, ...init]), [S, D]);
-  const start = g.op('Where', [g.op('Reshape', [reset, g.int64('shape_reset', [-1, 1, 1])]), initName, z]);
-  const next = g.op('Add', [g.op('MatMul', [start, g.float('A', Float32Array.from(a.flat()), [D, D])]), g.float('b', Float32Array.from(b), [D])], {}, 'z_next');
-  if (!opts.dropInit) g.op('Expand', [initName, g.op('Shape', [z])], {}, 'z_init');
-  const eye = Float32Array.from({ length: V * V }, (_, i) => (i % (V + 1) === 0 ? 10 : 0));
-  g.op('Gather', [g.float('onehot', eye, [V, V]), tokens], { axis: 0 }, 'logits');
-  g.op('ReduceMean', [next], { axes: [1, 2], keepdims: 0 }, 'q_halt');
-  const B = 'batch';
-  return g.model({
-    graphName: 'affine', producer: 'test', producerVersion: '0',
-    inputs: [{ name: 'tokens', elemType: DataType.INT64, dims: [B, L] }, { name: 'z', elemType: DataType.FLOAT, dims: [B, S, D] }, { name: 'reset', elemType: DataType.BOOL, dims: [B] }],
-    outputs: [
-      { name: 'z_next', elemType: DataType.FLOAT, dims: [B, S, D] },
-      ...(opts.dropInit ? [] : [{ name: 'z_init', elemType: DataType.FLOAT, dims: [B, S, D] }]),
-      { name: 'logits', elemType: DataType.FLOAT, dims: [B, L, V] },
-      { name: 'q_halt', elemType: DataType.FLOAT, dims: [B] },
-    ],
-    metadata: {
-      'reclab.contract': 'reclab-onnx-step-1', 'reclab.task': 'sudoku', 'reclab.vocab': '<pad>,<blank>,1,2,3,4', 'reclab.seq_len': String(L),
-      'reclab.state_names': 'z', 'reclab.arch': 'affine-test', 'reclab.h_cycles': '1', 'reclab.l_cycles': '1',
-    },
-  });
-}
-
 const theta = 0.7;
 const c = 0.8 * Math.cos(theta), s = 0.8 * Math.sin(theta);
 const rotationA = [[c, s, 0, 0], [-s, c, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.3]];
 const triangularA = [[1.25, 1, 0, 0], [0, 0.5, 0, 0], [0, 0, 0.3, 0.7], [0, 0, 0, 0.2]];
-const halfA = [[0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.5]];
 
 const question = '1.3..4.22..3.3.1';
 const solution = '1234341221434321';

@@ -3,7 +3,8 @@
 // and '.') and answer (digits), rating an integer. Mirrors the reference build_sudoku_dataset.py:
 // uniform subsample, then each kept puzzle becomes a group of itself plus augmented copies.
 // Node-only (reads the file synchronously in chunks, so a 3.8M-row file never sits in memory).
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { InputError } from '../inputError';
 import { Rng } from '../random';
 import type { Puzzle } from './puzzle';
 import { parseCellsInto } from './puzzleString';
@@ -31,7 +32,15 @@ const CHUNK_BYTES = 1 << 20;
 
 /** Calls `onLine(text, lineNumber)` for every line of the file (1-based, '\r' stripped). */
 function forEachLine(path: string, onLine: (text: string, lineNumber: number) => void): void {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    if (statSync(path).isDirectory()) throw new InputError(`${path}: is a directory, expected a CSV file`);
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read the CSV file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
   try {
     const buffer = new Uint8Array(CHUNK_BYTES);
     const decoder = new TextDecoder('utf-8');
@@ -102,7 +111,7 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
   forEachLine(path, (line, lineNumber) => {
     if (!sawHeader) {
       if (line.replace(/^\uFEFF/, '') !== SUDOKU_CSV_HEADER) {
-        throw new Error(`${path}:${lineNumber}: expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}, `
+        throw new InputError(`${path}:${lineNumber}: expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}, `
           + `got ${JSON.stringify(line.slice(0, 80))}`);
       }
       sawHeader = true;
@@ -110,7 +119,7 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
     }
     if (line === '') return; // blank lines (e.g. after the final newline) carry nothing
     const problem = rowProblem(line, question, answer);
-    if (problem !== null) throw new Error(`${path}:${lineNumber}: ${problem}`);
+    if (problem !== null) throw new InputError(`${path}:${lineNumber}: ${problem}`);
 
     // Reservoir sampling (algorithm R): after n rows, each is kept with probability k / n.
     const index = rowsSeen++;
@@ -125,8 +134,8 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
     if (slot === index) kept.push(row);
     else kept[slot] = row;
   });
-  if (!sawHeader) throw new Error(`${path}:1: empty file, expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}`);
-  if (rowsSeen === 0) throw new Error(`${path}:2: no puzzles, the file holds only the header (a run needs at least one training and one test puzzle)`);
+  if (!sawHeader) throw new InputError(`${path}:1: empty file, expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}`);
+  if (rowsSeen === 0) throw new InputError(`${path}:2: no puzzles, the file holds only the header (a run needs at least one training and one test puzzle)`);
 
   kept.sort((a, b) => a.lineNumber - b.lineNumber);
   const groups = kept.map(({ puzzle }) => {

@@ -1,14 +1,15 @@
 // reclab inspect <run-dir | model.onnx> — fixed-point inspection on onnxruntime-node, in the
 // trainer process. On a run directory it exports model.onnx first when that is missing or older
 // than the latest checkpoint, and takes N held-out puzzles of the run; on any .onnx file that
-// honours the step contract it takes the puzzles given on the command line.
+// honours the step contract it takes the puzzles given (--puzzle, or a file / stdin with --puzzles,
+// the way the extension passes them: onnxruntime's native module overflows its stack when the
+// command line reaches ~29 kB, so a longer one is refused before it loads).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { INSPECT_REPORT_FILE, INSPECT_REPORT_VERSION, type InspectOptions, type InspectReport } from '../../protocol/inspectReport';
+import { INSPECT_REPORT_FILE, INSPECT_REPORT_VERSION, MAX_INSPECT_PUZZLES, type InspectOptions, type InspectReport } from '../../protocol/inspectReport';
 import { runFiles } from '../../protocol/runDirectory';
-import { parsePuzzleString } from '../data/puzzleString';
-import { countSolutions, solve } from '../data/sudokuSolver';
+import { checkPuzzleText } from '../data/puzzleCheck';
 import { loadTaskData } from '../data/taskData';
 import { exportIsCurrent, exportRun } from '../onnx/exportRun';
 import { OnnxStepModel } from '../onnx/onnxStepModel';
@@ -17,8 +18,11 @@ import { RunDirectory } from '../run/runDirectory';
 import { defaultInspectOptions, inspectPuzzles, MAX_STEPS, type InspectPuzzle } from './inspectModel';
 import { formatInspectSummary } from './inspectSummary';
 
-export const inspectUsage = `reclab inspect <run-dir | model.onnx> [--puzzle Q[:SOLUTION]]... [--puzzles FILE] [--held-out N (default 100)]
-                [--steps K (default 16, max ${MAX_STEPS})] [--perturbations N (8)] [--noise STD (1)] [--no-relabel]
+/** The longest command line inspect accepts: well below the ~29 kB at which onnxruntime-node crashed (SIGSEGV). */
+export const MAX_COMMAND_LINE_BYTES = 16_384;
+
+export const inspectUsage = `reclab inspect <run-dir | model.onnx> [--puzzle Q[:SOLUTION]]... [--puzzles FILE | -] [--held-out N (default 100)]
+                [--steps K (default the model's reclab.halt_max_steps, else 16; max ${MAX_STEPS})] [--perturbations N (8)] [--noise STD (1)] [--no-relabel]
                 [--power-iterations N (20)] [--settle-tol X (1e-3)] [--cluster-tol X (1e-2)] [--probe-blanks 1,2,3]
                 [--seed N] [--threads N] [--batch N (128)] [--out FILE] [--json] [--quiet]`;
 
@@ -53,24 +57,25 @@ function num(flags: Record<string, unknown>, name: string, fallback: number, che
   return n;
 }
 
-/** "Q" or "Q:SOLUTION"; the solution is worked out when not given (and unique). */
+/** "Q" or "Q:SOLUTION", checked as `reclab trace` checks it; the solution is worked out when not given (and unique). */
 export function parsePuzzleArg(text: string, side: 4 | 9, where: string): InspectPuzzle {
-  const [q, s, extra] = text.trim().split(':');
-  if (extra !== undefined || !q) throw new UsageError(`${where}: expected QUESTION or QUESTION:SOLUTION, got "${text}"`);
-  let question: Uint8Array;
+  const check = checkPuzzleText(text, side);
+  if ('refused' in check) throw new UsageError(`${where}: puzzle refused: ${check.refused}`);
+  return check;
+}
+
+/** The puzzle lines of a file, or of stdin for "-" ('#' comments and blank lines skipped). */
+function readPuzzleLines(file: string): { text: string; where: string }[] {
+  const name = file === '-' ? 'stdin' : file;
+  let text: string;
   try {
-    question = parsePuzzleString(q, side);
+    text = readFileSync(file === '-' ? 0 : resolve(file), 'utf8');
   } catch (e) {
-    throw new UsageError(`${where}: ${(e as Error).message}`);
+    throw new UsageError(`--puzzles ${name}: cannot read: ${(e as Error).message}`);
   }
-  if (s) {
-    try {
-      return { question, solution: parsePuzzleString(s, side) };
-    } catch (e) {
-      throw new UsageError(`${where} (solution): ${(e as Error).message}`);
-    }
-  }
-  return { question, solution: countSolutions(question, side, 2) === 1 ? solve(question, side) : null };
+  const lines: { text: string; where: string }[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((line, i) => { if (line.trim() && !line.startsWith('#')) lines.push({ text: line, where: `${name}:${i + 1}` }); });
+  return lines;
 }
 
 /** `count` indices spread evenly over [0, total). */
@@ -90,6 +95,10 @@ export async function inspectCommand(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
+  const commandLine = Buffer.byteLength(process.argv.join(' '));
+  if (commandLine > MAX_COMMAND_LINE_BYTES) {
+    throw new UsageError(`the command line is ${commandLine} bytes (at most ${MAX_COMMAND_LINE_BYTES}): give the puzzles in a file (--puzzles FILE) or on stdin (--puzzles -)`);
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -126,16 +135,16 @@ async function run(argv: string[]): Promise<number> {
     const side = c.sudokuSide;
 
     // Puzzles: given on the command line or in a file, else N held-out puzzles of the run.
-    const puzzles: InspectPuzzle[] = [];
-    (flags.puzzle ?? []).forEach((p, i) => puzzles.push(parsePuzzleArg(p, side, `--puzzle #${i + 1}`)));
-    if (flags.puzzles) {
-      const lines = readFileSync(resolve(flags.puzzles), 'utf8').split(/\r?\n/);
-      lines.forEach((line, i) => { if (line.trim() && !line.startsWith('#')) puzzles.push(parsePuzzleArg(line, side, `${flags.puzzles}:${i + 1}`)); });
-    }
+    const given = [
+      ...(flags.puzzle ?? []).map((text, i) => ({ text, where: `--puzzle #${i + 1}` })),
+      ...(flags.puzzles ? readPuzzleLines(flags.puzzles) : []),
+    ];
+    if (given.length > MAX_INSPECT_PUZZLES) throw new UsageError(`${given.length} puzzles given; an inspection takes at most ${MAX_INSPECT_PUZZLES}`);
+    const puzzles: InspectPuzzle[] = given.map((p) => parsePuzzleArg(p.text, side, p.where));
     let puzzleSource = puzzles.length ? 'given' : '';
     if (puzzles.length === 0) {
       if (!runDirectory) throw new UsageError('an .onnx file needs puzzles: --puzzle Q[:SOLUTION] or --puzzles FILE');
-      const count = num(flags, 'held-out', 100, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+      const count = num(flags, 'held-out', 100, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_INSPECT_PUZZLES, `an integer 1..${MAX_INSPECT_PUZZLES}`);
       const { metadata, config } = RunDirectory.open(runDirectory).readConfigFile();
       const data = loadTaskData(config.data, config.seed, metadata.configFile ? dirname(metadata.configFile) : process.cwd());
       for (const i of evenlySpaced(data.test.length, count)) puzzles.push({ question: data.test[i]!.question, solution: data.test[i]!.answer });
@@ -144,7 +153,8 @@ async function run(argv: string[]): Promise<number> {
 
     const opts: InspectOptions = {
       ...defaultInspectOptions,
-      steps: num(flags, 'steps', defaultInspectOptions.steps, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, `an integer 1..${MAX_STEPS}`),
+      // N_sup the model was trained with, as the contract documents; 16 for a model that does not say.
+      steps: num(flags, 'steps', Math.min(c.haltMaxSteps ?? defaultInspectOptions.steps, MAX_STEPS), (n) => Number.isInteger(n) && n >= 1 && n <= MAX_STEPS, `an integer 1..${MAX_STEPS}`),
       perturbations: num(flags, 'perturbations', defaultInspectOptions.perturbations, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
       noiseStd: num(flags, 'noise', defaultInspectOptions.noiseStd, (n) => n >= 0, 'a number >= 0'),
       relabel: !flags['no-relabel'],

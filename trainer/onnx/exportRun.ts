@@ -4,12 +4,14 @@
 // Pure JavaScript: no TensorFlow.js backend is needed to export.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { contractProperties } from '../../protocol/onnxContract';
 import { runFiles } from '../../protocol/runDirectory';
 import { TrmModel } from '../model/trm';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { readCheckpointFile } from '../run/checkpointFile';
 import { RunDirectory } from '../run/runDirectory';
 import { readEvaluationWeights, taskShapeOf } from '../run/evaluationWeights';
+import { describeOnnxFile } from './modelDescription';
 import { buildTrmStepModel } from './trmStepGraph';
 
 export interface ExportResult {
@@ -35,18 +37,30 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const step = ckpt.step ?? meta?.step ?? 0;
   const bytes = buildTrmStepModel(model, weights, {
     haltMaxSteps: config.train.haltMaxSteps,
-    extraMetadata: { 'reclab.run_id': metadata.runId, 'reclab.checkpoint_step': String(step) },
+    extraMetadata: { [contractProperties.runId]: metadata.runId, [contractProperties.checkpointStep]: String(step) },
   });
   const out = opts.out ? resolve(opts.out) : join(runDir.path, runFiles.onnxModel);
   writeFileAtomic(out, bytes);
   return { path: out, checkpoint: ckpt.path, step, bytes: bytes.byteLength };
 }
 
-/** True when the run's model.onnx exists and is not older than its latest checkpoint. */
+/**
+ * True when the run's model.onnx is this run's export of its latest checkpoint: the run id and
+ * checkpoint step in its metadata match (a file copied from another run, or an export of an
+ * earlier step, is not current whatever its mtime), and it is not older than that checkpoint.
+ */
 export function exportIsCurrent(runPath: string): boolean {
   const runDir = RunDirectory.open(resolve(runPath));
   const onnx = join(runDir.path, runFiles.onnxModel);
   const ckpt = runDir.latestCheckpoint();
   if (!existsSync(onnx) || !ckpt) return false;
-  return statSync(onnx).mtimeMs >= statSync(ckpt.path).mtimeMs;
+  let md: Record<string, string>;
+  try {
+    md = describeOnnxFile(onnx).description.metadata;
+  } catch {
+    return false; // unreadable or not ONNX: export again
+  }
+  const { metadata } = runDir.readConfigFile();
+  return md[contractProperties.runId] === metadata.runId && md[contractProperties.checkpointStep] === String(ckpt.step)
+    && statSync(onnx).mtimeMs >= statSync(ckpt.path).mtimeMs;
 }

@@ -38,7 +38,7 @@ export class OnnxStepModel implements StepModel {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-    });
+    }).catch((e: unknown) => { throw new Error(`${source}: onnxruntime cannot load the graph: ${(e as Error).message}`); });
     return new OnnxStepModel(check.contract, session, runtime, source);
   }
 
@@ -64,7 +64,7 @@ export class OnnxStepModel implements StepModel {
   async step(input: StepInput): Promise<StepOutput> {
     const c = this.contract;
     const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt];
-    const out = await this.session.run(this.feeds(input), fetches);
+    const out = await this.run(this.feeds(input), fetches);
     const B = input.batch;
     const f32 = (name: string, dims: number[]) => {
       const t = out[name]!;
@@ -86,8 +86,17 @@ export class OnnxStepModel implements StepModel {
       batch, tokens: new Int32Array(batch * c.seqLen).fill(1), reset: new Uint8Array(batch).fill(1),
       states: c.states.map((s) => new Float32Array(batch * s.seq * s.width)),
     };
-    const out = await this.session.run(this.feeds(input), c.states.map((s) => initStateName(s.name)));
+    const out = await this.run(this.feeds(input), c.states.map((s) => initStateName(s.name)));
     return c.states.map((s) => out[initStateName(s.name)]!.data as Float32Array);
+  }
+
+  /** A failure inside the graph (a mismatched dimension in a node) names the file. */
+  private async run(feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.OnnxValueMapType> {
+    try {
+      return await this.session.run(feeds, fetches);
+    } catch (e) {
+      throw new Error(`${this.source}: onnxruntime failed running the graph: ${(e as Error).message}`);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomicWrite';
+import { InputError } from '../inputError';
 
 export const CHECKPOINT_FORMAT_VERSION = 2;
 
@@ -26,7 +27,7 @@ export interface CheckpointContents {
 }
 
 /** A file that is not what it claims: its path and, where one is at fault, the tensor. */
-export class CorruptFileError extends Error {
+export class CorruptFileError extends InputError {
   constructor(readonly path: string, readonly why: string, readonly tensor?: string) {
     super(`${path}: ${tensor === undefined ? '' : `tensor ${tensor}: `}${why}`);
   }

@@ -6,9 +6,10 @@ import { ConfigError } from '../configResolution';
 import { EVENTS_FORMAT_VERSION, type EventPayload, type TrainerEvent } from '../../protocol/events';
 import { checkpointFileName, runFiles, stepOfCheckpointFile, type RunMetadata, type RunSummary } from '../../protocol/runDirectory';
 import { writeFileAtomic } from './atomicWrite';
+import { InputError } from '../inputError';
 
 /** A run directory refused as it is (a foreign folder for train, no checkpoint to resume from). */
-export class RunDirectoryError extends Error {}
+export class RunDirectoryError extends InputError {}
 
 export interface CheckpointRef {
   step: number;

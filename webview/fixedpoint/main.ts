@@ -10,8 +10,10 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './fixedpoint.css';
 import uPlot from 'uplot';
+import * as z from 'zod';
 import { fixedPointStateOf, parseToFixedPointMessage, type FixedPointPanelState, type FromFixedPointMessage } from '../../protocol/fixedPointMessages';
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
+import { h } from '../shared/dom';
 import { readTheme, watchTheme, withAlpha, type Theme } from '../training/theme';
 import { answerGrid, puzzleLabel, runColourIndex, summaryLine, trajectoryBounds } from './viewModel';
 
@@ -22,7 +24,9 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+// The report schema (protocol/inspectReport.ts) runs here; the page's CSP refuses eval, so zod must not try its compiled fast path.
+z.config({ jitless: true });
+
 const sci = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toExponential(2));
 
 class FixedPointApp {
@@ -34,6 +38,7 @@ class FixedPointApp {
 
   constructor(private readonly vscode: VsCodeApi) {
     this.state = fixedPointStateOf(vscode.getState());
+    // The fixed skeleton is the only markup; every value from a report or message goes in as text (shared/dom.ts).
     document.body.innerHTML = `
       <div class="toolbar" role="toolbar">
         <label>Puzzle <vscode-single-select id="puzzle" class="puzzle"></vscode-single-select></label>
@@ -99,7 +104,7 @@ class FixedPointApp {
       this.note('inspection failed', true);
       const empty = this.$('empty');
       empty.hidden = false;
-      empty.innerHTML = `<pre class="error">${esc(m.message)}</pre>`;
+      empty.replaceChildren(h('pre', { class: 'error' }, m.message));
       this.$('content').hidden = true;
     } else {
       this.report = m.report;
@@ -116,7 +121,7 @@ class FixedPointApp {
   private fillPicker(): void {
     const r = this.report!;
     const select = this.$<HTMLElement & { value: string }>('puzzle');
-    select.innerHTML = r.puzzles.map((p, i) => `<vscode-option value="${i}">${esc(puzzleLabel(p))}</vscode-option>`).join('');
+    select.replaceChildren(...r.puzzles.map((p, i) => h('vscode-option', { value: String(i) }, puzzleLabel(p))));
     select.value = String(this.state.puzzle);
     const step = this.$<HTMLInputElement>('step');
     step.max = String(r.options.steps);
@@ -158,7 +163,7 @@ class FixedPointApp {
   private renderResiduals(r: InspectReport, p: PuzzleInspection): void {
     const states = r.contract.states.map((s) => s.name);
     const steps = Array.from({ length: r.options.steps }, (_, i) => i + 1);
-    const positive = (v: number[]) => v.map((x) => (x > 0 && Number.isFinite(x) ? x : null));
+    const positive = (v: number[]) => v.map((x) => (x > 0 && Number.isFinite(x) ? x : null)); // null in JSON for NaN
     const series: uPlot.Series[] = [{ label: 'step' }];
     const data: (number | null)[][] = [steps];
     states.forEach((s, i) => {
@@ -169,7 +174,7 @@ class FixedPointApp {
       data.push(positive(r.summary.medianResidual[s] ?? []));
     });
     const el = this.$('residuals');
-    el.innerHTML = '';
+    el.replaceChildren();
     this.charts.push(new uPlot({
       width: this.chartWidth('residuals'), height: 240, series, axes: this.axes(),
       scales: { x: { time: false }, y: { distr: 3, log: 10 } }, legend: { show: false }, cursor: { points: { show: false } },
@@ -181,7 +186,7 @@ class FixedPointApp {
 
   private renderQHalt(p: PuzzleInspection): void {
     const el = this.$('qhalt');
-    el.innerHTML = '';
+    el.replaceChildren();
     const steps = p.trace.qHalt.map((_, i) => i + 1);
     this.charts.push(new uPlot({
       width: this.chartWidth('qhalt'), height: 180, axes: this.axes(), legend: { show: false }, cursor: { points: { show: false } },
@@ -200,7 +205,7 @@ class FixedPointApp {
       ['right, then left', p.rightThenLeft ? 'yes' : 'no'],
       ['constraint violations at the end', p.violations === null ? '–' : String(p.violations)],
     ];
-    this.$('stability').innerHTML = rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('');
+    this.$('stability').replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   }
 
   private renderStep(): void {
@@ -211,17 +216,12 @@ class FixedPointApp {
     this.$('grid-step').textContent = `${step + 1} (q_halt ${p.trace.qHalt[step]!.toFixed(2)}, violations ${p.trace.violations[step] ?? '–'})`;
     const { side, cells } = answerGrid(p, step);
     const box = side === 9 ? 3 : 2;
-    let html = `<table class="grid side-${side}">`;
-    for (let r = 0; r < side; r++) {
-      html += '<tr>';
-      for (let c = 0; c < side; c++) {
-        const cell = cells[r * side + c]!;
-        const edges = `${c % box === box - 1 && c < side - 1 ? ' box-right' : ''}${r % box === box - 1 && r < side - 1 ? ' box-bottom' : ''}`;
-        html += `<td class="${cell.kind}${cell.conflict ? ' conflict' : ''}${edges}">${cell.text}</td>`;
-      }
-      html += '</tr>';
-    }
-    this.$('grid').innerHTML = html + '</table>';
+    const rows = Array.from({ length: side }, (_, r) => h('tr', {}, ...Array.from({ length: side }, (_, c) => {
+      const cell = cells[r * side + c]!;
+      const edges = `${c % box === box - 1 && c < side - 1 ? ' box-right' : ''}${r % box === box - 1 && r < side - 1 ? ' box-bottom' : ''}`;
+      return h('td', { class: `${cell.kind}${cell.conflict ? ' conflict' : ''}${edges}` }, cell.text);
+    })));
+    this.$('grid').replaceChildren(h('table', { class: `grid side-${side}` }, ...rows));
     this.drawTrajectory(p, step);
   }
 
@@ -301,19 +301,30 @@ class FixedPointApp {
       return;
     }
     const palette = this.theme.palette;
-    const rows = c.fixedPoints.map((f, i) => `<tr>
-      <td><span class="swatch" data-colour="${runColourIndex(i, palette.length)}"></span> ${i + 1}</td>
-      <td class="mono">${esc(f.answer)}</td><td class="${f.correct ? 'ok' : f.correct === false ? 'bad' : ''}">${f.correct === null ? '?' : f.correct ? 'right' : 'wrong'}</td>
-      <td>${f.violations ?? '–'}</td><td>${f.reached}</td><td>${f.byNoise}${f.includesUnperturbed ? ' (incl. unperturbed)' : ''}</td><td>${f.byRelabel}</td><td>${f.stateClusters}</td></tr>`).join('');
-    this.$('census').innerHTML = `<table class="table"><thead><tr><th>fixed point</th><th>answer</th><th></th><th>violations</th><th>runs</th><th>noisy starts</th><th>relabellings</th><th>distinct end states</th></tr></thead>
-      <tbody>${rows}</tbody></table><p class="key">${c.runs} runs; ${c.unsettled} did not settle (${c.unsettledCorrect} of them right at the end).</p>`;
-    // Colours through the CSSOM: the CSP refuses inline style attributes in markup.
-    this.$('census').querySelectorAll<HTMLElement>('.swatch[data-colour]').forEach((el) => { el.style.background = palette[Number(el.dataset['colour'])] ?? ''; });
+    const rows = c.fixedPoints.map((f, i) => {
+      const swatch = h('span', { class: 'swatch' });
+      // Colours through the CSSOM: the CSP refuses inline style attributes in markup.
+      swatch.style.background = palette[runColourIndex(i, palette.length)] ?? '';
+      return h('tr', {},
+        h('td', {}, swatch, ` ${i + 1}`),
+        h('td', { class: 'mono' }, f.answer),
+        h('td', { class: f.correct ? 'ok' : f.correct === false ? 'bad' : '' }, f.correct === null ? '?' : f.correct ? 'right' : 'wrong'),
+        h('td', {}, f.violations ?? '–'), h('td', {}, f.reached), h('td', {}, `${f.byNoise}${f.includesUnperturbed ? ' (incl. unperturbed)' : ''}`),
+        h('td', {}, f.byRelabel), h('td', {}, f.stateClusters));
+    });
+    const head = ['fixed point', 'answer', '', 'violations', 'runs', 'noisy starts', 'relabellings', 'distinct end states'];
+    this.$('census').replaceChildren(
+      h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ...head.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)),
+      h('p', { class: 'key' }, `${c.runs} runs; ${c.unsettled} did not settle (${c.unsettledCorrect} of them right at the end).`));
   }
 
   private renderProbe(r: InspectReport): void {
-    this.$('probe').innerHTML = r.probe.length === 0 ? 'No probe in this report.' : `<table class="table"><thead><tr><th>blanks</th><th>grids</th><th>right at the end</th><th>wrong at the end</th><th>right, then left</th></tr></thead><tbody>${
-      r.probe.map((p) => `<tr><td>${p.blanks}</td><td>${p.puzzles}</td><td>${p.correctAtEnd}</td><td class="${p.failures ? 'bad' : ''}">${p.failures}</td><td class="${p.rightThenLeft ? 'bad' : ''}">${p.rightThenLeft}</td></tr>`).join('')}</tbody></table>`;
+    const head = ['blanks', 'grids', 'right at the end', 'wrong at the end', 'right, then left'];
+    this.$('probe').replaceChildren(r.probe.length === 0 ? 'No probe in this report.' : h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, ...head.map((t) => h('th', {}, t)))),
+      h('tbody', {}, ...r.probe.map((p) => h('tr', {},
+        h('td', {}, p.blanks), h('td', {}, p.puzzles), h('td', {}, p.correctAtEnd),
+        h('td', { class: p.failures ? 'bad' : '' }, p.failures), h('td', { class: p.rightThenLeft ? 'bad' : '' }, p.rightThenLeft))))));
   }
 }
 
