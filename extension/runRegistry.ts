@@ -4,11 +4,13 @@
 // trainer, from the live RPC channel; EventMerger makes one stream of the two. No vscode import.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
+import { hostname } from 'node:os';
+import { HEARTBEAT_STALE_MS, heartbeatAgeMs, parseTrainerRecord, runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
 import type { RunDescriptor, RunStatus } from '../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
 import { RunSeries } from './runSeries';
+import { processRunning } from './processTree';
 import { TrainerProcess, type TrainerLaunch } from './trainerProcess';
 
 export interface RegistryLog {
@@ -21,7 +23,7 @@ export interface RegistryOptions {
   /** Absolute paths of the folders that hold run directories. */
   roots(): string[];
   log: RegistryLog;
-  /** A run without summary.json whose files have not changed for this long is shown as failed (interrupted). */
+  /** A run without summary.json and without trainer.json whose files have not changed for this long is shown as failed (interrupted). */
   staleAfterMs?: number;
   /** How often the runs folders are listed and live runs' events.jsonl read. */
   pollMs?: number;
@@ -214,7 +216,7 @@ export class RunRegistry {
         entry.failure = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
       }
       entry.exitHandled = true;
-      this.options.log.info(`[${entry.runId}] trainer exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${exit.killed ? ', process tree killed after the stop timeout' : ''}); run ${entry.status}`);
+      this.options.log.info(`[${entry.runId}] trainer exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${exit.killed ? `, process tree killed: ${exit.killReason ?? 'kill requested'}` : ''}); run ${entry.status}`);
       this.fireChange(entry);
       onExit?.(entry);
     });
@@ -313,10 +315,7 @@ export class RunRegistry {
           if (!e.summary && !e.process) this.ensureSeries(e); // external and unfinished: follow it
           if (e.tail) await e.tail.read();
         }
-        if (!e.process && !e.summary && !e.series?.figures.done) {
-          const stale = Date.now() - e.lastChangeMs > this.staleAfterMs;
-          e.failure = stale ? 'interrupted: no summary and no new events' : undefined;
-        }
+        if (!e.process && !e.summary && !e.series?.figures.done) e.failure = await interruption(e, this.staleAfterMs);
       } catch (err) {
         this.options.log.warn(`${e.runId}: ${(err as Error).message}`);
       }
@@ -329,6 +328,21 @@ export class RunRegistry {
   private fireChange(entry: RunEntry | undefined): void {
     for (const l of this.changeListeners) l(entry);
   }
+}
+
+/**
+ * Why a run that no trainer of this window runs, and that has no summary, is not training any
+ * more; undefined while it may be. Its trainer.json (pid + heartbeat) tells in about a second (a
+ * pid gone on this host) or HEARTBEAT_STALE_MS (another host); without one (older runs), no
+ * change to its files for `staleAfterMs`.
+ */
+async function interruption(e: RunEntry, staleAfterMs: number): Promise<string | undefined> {
+  const text = await readFile(join(e.key, runFiles.trainer), 'utf8').catch(() => undefined);
+  const r = text === undefined ? undefined : parseTrainerRecord(text);
+  if (!r) return Date.now() - e.lastChangeMs > staleAfterMs ? 'interrupted: no summary and no new events' : undefined;
+  if (r.host === hostname() && !processRunning(r.pid)) return `interrupted: its trainer (pid ${r.pid}) is gone`;
+  const age = heartbeatAgeMs(r);
+  return age > HEARTBEAT_STALE_MS ? `interrupted: no heartbeat from its trainer (pid ${r.pid} on ${r.host}) for ${Math.round(age / 1000)} s` : undefined;
 }
 
 async function subdirectories(dir: string): Promise<string[]> {

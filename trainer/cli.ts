@@ -17,6 +17,8 @@ import { Rng } from './random';
 import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
+import { acquireRunLock, RunLockedError } from './run/runLock';
+import { StopRequest } from './run/stopRequest';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
 import { curriculumStages } from './train/depthCurriculum';
@@ -85,17 +87,15 @@ function backendFlag(flags: Flags): BackendName | undefined {
   return b as BackendName;
 }
 
-/** SIGINT/SIGTERM ask for a graceful stop (checkpoint, then exit); a second one exits at once. */
-function installStopHandlers(): () => boolean {
-  let stop = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stop) process.exit(130);
-    stop = true;
-    process.stderr.write(`\n${sig}: stopping after this step (checkpoint first); send it again to quit at once\n`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => stop;
+/** The one stop request of this process (RPC stop, SIGTERM, SIGINT, stdin closed). */
+const stop = new StopRequest();
+
+/** Takes the run directory's lock for this process (released by the returned function and at exit). */
+function lockRun(path: string, argv: string[]): () => void {
+  return acquireRunLock(path, {
+    command: argv,
+    onTakeOver: (old, why) => process.stderr.write(`run lock: took over ${old ? `the lock of pid ${old.pid}` : 'an unreadable lock'} (${why})\n`),
+  });
 }
 
 async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
@@ -117,14 +117,29 @@ async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
     },
     config,
   });
-  if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
-  return train(runDir, runId, config, backend.name, false, flags, data);
+  const release = lockRun(runPath, argv);
+  try {
+    if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
+    return await train(runDir, runId, config, backend.name, false, flags, data);
+  } finally {
+    release();
+  }
 }
 
-async function commandResume(flags: Flags, positionals: string[]): Promise<number> {
+async function commandResume(flags: Flags, positionals: string[], argv: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new UsageError('resume: give the run directory');
   const runDir = RunDirectory.open(resolve(path));
+  // Before anything is read or written: a run another trainer is writing is refused as it is.
+  const release = lockRun(runDir.path, argv);
+  try {
+    return await resumeLocked(runDir, path, flags);
+  } finally {
+    release();
+  }
+}
+
+async function resumeLocked(runDir: RunDirectory, path: string, flags: Flags): Promise<number> {
   const file = runDir.readConfigFile();
   const steps = intFlag(flags, 'steps', 1);
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
@@ -136,8 +151,8 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
 
 async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
-  const shouldStop = installStopHandlers();
-  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
+  stop.installSignalHandlers();
+  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop: () => stop.requested, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
@@ -237,11 +252,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage + '\n');
     return command || parsed.values.help ? 0 : 2;
   }
-  if (parsed.values.rpc) rpc = openRpcChannel();
+  // Only train and resume poll the stop request; any other command just ends, as on SIGTERM.
+  const polled = command === 'train' || command === 'resume';
+  if (parsed.values.rpc) rpc = openRpcChannel((source) => (polled ? stop.request(source) : process.exit(143)));
   try {
     switch (command) {
       case 'train': return await commandTrain(parsed.values, argv);
-      case 'resume': return await commandResume(parsed.values, rest);
+      case 'resume': return await commandResume(parsed.values, rest, argv);
       case 'eval': return await commandEval(parsed.values, rest);
       case 'ablate': return await commandAblate(parsed.values);
       default: throw new UsageError(`unknown command "${command}"`);
@@ -250,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
-    return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
+    return e instanceof UsageError || e instanceof ConfigError || e instanceof RunLockedError ? 2 : 1;
   } finally {
     await rpc?.flush();
   }
