@@ -47,7 +47,7 @@ export class FrameScanner {
         if (end < 0) {
           if (this.buf.length > MAX_HEADER) {
             this.skipped('an unterminated header', this.buf.subarray(0, 80));
-            this.dropUntilHeader(1);
+            this.buf = this.buf.subarray(HEADER_START.source.length);
             continue;
           }
           return out;
@@ -56,7 +56,7 @@ export class FrameScanner {
         const length = Number(/^content-length:[ \t]*(\d+)[ \t]*$/i.exec(lines[0]!)?.[1] ?? NaN);
         if (!(length <= MAX_BODY) || !lines.every((l) => /^[!-9;-~]+:[^\r\n]*$/.test(l))) {
           this.skipped('a malformed header', this.buf.subarray(0, end));
-          this.dropUntilHeader(1);
+          this.buf = this.buf.subarray(end + 4);
           continue;
         }
         this.bodyLength = length;
@@ -84,6 +84,8 @@ export class FrameScanner {
   private dropUntilHeader(from: number): boolean {
     const text = this.buf.toString('latin1');
     const at = text.slice(from).search(HEADER_START);
+    // No header yet: wait for one (reporting the garbage once, when it comes), unless that is too much to keep.
+    if (at < 0 && this.buf.length <= MAX_HEADER) return false;
     // Keep a tail that may be the start of a header split across chunks.
     const cut = at < 0 ? Math.max(from, this.buf.length - 14) : from + at;
     const dropped = this.buf.subarray(0, cut);
