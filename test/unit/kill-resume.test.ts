@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointFileName, parseTrainerRecord, runFiles } from '../../protocol/runDirectory';
-import { readCheckpointFile } from '../../trainer/run/checkpointFile';
+import { assertBitIdenticalCheckpoints } from './checkpointComparison';
 import { Rng } from '../../trainer/random';
 import { delay, runEvents, startCli, stepsOf, tinyConfig, until, writeJson } from './trainerChild';
 
@@ -52,13 +52,5 @@ test(`SIGKILLed ${KILLS} times at random moments and resumed each time: the fina
   const starts = runEvents(b).filter((e) => e.type === 'run_start');
   assert.equal(starts.length, KILLS + 1);
   assert.ok(stepsOf(runEvents(b)).length >= STEPS);
-  const finalA = readCheckpointFile(join(a, 'checkpoints', checkpointFileName(STEPS)));
-  const finalB = readCheckpointFile(join(b, 'checkpoints', checkpointFileName(STEPS)));
-  const names = [...finalA.arrays.keys()];
-  for (const prefix of ['param/', 'adam_m/', 'adam_v/', 'ema/']) assert.ok(names.some((x) => x.startsWith(prefix)), `has ${prefix} arrays`);
-  assert.deepEqual([...finalB.arrays.keys()].sort(), [...names].sort());
-  for (const name of names) {
-    const x = finalA.arrays.get(name)!.data, y = finalB.arrays.get(name)!.data;
-    assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${name} bit-identical`);
-  }
+  assertBitIdenticalCheckpoints(join(a, 'checkpoints', checkpointFileName(STEPS)), join(b, 'checkpoints', checkpointFileName(STEPS)));
 });
