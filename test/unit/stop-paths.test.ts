@@ -5,10 +5,11 @@
 // the final evaluation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkpointFileName } from '../../protocol/runDirectory';
+import { checkpointFileName, parseTrainerRecord, runFiles } from '../../protocol/runDirectory';
 import { TrainerProcess } from '../../extension/trainerProcess';
 import { cli, delay, readSummary, runEvents, slowStepConfig, startCli, stepsOf, stopFrame, tinyConfig, until, writeJson, type Child } from './trainerChild';
 
@@ -75,6 +76,7 @@ test('a stop mid-way through a several-second 9x9 step, then SIGTERM 2 s later a
   const runDir = join(dir, 'slow-step');
   const child = startCli(['train', '--config', slow, '--run-dir', runDir, '--rpc', '--quiet'], dir);
   await until('step 1', () => stepsOf(runEvents(runDir)).length >= 1, 180_000);
+  await delay(500);
   // Step 2 is running now (each takes seconds here); the stop waits for its end.
   child.proc.stdin!.write(stopFrame(1));
   await delay(2000);
@@ -85,6 +87,27 @@ test('a stop mid-way through a several-second 9x9 step, then SIGTERM 2 s later a
   assert.ok(stoppedAt <= 3, `stopped at the next safe point, step ${stoppedAt}`);
   assert.ok(child.messages.some((m) => (m as { id?: number; result?: { stopping?: boolean } }).id === 1 && (m as { result: { stopping: boolean } }).result.stopping));
   assert.match(child.stderr(), /already stopping/);
+});
+
+test('at a terminal (stdin a TTY), Ctrl-C twice during a long step quits at once: exit 130, no done', { timeout: 240_000 }, async () => {
+  const runDir = join(dir, 'tty-twice');
+  // script(1) gives the trainer a pseudo-terminal as stdin, as a shell does.
+  const command = [process.execPath, cli, 'train', '--config', slow, '--run-dir', runDir, '--quiet'].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await until('step 1', () => stepsOf(runEvents(runDir)).length >= 1, 180_000);
+  const pid = parseTrainerRecord(readFileSync(join(runDir, runFiles.trainer), 'utf8'))!.pid;
+  // Both during step 2 (seconds long): the trainer sees them at the same safe point, in order.
+  await delay(1000); // past the safe point after step 1, into step 2
+  process.kill(pid, 'SIGINT');
+  await delay(200);
+  process.kill(pid, 'SIGINT');
+  assert.equal(await exited, 130, `${out}\nevents: ${runEvents(runDir).map((e) => `${e.type}@${e.time}`).join(' ')}`);
+  assert.match(out, /press Ctrl-C again to quit at once/);
+  assert.match(out, /SIGINT again: quitting at once/);
+  assert.ok(!runEvents(runDir).some((e) => e.type === 'done'), 'no done event');
 });
 
 test('the host\'s Stop during a long step waits for the trainer (no SIGTERM after 2 s): exit 0, stopped, not killed', { timeout: 240_000 }, async () => {
@@ -100,6 +123,7 @@ test('the host\'s Stop during a long step waits for the trainer (no SIGTERM afte
     return kill(sig);
   };
   await until('step 1', () => stepsOf(runEvents(runDir)).length >= 1, 180_000);
+  await delay(1000); // into step 2
   const exit = await p.stop(120_000);
   assert.equal(exit.killed, false);
   assertStopped(runDir, { code: exit.code, signal: exit.signal });

@@ -3,6 +3,7 @@
 // (the run ends at its next safe point with a checkpoint, `done` "stopped", exit 0); every later
 // one is the same stop. Only a person at a terminal (stdin is a TTY) pressing Ctrl-C a second time
 // quits at once, exit 130, losing the steps since the last checkpoint.
+import { isatty } from 'node:tty';
 
 export type StopSource = 'SIGINT' | 'SIGTERM' | 'rpc stop' | 'stdin closed';
 
@@ -14,7 +15,7 @@ export class StopRequest {
 
   constructor(
     private readonly log: (line: string) => void = (line) => void process.stderr.write(line + '\n'),
-    private readonly interactive: () => boolean = () => process.stdin.isTTY === true,
+    private readonly interactive: () => boolean = () => isatty(0),
   ) {}
 
   /** True once any stop has arrived; the training loop and evaluation poll it at their safe points. */
