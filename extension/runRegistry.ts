@@ -223,9 +223,19 @@ export class RunRegistry {
     return entry;
   }
 
-  /** Graceful stop of every trainer this window runs (deactivation, reload). */
+  /**
+   * Graceful stop of every trainer this window runs (deactivation, reload): each gets the stop
+   * request, and this waits up to `timeoutMs` for them. One still in a long step is not killed:
+   * it has its stop request (and its stdin closes with this host), so it checkpoints and exits
+   * by itself at its next safe point.
+   */
   async stopAll(timeoutMs: number): Promise<void> {
-    await Promise.all(this.runs.filter((r) => r.process?.running).map((r) => r.process!.stop(timeoutMs)));
+    const running = this.runs.filter((r) => r.process?.running);
+    for (const r of running) r.process!.requestStop();
+    await Promise.race([Promise.all(running.map((r) => r.process!.exited)), new Promise((res) => setTimeout(res, timeoutMs).unref?.())]);
+    for (const r of running) {
+      if (r.process!.running) this.options.log.info(`[${r.runId}] still in its step after ${timeoutMs / 1000} s; not killed: it checkpoints and exits by itself (pid ${r.process!.pid ?? '?'})`);
+    }
   }
 
   /** Deletes a run directory (not while it trains). */
@@ -240,7 +250,8 @@ export class RunRegistry {
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const e of this.entries.values()) if (e.process?.running) void e.process.kill();
+    // A trainer already asked to stop is saving its work; any other is killed.
+    for (const e of this.entries.values()) if (e.process?.running && !e.process.stopping) void e.process.kill();
   }
 
   private add(key: string): RunEntry {

@@ -133,27 +133,36 @@ export class TrainerProcess {
    */
   async stop(timeoutMs: number): Promise<TrainerExit> {
     if (!this.running) return this.exited;
-    if (!this.stopRequested) {
-      this.stopRequested = true;
-      const sigterm = () => {
-        if (this.running) this.signal('SIGTERM');
-      };
-      if (this.connection) {
-        try {
-          this.connection.sendRequest(stopRequest).then(undefined, sigterm);
-        } catch {
-          sigterm(); // the connection is closed already
-        }
-      } else {
-        sigterm();
-      }
-    }
+    this.requestStop();
     const exitedInTime = await Promise.race([this.exited.then(() => true), delay(timeoutMs).then(() => false)]);
     if (!exitedInTime && this.running) {
       this.killReason = `it had not exited ${timeoutMs / 1000} s after the stop request (reclab.stopTimeoutSeconds)`;
       await this.kill();
     }
     return this.exited;
+  }
+
+  /** Sends the graceful stop (once) and returns at once; the trainer ends at its next safe point. */
+  requestStop(): void {
+    if (!this.running || this.stopRequested) return;
+    this.stopRequested = true;
+    const sigterm = () => {
+      if (this.running) this.signal('SIGTERM');
+    };
+    if (this.connection) {
+      try {
+        this.connection.sendRequest(stopRequest).then(undefined, sigterm);
+      } catch {
+        sigterm(); // the connection is closed already
+      }
+    } else {
+      sigterm();
+    }
+  }
+
+  /** stop() or requestStop() was called. */
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   /** Kills the process tree at once. */
