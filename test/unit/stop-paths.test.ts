@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointFileName, parseTrainerRecord, runFiles } from '../../protocol/runDirectory';
+import { RunRegistry } from '../../extension/runRegistry';
 import { TrainerProcess } from '../../extension/trainerProcess';
 import { cli, delay, readSummary, runEvents, slowStepConfig, startCli, stepsOf, stopFrame, tinyConfig, until, writeJson, type Child } from './trainerChild';
 
@@ -154,4 +155,18 @@ test('a stop during the final evaluation ends it between eval batches: checkpoin
   assert.equal(evals.length, 1);
   assert.ok(evals[0]!.type === 'eval' && evals[0]!.scope === 'final' && evals[0]!.puzzles === 36);
   assert.equal(readSummary(runDir).status, 'completed');
+});
+
+test('deactivation (stopAll with a 1 s budget) during a long step does not kill the trainer: it ends stopped with its checkpoint by itself', { timeout: 240_000 }, async () => {
+  const root = join(dir, 'deactivate-runs');
+  const runDir = join(root, 'run');
+  const registry = new RunRegistry({ roots: () => [root], log: { info: () => {}, warn: () => {}, error: () => {} }, pollMs: 200 });
+  const entry = await registry.launch(runDir, { node: process.execPath, cli, args: ['train', '--config', slow, '--run-dir', runDir, '--quiet'], cwd: dir });
+  await until('step 1', () => stepsOf(runEvents(runDir)).length >= 1, 180_000);
+  await delay(500); // into step 2
+  await registry.stopAll(1000);
+  registry.dispose();
+  const exit = await entry.process!.exited;
+  assert.equal(exit.killed, false);
+  assertStopped(runDir, { code: exit.code, signal: exit.signal });
 });
