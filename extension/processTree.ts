@@ -33,6 +33,16 @@ export async function descendantPids(root: number): Promise<number[]> {
   return found;
 }
 
+/** A process with this pid exists here (EPERM: it does, under another user). */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);

@@ -4,13 +4,15 @@
 // trainer, from the live RPC channel; EventMerger makes one stream of the two. No vscode import.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { hostname } from 'node:os';
 import { annotationsFile, type RunAnnotations } from '../protocol/runAnnotations';
-import { runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
+import { HEARTBEAT_STALE_MS, heartbeatAgeMs, parseTrainerRecord, runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
 import type { RunDescriptor, RunStatus } from '../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
 import { readRunAnnotations } from './runAnnotationsFile';
 import { RunSeries } from './runSeries';
+import { processRunning } from './processTree';
 import { TrainerProcess, type TrainerLaunch } from './trainerProcess';
 
 export interface RegistryLog {
@@ -23,7 +25,7 @@ export interface RegistryOptions {
   /** Absolute paths of the folders that hold run directories. */
   roots(): string[];
   log: RegistryLog;
-  /** A run without summary.json whose files have not changed for this long is shown as failed (interrupted). */
+  /** A run without summary.json and without trainer.json whose files have not changed for this long is shown as failed (interrupted). */
   staleAfterMs?: number;
   /** How often the runs folders are listed and live runs' events.jsonl read. */
   pollMs?: number;
@@ -250,16 +252,26 @@ export class RunRegistry {
         entry.failure = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
       }
       entry.exitHandled = true;
-      this.options.log.info(`[${entry.runId}] trainer exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${exit.killed ? ', process tree killed after the stop timeout' : ''}); run ${entry.status}`);
+      this.options.log.info(`[${entry.runId}] trainer exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${exit.killed ? `, process tree killed: ${exit.killReason ?? 'kill requested'}` : ''}); run ${entry.status}`);
       this.fireChange(entry);
       onExit?.(entry);
     });
     return entry;
   }
 
-  /** Graceful stop of every trainer this window runs (deactivation, reload). */
+  /**
+   * Graceful stop of every trainer this window runs (deactivation, reload): each gets the stop
+   * request, and this waits up to `timeoutMs` for them. One still in a long step is not killed:
+   * it has its stop request (and its stdin closes with this host), so it checkpoints and exits
+   * by itself at its next safe point.
+   */
   async stopAll(timeoutMs: number): Promise<void> {
-    await Promise.all(this.runs.filter((r) => r.process?.running).map((r) => r.process!.stop(timeoutMs)));
+    const running = this.runs.filter((r) => r.process?.running);
+    for (const r of running) r.process!.requestStop();
+    await Promise.race([Promise.all(running.map((r) => r.process!.exited)), new Promise((res) => setTimeout(res, timeoutMs).unref?.())]);
+    for (const r of running) {
+      if (r.process!.running) this.options.log.info(`[${r.runId}] still in its step after ${timeoutMs / 1000} s; not killed: it checkpoints and exits by itself (pid ${r.process!.pid ?? '?'})`);
+    }
   }
 
   /** Deletes a run directory (not while it trains). */
@@ -274,7 +286,8 @@ export class RunRegistry {
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const e of this.entries.values()) if (e.process?.running) void e.process.kill();
+    // A trainer already asked to stop is saving its work; any other is killed.
+    for (const e of this.entries.values()) if (e.process?.running && !e.process.stopping) void e.process.kill();
   }
 
   private add(key: string): RunEntry {
@@ -349,10 +362,7 @@ export class RunRegistry {
           if (!e.summary && !e.process) this.ensureSeries(e); // external and unfinished: follow it
           if (e.tail) await e.tail.read();
         }
-        if (!e.process && !e.summary && !e.series?.figures.done) {
-          const stale = Date.now() - e.lastChangeMs > this.staleAfterMs;
-          e.failure = stale ? 'interrupted: no summary and no new events' : undefined;
-        }
+        if (!e.process && !e.summary && !e.series?.figures.done) e.failure = await interruption(e, this.staleAfterMs);
       } catch (err) {
         this.options.log.warn(`${e.runId}: ${(err as Error).message}`);
       }
@@ -365,6 +375,21 @@ export class RunRegistry {
   private fireChange(entry: RunEntry | undefined): void {
     for (const l of this.changeListeners) l(entry);
   }
+}
+
+/**
+ * Why a run that no trainer of this window runs, and that has no summary, is not training any
+ * more; undefined while it may be. Its trainer.json (pid + heartbeat) tells in about a second (a
+ * pid gone on this host) or HEARTBEAT_STALE_MS (another host); without one (older runs), no
+ * change to its files for `staleAfterMs`.
+ */
+async function interruption(e: RunEntry, staleAfterMs: number): Promise<string | undefined> {
+  const text = await readFile(join(e.key, runFiles.trainer), 'utf8').catch(() => undefined);
+  const r = text === undefined ? undefined : parseTrainerRecord(text);
+  if (!r) return Date.now() - e.lastChangeMs > staleAfterMs ? 'interrupted: no summary and no new events' : undefined;
+  if (r.host === hostname() && !processRunning(r.pid)) return `interrupted: its trainer (pid ${r.pid}) is gone`;
+  const age = heartbeatAgeMs(r);
+  return age > HEARTBEAT_STALE_MS ? `interrupted: no heartbeat from its trainer (pid ${r.pid} on ${r.host}) for ${Math.round(age / 1000)} s` : undefined;
 }
 
 async function subdirectories(dir: string): Promise<string[]> {

@@ -27,6 +27,8 @@ export interface TrainerExit {
   stopRequested: boolean;
   /** It did not exit in time after stop() and its process tree was killed. */
   killed: boolean;
+  /** Why it was killed, for the log (set with `killed`). */
+  killReason?: string;
 }
 
 const STDERR_KEEP = 40;
@@ -41,6 +43,7 @@ export class TrainerProcess {
   private stderrPartial = '';
   private stopRequested = false;
   private killed = false;
+  private killReason: string | undefined;
   private exitInfo: TrainerExit | undefined;
   private readonly groupLeader = process.platform !== 'win32';
 
@@ -61,7 +64,7 @@ export class TrainerProcess {
         settled = true;
         this.flushStderr();
         this.connection?.dispose();
-        this.exitInfo = { code, signal, stopRequested: this.stopRequested, killed: this.killed };
+        this.exitInfo = { code, signal, stopRequested: this.stopRequested, killed: this.killed, ...(this.killReason ? { killReason: this.killReason } : {}) };
         resolve(this.exitInfo);
       };
       // 'close' comes once stdio is drained too (the last notifications); a grandchild holding
@@ -122,26 +125,44 @@ export class TrainerProcess {
   }
 
   /**
-   * Graceful stop: the RPC `stop` request (or SIGTERM without RPC), which makes the trainer
-   * checkpoint and exit; if it has not exited after `timeoutMs`, its process tree is killed.
+   * Graceful stop: the RPC `stop` request (or SIGTERM without RPC, or when the channel is broken),
+   * which makes the trainer checkpoint and exit at its next safe point. The trainer answers the
+   * request only there, after the step in progress, which can take many seconds: no second signal
+   * is sent meanwhile (it would be the same stop anyway). If it has not exited after `timeoutMs`
+   * (reclab.stopTimeoutSeconds), its process tree is killed.
    */
   async stop(timeoutMs: number): Promise<TrainerExit> {
     if (!this.running) return this.exited;
-    if (!this.stopRequested) {
-      this.stopRequested = true;
-      let asked = false;
-      if (this.connection) {
-        asked = await Promise.race([
-          this.connection.sendRequest(stopRequest).then(() => true, () => false),
-          this.exited.then(() => true),
-          delay(2000).then(() => false),
-        ]);
-      }
-      if (!asked && this.running) this.signal('SIGTERM');
-    }
+    this.requestStop();
     const exitedInTime = await Promise.race([this.exited.then(() => true), delay(timeoutMs).then(() => false)]);
-    if (!exitedInTime) await this.kill();
+    if (!exitedInTime && this.running) {
+      this.killReason = `it had not exited ${timeoutMs / 1000} s after the stop request (reclab.stopTimeoutSeconds)`;
+      await this.kill();
+    }
     return this.exited;
+  }
+
+  /** Sends the graceful stop (once) and returns at once; the trainer ends at its next safe point. */
+  requestStop(): void {
+    if (!this.running || this.stopRequested) return;
+    this.stopRequested = true;
+    const sigterm = () => {
+      if (this.running) this.signal('SIGTERM');
+    };
+    if (this.connection) {
+      try {
+        this.connection.sendRequest(stopRequest).then(undefined, sigterm);
+      } catch {
+        sigterm(); // the connection is closed already
+      }
+    } else {
+      sigterm();
+    }
+  }
+
+  /** stop() or requestStop() was called. */
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   /** Kills the process tree at once. */

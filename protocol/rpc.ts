@@ -24,7 +24,9 @@ export interface StopResult {
 }
 
 /**
- * host -> trainer: stop gracefully, exactly as SIGTERM does. A second `stop` (like a second
- * signal) makes the trainer exit at once; hosts kill the process tree after a timeout instead.
+ * host -> trainer: stop gracefully, exactly as SIGTERM does. Answered at the trainer's next safe
+ * point (after the step in progress, between evaluation batches), which may be seconds away; any
+ * further stop (another request, a signal, stdin closing) is the same stop. Hosts wait, and kill
+ * the process tree only after their stop timeout.
  */
 export const stopRequest = new RequestType0<StopResult, void>('reclab/stop');

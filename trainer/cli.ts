@@ -19,6 +19,8 @@ import { newRunId, RunDirectory } from './run/runDirectory';
 import { checkFitsInMemory } from './run/memoryBudget';
 import { chooseResumeCheckpoint } from './run/resumePoint';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
+import { acquireRunLock } from './run/runLock';
+import { StopRequest } from './run/stopRequest';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
 import { curriculumStages } from './train/depthCurriculum';
@@ -110,17 +112,15 @@ function backendFlag(b: string | undefined): BackendName | undefined {
   return b as BackendName;
 }
 
-/** SIGINT/SIGTERM ask for a graceful stop (checkpoint, then exit); a second one exits at once. */
-function installStopHandlers(): () => boolean {
-  let stop = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stop) process.exit(130);
-    stop = true;
-    process.stderr.write(`\n${sig}: stopping after this step (checkpoint first); send it again to quit at once\n`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => stop;
+/** The one stop request of this process (RPC stop, SIGTERM, SIGINT, stdin closed). */
+const stop = new StopRequest();
+
+/** Takes the run directory's lock for this process (released by the returned function and at exit). */
+function lockRun(path: string, argv: string[]): () => void {
+  return acquireRunLock(path, {
+    command: argv,
+    onTakeOver: (old, why) => process.stderr.write(`run lock: took over ${old ? `the lock of pid ${old.pid}` : 'an unreadable lock'} (${why})\n`),
+  });
 }
 
 async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> {
@@ -149,14 +149,29 @@ async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> 
     },
     config,
   });
-  if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
-  return train(runDir, runId, config, backend.name, false, flags, data);
+  const release = lockRun(runPath, argv);
+  try {
+    if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
+    return await train(runDir, runId, config, backend.name, false, flags, data);
+  } finally {
+    release();
+  }
 }
 
-async function commandResume(flags: ResumeFlags, positionals: string[]): Promise<number> {
+async function commandResume(flags: ResumeFlags, positionals: string[], argv: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new UsageError('resume: give the run directory');
   const runDir = RunDirectory.open(resolve(path));
+  // Before anything is read or written: a run another trainer is writing is refused as it is.
+  const release = lockRun(runDir.path, argv);
+  try {
+    return await resumeLocked(runDir, path, flags);
+  } finally {
+    release();
+  }
+}
+
+async function resumeLocked(runDir: RunDirectory, path: string, flags: ResumeFlags): Promise<number> {
   const file = runDir.readConfigFile();
   const steps = intFlag(flags.steps, 'steps', 1);
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
@@ -169,8 +184,8 @@ async function commandResume(flags: ResumeFlags, positionals: string[]): Promise
 
 async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: { quiet?: boolean }, data: ReturnType<typeof loadTaskData>, resumeFrom?: string): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
-  const shouldStop = installStopHandlers();
-  await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
+  stop.installSignalHandlers();
+  await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop: () => stop.requested, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
@@ -269,7 +284,7 @@ const commands: readonly Command[] = [
   defineCommand({
     name: 'resume', operands: '<run-dir>', positionals: [1, 1], flags: resumeFlags,
     summary: 'Continue a run from its latest checkpoint.',
-    run: (flags, positionals) => commandResume(flags, positionals),
+    run: (flags, positionals) => commandResume(flags, positionals, invokedWith),
   }),
   defineCommand({
     name: 'eval', operands: '<run-dir>', positionals: [1, 1], flags: evalFlags,
@@ -310,8 +325,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`reclab: unknown command "${name}"\n${overview()}\n`);
     return 2;
   }
+  // Only train and resume poll the stop request; any other command just ends, as on SIGTERM.
+  const polled = name === 'train' || name === 'resume';
   try {
-    return await command.parseAndRun(rest, (flags) => { if (flags['rpc']) rpc = openRpcChannel(); });
+    return await command.parseAndRun(rest, (flags) => { if (flags['rpc']) rpc = openRpcChannel((source) => (polled ? stop.request(source) : process.exit(143))); });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`reclab ${name}: ${msg}\n`);

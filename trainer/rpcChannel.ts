@@ -1,9 +1,14 @@
 // `reclab train --rpc`: the live channel to the extension host (protocol/rpc.ts). stdin/stdout
 // carry JSON-RPC only; anything else that writes to stdout (console.log, a library) goes to stderr.
+// The channel never ends a run: a `stop` request and stdin closing (the host went away) are both
+// stop requests (trainer/run/stopRequest.ts), and once it is closed, events are no longer sent —
+// they are on disk in events.jsonl anyway.
 import { Writable } from 'node:stream';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { TrainerEvent } from '../protocol/events';
 import { EVENTS_BATCH_MS, stopRequest, trainerEventsNotification } from '../protocol/rpc';
+import { ResyncingMessageReader } from './rpcMessageReader';
+import type { StopSource } from './run/stopRequest';
 
 export interface RpcChannel {
   notifyEvent(e: TrainerEvent): void;
@@ -11,33 +16,28 @@ export interface RpcChannel {
   flush(): Promise<void>;
 }
 
-/** The same graceful stop as SIGTERM: the trainer's own handler when installed, else SIGTERM's default (exit). */
-function stopLikeSigterm(): void {
-  if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
-  else process.exit(143);
-}
+const logLine = (line: string) => {
+  process.stderr.write(line + '\n');
+};
 
-export function openRpcChannel(): RpcChannel {
+export function openRpcChannel(onStop: (source: StopSource) => void): RpcChannel {
   const stdoutWrite = process.stdout.write.bind(process.stdout) as (chunk: Uint8Array | string, cb: (err?: Error | null) => void) => boolean;
   const rpcOut = new Writable({ write: (chunk: Buffer, _enc, cb) => void stdoutWrite(chunk, cb) });
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  // The host may go away (window closed): a broken pipe must not crash a run that is saving.
+  // The host may go away (window closed, host killed): broken pipes must not crash a run that is saving.
   process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   rpcOut.on('error', () => {});
 
-  const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(rpcOut));
-  let stopping = false;
+  const connection = createMessageConnection(new ResyncingMessageReader(process.stdin, logLine), new StreamMessageWriter(rpcOut));
+  let closed = false;
   connection.onRequest(stopRequest, () => {
-    stopLikeSigterm();
-    stopping = true;
-    return { stopping };
+    onStop('rpc stop');
+    return { stopping: true };
   });
-  // stdin closed = the host is gone: stop gracefully rather than train on as an orphan.
   connection.onClose(() => {
-    if (!stopping) {
-      stopping = true;
-      stopLikeSigterm();
-    }
+    closed = true;
+    onStop('stdin closed');
   });
   connection.onError(() => {});
   connection.listen();
@@ -50,14 +50,23 @@ export function openRpcChannel(): RpcChannel {
   const send = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (queue.length === 0) return;
-    lastSent = performance.now();
-    const sent = connection.sendNotification(trainerEventsNotification, { events: queue }).catch(() => {});
+    const events = queue;
     queue = [];
+    if (events.length === 0 || closed) return;
+    lastSent = performance.now();
+    let sent: Promise<void>;
+    try {
+      // A closed connection throws here (synchronously), not in the promise.
+      sent = connection.sendNotification(trainerEventsNotification, { events }).catch(() => {});
+    } catch {
+      closed = true;
+      return;
+    }
     pending = pending.then(() => sent);
   };
   return {
     notifyEvent(e) {
+      if (closed) return;
       queue.push(e);
       if (timer) return;
       const wait = lastSent + EVENTS_BATCH_MS - performance.now();

@@ -12,7 +12,8 @@ import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
 import { depthSchedule } from './train/depthCurriculum';
-import { evaluate, type FullEvalResult } from './train/evaluate';
+import { evaluateUnlessStopped, type FullEvalResult } from './train/evaluate';
+import { letStopRequestsIn } from './run/stopRequest';
 import { encodePuzzles, ExampleStream } from './train/exampleStream';
 import { learningRate } from './train/lrSchedule';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
@@ -29,7 +30,10 @@ export interface TrainingRunOptions {
   resume: boolean;
   /** With resume: the checkpoint to continue from (default: the latest); later ones are moved aside. */
   resumeFrom?: string;
-  /** Polled after every step; true = checkpoint, then end as "stopped". */
+  /**
+   * Polled at every safe point (after each step, between evaluation batches); true = checkpoint,
+   * then end as "stopped". An evaluation it interrupts leaves no eval event.
+   */
   shouldStop: () => boolean;
   /** Every event also goes here (progress bar, live channel) after it is on disk. */
   onEvent?: (e: TrainerEvent) => void;
@@ -109,11 +113,16 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     const fullTest = encodePuzzles(data.test, data.seqLen);
     const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen);
     const schedule = depthSchedule(model.depth, train.curriculum);
-    const runEval = (scope: EvalEvent['scope']): EvalEvent => {
+    /** An evaluation, or undefined when a stop request ended it. */
+    const runEval = async (scope: EvalEvent['scope']): Promise<EvalEvent | undefined> => {
       const t0 = performance.now();
       // Always the full depth (model.depth), never the curriculum's current stage.
-      const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
-        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
+      const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
+        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth }, opts.shouldStop);
+      if (!r) {
+        progress.wallSeconds += (performance.now() - t0) / 1000;
+        return undefined;
+      }
       const groups = config.eval.gradientVarianceGroups;
       const variance = groups > 0 ? gradientVariance(state, probeStream.next(train.batchSize), train, schedule.at(Math.max(1, state.step), train.steps).depth, groups) : null;
       const seconds = (performance.now() - t0) / 1000;
@@ -151,6 +160,10 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     };
     const lastGood = (): string => (checkpointedStep === undefined ? '; no checkpoint was written' : `; the last checkpoint, step ${checkpointedStep}, is kept`);
     const bestIsNew = (): boolean => retention.keepBest && progress.bestStep === state.step;
+    const stopHere = (): RunSummary => {
+      checkpoint(); // no-op when this step is saved already
+      return finish('stopped', undefined);
+    };
 
     let stageShown = -1;
     while (state.step < train.steps) {
@@ -181,18 +194,16 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
         hCycles: depth.hCycles, lCycles: depth.lCycles, stage, stepSeconds: seconds,
         gradVarianceRunning: finiteOrNull(m.gradVarianceRunning), lossScale: m.lossScale,
       });
-      const last = state.step === train.steps;
-      if (!last && config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) runEval('periodic');
-      if (!last && config.refinement.everySteps > 0 && state.step % config.refinement.everySteps === 0) snapshot();
-      if (!last && ((config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) || bestIsNew())) checkpoint();
-      if (!last && opts.shouldStop()) {
-        checkpoint();
-        return finish('stopped', undefined);
-      }
-      // Let signal handlers and the live channel run between steps.
-      await new Promise((r) => setImmediate(r));
+      if (state.step === train.steps) break;
+      if (config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) await runEval('periodic');
+      if (config.refinement.everySteps > 0 && state.step % config.refinement.everySteps === 0) snapshot();
+      if ((config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) || bestIsNew()) checkpoint();
+      // The safe point between steps: signals and RPC requests that came during the step land here.
+      await letStopRequestsIn();
+      if (opts.shouldStop()) return stopHere();
     }
-    const final = runEval('final');
+    const final = await runEval('final');
+    if (!final) return stopHere();
     snapshot();
     checkpoint();
     return finish('completed', final);

@@ -9,6 +9,7 @@ import { runTraining } from '../../trainer/trainingRun';
 import { loadTaskData } from '../../trainer/data/taskData';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 import { readCheckpointFile } from '../../trainer/run/checkpointFile';
+import { assertBitIdenticalCheckpoints } from './checkpointComparison';
 import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import { presets } from '../../protocol/presets';
 import type { RunConfig } from '../../protocol/config';
@@ -59,15 +60,7 @@ test('stop after step 4 + resume gives the same final checkpoint, bit for bit, a
   assert.equal(sb2.status, 'completed');
   assert.equal(sb2.steps, 8);
 
-  const finalA = readCheckpointFile(a.checkpointPath(8));
-  const finalB = readCheckpointFile(b.checkpointPath(8));
-  const names = [...finalA.arrays.keys()];
-  for (const prefix of ['param/', 'adam_m/', 'adam_v/', 'ema/']) assert.ok(names.some((k) => k.startsWith(prefix)), `has ${prefix} arrays`);
-  assert.deepEqual([...finalB.arrays.keys()].sort(), [...names].sort());
-  for (const name of names) {
-    const x = finalA.arrays.get(name)!.data, y = finalB.arrays.get(name)!.data;
-    assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${name} bit-identical`);
-  }
+  const [finalA, finalB] = assertBitIdenticalCheckpoints(a.checkpointPath(8), b.checkpointPath(8));
   const metaA = finalA.meta as { step: number; emaUpdates: number; haltRng: unknown; stream: unknown };
   const metaB = finalB.meta as typeof metaA;
   assert.deepEqual([metaB.step, metaB.emaUpdates, metaB.haltRng, metaB.stream], [metaA.step, metaA.emaUpdates, metaA.haltRng, metaA.stream]);

@@ -124,6 +124,7 @@ test('a trainer that ignores the stop is killed with its whole process tree afte
   const exit = await p.stop(800);
   assert.ok(Date.now() - t0 >= 700, 'it waited for the graceful stop first');
   assert.equal(exit.killed, true);
+  assert.match(exit.killReason ?? '', /had not exited 0\.8 s after the stop request \(reclab\.stopTimeoutSeconds\)/);
   assert.equal(exit.signal, 'SIGKILL');
   assert.ok(lines.includes('ignoring SIGTERM'));
   await until('the grandchild gone', () => !alive(grandchild), 2000);

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlankCountAccuracy } from '../../protocol/events';
 import type { Depth, ParamSet, TrmModel } from '../model/trm';
+import { letStopRequestsIn } from '../run/stopRequest';
 import { sliceRows, type ExampleBatch } from './exampleBatch';
 
 export interface EvalResult {
@@ -37,6 +38,31 @@ export interface EvalOptions {
 }
 
 export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): FullEvalResult {
+  const batches = evaluateByBatch(model, p, hInit, lInit, data, opts);
+  for (;;) {
+    const b = batches.next();
+    if (b.done) return b.value;
+  }
+}
+
+/**
+ * The same evaluation, letting the event loop run between batches (a stop request can arrive):
+ * undefined as soon as `shouldStop()` is true there.
+ */
+export async function evaluateUnlessStopped(
+  model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions, shouldStop: () => boolean,
+): Promise<FullEvalResult | undefined> {
+  const batches = evaluateByBatch(model, p, hInit, lInit, data, opts);
+  for (;;) {
+    if (shouldStop()) return undefined;
+    const b = batches.next();
+    if (b.done) return b.value;
+    await letStopRequestsIn();
+  }
+}
+
+/** The evaluation, one batch of rows per iteration; the generator's return value is the result. */
+function* evaluateByBatch(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): Generator<void, FullEvalResult> {
   const N = data.size;
   const L = data.seqLen;
   const predictions = new Int32Array(N * L);
@@ -73,6 +99,7 @@ export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit
         }
       }
     });
+    yield;
   }
   const full = scorePredictions(data, predictions, qHalt);
   const early = scorePredictions(data, exitPredictions, exitQHalt);
