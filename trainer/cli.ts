@@ -18,7 +18,12 @@ import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
-import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
+import { runSweep, validateSweep, writeSweepReport, type SweepOptions } from './ablation/ablationSweep';
+import { followSlurmSweep, rerunFailedSlurmTasks, submitSlurmSweep } from './ablation/slurmExecutor';
+import { resolveSlurmSettings } from './ablation/slurmSettings';
+import { sweepCancelCommand, sweepStatusCommand, sweepStatusUsage } from './ablation/sweepCommands';
+import { slurmSweepFiles } from '../protocol/slurmSweep';
+import { existsSync } from 'node:fs';
 import { curriculumStages } from './train/depthCurriculum';
 import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
@@ -38,6 +43,10 @@ const usage = `usage:
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
                 [--target ACC (default 0.95)] [--eval-every N] [--backend NAME] [--rerun-failed --out DIR]
+                [--executor local|slurm] [--slurm-config FILE] [--partition P] [--gpus-per-task N] [--cpus-per-task N]
+                [--mem M] [--time T] [--sbatch LINE]... [--setup LINE]... [--wait]   (slurm: --parallel N is the array's %N)
+  reclab ablate --report --out DIR          (the report from whatever has finished)
+  ${sweepStatusUsage}
   ${traceUsage}
   reclab export <run-dir> ... | reclab inspect ...   (see reclab export --help, reclab inspect --help)`;
 
@@ -63,6 +72,19 @@ const options = {
   target: { type: 'string' },
   'eval-every': { type: 'string' },
   'rerun-failed': { type: 'boolean' },
+  // reclab ablate --executor slurm (trainer/ablation/slurmExecutor.ts)
+  executor: { type: 'string' },
+  'slurm-config': { type: 'string' },
+  partition: { type: 'string' },
+  'gpus-per-task': { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  mem: { type: 'string' },
+  time: { type: 'string' },
+  sbatch: { type: 'string', multiple: true },
+  setup: { type: 'string', multiple: true },
+  wait: { type: 'boolean' },
+  report: { type: 'boolean' },
+  engine: { type: 'string' },
 } as const;
 
 /** The live channel to the extension host, with --rpc. */
@@ -172,6 +194,19 @@ async function commandEval(flags: Flags, positionals: string[]): Promise<number>
 }
 
 async function commandAblate(flags: Flags): Promise<number> {
+  if (flags.report) {
+    if (!flags.out) throw new UsageError('--report: give the sweep folder with --out');
+    const r = writeSweepReport(resolve(flags.out));
+    if (!flags.quiet) process.stdout.write(r.markdown + `\nreport: ${r.files.html}\n`);
+    return 0;
+  }
+  const executor = flags.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`--executor: expected local or slurm, got "${executor}"`);
+  if (flags['rerun-failed'] && flags.out && existsSync(join(resolve(flags.out), slurmSweepFiles.record))) {
+    const sub = rerunFailedSlurmTasks(resolve(flags.out));
+    process.stdout.write(sub ? `resubmitted tasks ${sub.indices.join(',')} as job ${sub.jobId} (--array=${sub.array})\n` : 'no failed, cancelled or timed-out task to re-run\n');
+    return sub && flags.wait ? followSlurm(resolve(flags.out), flags) : 0;
+  }
   const depthText = flags.depth ?? '3,6';
   const depthMatch = /^(\d+),(\d+)$/.exec(depthText);
   if (!depthMatch || Number(depthMatch[1]) < 1 || Number(depthMatch[2]) < 1) throw new UsageError(`--depth: expected "T,n" with positive integers, got "${depthText}"`);
@@ -195,9 +230,32 @@ async function commandAblate(flags: Flags): Promise<number> {
   // Resolve (and so validate) the base config before any run starts.
   resolveConfig({ preset: opts.preset, configFile: opts.configFile, backend: opts.backend });
   if (!flags.quiet) process.stderr.write(`ablation: ${opts.arms.length} arms x ${seeds} seeds into ${outDir}\n`);
+  if (flags.engine) opts.trainerArgs = ['--engine', flags.engine];
+  if (executor === 'slurm') {
+    const num = (name: 'gpus-per-task' | 'cpus-per-task', v: string | undefined) => {
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
+      return Number(v);
+    };
+    const settings = resolveSlurmSettings(flags['slurm-config'], {
+      partition: flags.partition, gpusPerTask: num('gpus-per-task', flags['gpus-per-task']), cpusPerTask: num('cpus-per-task', flags['cpus-per-task']),
+      mem: flags.mem, time: flags.time, sbatch: flags.sbatch, setup: flags.setup, concurrency: opts.parallel,
+    });
+    const { record, script } = submitSlurmSweep(opts, settings);
+    const sub = record.submissions[0]!;
+    process.stdout.write(`submitted job ${sub.jobId} (--array=${sub.array}, ${record.tasks.length} tasks; batch script ${script})\nstatus: reclab sweep-status ${outDir}\n`);
+    return flags.wait ? followSlurm(outDir, flags) : 0;
+  }
   const result = await runSweep(opts);
   process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
   return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
+}
+
+/** --wait: follows a Slurm sweep until every task has finished; 0 when all completed. */
+async function followSlurm(dir: string, flags: Flags): Promise<number> {
+  const s = await followSlurmSweep(dir, flags.quiet ? () => {} : (line) => process.stderr.write(line + '\n'));
+  if (existsSync(join(dir, 'ablation.md'))) process.stdout.write(writeSweepReport(dir).markdown);
+  return s.tasks.every((t) => t.state === 'completed') ? 0 : 1;
 }
 
 /** Cross-field checks the schema cannot express. */
@@ -225,6 +283,8 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'inspect') return inspectCommand(argv.slice(1));
   if (argv[0] === 'trace') return traceCommand(argv.slice(1));
+  if (argv[0] === 'sweep-status') return sweepStatusCommand(argv.slice(1));
+  if (argv[0] === 'sweep-cancel') return sweepCancelCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
