@@ -61,9 +61,11 @@ echo "reclab task $i ($NAME) on $(hostname), job \${SLURM_ARRAY_JOB_ID}_$i, rest
 terminated=false
 trap 'terminated=true' TERM
 if compgen -G "$RUN/checkpoints/*.ckpt" > /dev/null; then
+  echo "resuming $NAME from its last checkpoint"
   "$NODE" "$CLI" resume "$RUN" --quiet ${extra} &
 else
   rm -rf "$RUN"    # nothing to keep before the first checkpoint
+  echo "training $NAME"
   "$NODE" "$CLI" train --config "$SWEEP/configs/$NAME.reclab.json" --run-dir "$RUN" --quiet ${extra} &
 fi
 TRAINER=$!
