@@ -331,7 +331,7 @@ export class RunRegistry {
   }
 }
 
-async function subdirectories(dir: string): Promise<string[]> {
+export async function subdirectories(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
@@ -339,7 +339,7 @@ async function subdirectories(dir: string): Promise<string[]> {
   }
 }
 
-async function statOrUndefined(path: string) {
+export async function statOrUndefined(path: string) {
   try {
     return await stat(path);
   } catch {
