@@ -55,7 +55,7 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     // The progress notification counts finished tasks.
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /\d\/4 tasks finished/ }).first();
     await toast.waitFor({ timeout: 60_000 });
-    lap(`notification: ${(await toast.textContent()).trim()}`);
+    lap(`notification: ${(await toast.innerText()).trim().replace(/\s+/g, " ")}`);
 
     await wb.runCommand('View: Show Recursion Lab');
     const group = wb.treeRow('Runs', 'Slurm job');
