@@ -1,4 +1,3 @@
-/* global setTimeout */
 // End-to-end against a real one-node Slurm (test/slurm/run-slurm-test.sh starts it and runs
 // run-e2e.sh with RECLAB_E2E_TESTS=slurm and SLURM_CONF set): Run Ablation → Slurm submits the
 // sweep as a job array; the progress notification counts finished tasks; the runs tree shows each
@@ -10,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { launchPage, Workbench } from './workbench.mjs';
+import { launchPage, poll, runContextMenuItem, Workbench } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT } = process.env;
@@ -19,16 +18,6 @@ if (!process.env.SLURM_CONF) throw new Error('the slurm e2e suite needs a cluste
 const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 const trainers = () => execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(join(EXT_DIR, 'dist', 'trainer', 'cli.js')) && / (train|resume) /.test(l));
-
-async function poll(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 let browser;
 let page;
@@ -69,19 +58,7 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     lap(`tree: ${await text('baseline-seed0')} | ${await text('hsw-seed0')}`);
 
     // Stop Run on one running task: scancel <job>_1, the tree shows it cancelled.
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Stop Run' }).first();
-    for (let attempt = 0; ; attempt++) {
-      await row('pdc-seed0').click({ button: 'right' });
-      try {
-        await item.waitFor({ state: 'visible', timeout: 3_000 });
-        break;
-      } catch (e) {
-        await page.keyboard.press('Escape');
-        if (attempt > 10) throw e;
-      }
-    }
-    await item.hover();
-    await page.keyboard.press('Enter');
+    await runContextMenuItem(page, row('pdc-seed0'), 'Stop Run');
     await poll('pdc-seed0 cancelled', async () => /slurm cancelled/.test(await text('pdc-seed0')), 60_000);
     lap(`after Stop Run: ${await text('pdc-seed0')}`);
 

@@ -1,3 +1,4 @@
+/* global setTimeout */
 // Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
 // tests. Recipe and pitfalls: ../shared/e2e/README.md.
 
@@ -90,4 +91,36 @@ export class Workbench {
       .locator('.monaco-list-row', { hasText: text })
       .first();
   }
+}
+
+/** Polls `fn` every 250 ms until it returns something truthy (returned), or throws after `timeoutMs`. */
+export async function poll(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Runs the context-menu item `label` of `row`. The extension's menu contributions appear once its
+ * host has started, so the menu is opened again until the item shows; hover focuses it and Enter
+ * runs it (a click right after the menu opens can be ignored).
+ */
+export async function runContextMenuItem(page, row, label) {
+  const item = page.locator('.monaco-menu .action-item', { hasText: label }).first();
+  for (let attempt = 0; ; attempt++) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ state: 'visible', timeout: 3_000 });
+      break;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt > 20) throw e;
+    }
+  }
+  await item.hover();
+  await page.keyboard.press('Enter');
 }

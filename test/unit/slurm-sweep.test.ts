@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSweepStatus } from '../../protocol/slurmSweep';
 import { batchScript, shellQuote } from '../../trainer/ablation/slurmBatchScript';
-import { parseSacct, parseSqueue, type SchedulerTask } from '../../trainer/ablation/slurmCommands';
+import { parseTaskLines, type SchedulerTask } from '../../trainer/ablation/slurmCommands';
 import { resolveSlurmSettings } from '../../trainer/ablation/slurmSettings';
 import { mergeTaskState, type RunDirectoryState } from '../../trainer/ablation/slurmTaskStatus';
 
@@ -18,14 +18,14 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('squeue -r and sacct lines (as Slurm 22.05 prints them) become array tasks', () => {
   // Copied from `squeue -h -t all -r -j 1 -o '%i|%T|%r'` on the one-node test cluster.
-  assert.deepEqual(parseSqueue('1_1|FAILED|NonZeroExitCode\n1_2|PENDING|JobArrayTaskLimit\n1_0|RUNNING|None\n\n'), [
+  assert.deepEqual(parseTaskLines('1_1|FAILED|NonZeroExitCode\n1_2|PENDING|JobArrayTaskLimit\n1_0|RUNNING|None\n\n', 'squeue'), [
     { jobId: '1', index: 1, state: 'FAILED', reason: 'NonZeroExitCode', source: 'squeue' },
     { jobId: '1', index: 2, state: 'PENDING', reason: 'JobArrayTaskLimit', source: 'squeue' },
     { jobId: '1', index: 0, state: 'RUNNING', reason: undefined, source: 'squeue' },
   ]);
   // A pending array not yet split ("12_[2-3]") and a plain job are not array tasks.
-  assert.deepEqual(parseSqueue('12_[2-3]|PENDING|Resources\n13|RUNNING|None'), []);
-  assert.deepEqual(parseSacct('12_3|CANCELLED by 0|None\n12_4|TIMEOUT|None'), [
+  assert.deepEqual(parseTaskLines('12_[2-3]|PENDING|Resources\n13|RUNNING|None', 'squeue'), []);
+  assert.deepEqual(parseTaskLines('12_3|CANCELLED by 0|None\n12_4|TIMEOUT|None', 'sacct'), [
     { jobId: '12', index: 3, state: 'CANCELLED', reason: undefined, source: 'sacct' },
     { jobId: '12', index: 4, state: 'TIMEOUT', reason: undefined, source: 'sacct' },
   ]);

@@ -37,26 +37,17 @@ function splitTaskId(id: string): { jobId: string; index: number } | undefined {
   return m ? { jobId: m[1]!, index: Number(m[2]) } : undefined;
 }
 
-/** Parses `squeue -h -t all -r -o '%i|%T|%r'`. */
-export function parseSqueue(text: string): SchedulerTask[] {
+/**
+ * Parses `squeue -h -t all -r -o '%i|%T|%r'` and `sacct -n -X -P -o JobID,State,Reason`: one
+ * "<job>_<index>|STATE|Reason" line per array task ("CANCELLED by 0" is CANCELLED; "None" no reason).
+ */
+export function parseTaskLines(text: string, source: SchedulerTask['source']): SchedulerTask[] {
   const out: SchedulerTask[] = [];
   for (const line of text.split('\n')) {
     const [id, state, reason] = line.split('|');
     const t = id && splitTaskId(id);
     if (!t || !state) continue;
-    out.push({ ...t, state: state.trim(), reason: reason && reason.trim() !== 'None' ? reason.trim() : undefined, source: 'squeue' });
-  }
-  return out;
-}
-
-/** Parses `sacct -n -X -P -o JobID,State,Reason`; "CANCELLED by 0" is CANCELLED. */
-export function parseSacct(text: string): SchedulerTask[] {
-  const out: SchedulerTask[] = [];
-  for (const line of text.split('\n')) {
-    const [id, state, reason] = line.split('|');
-    const t = id && splitTaskId(id);
-    if (!t || !state) continue;
-    out.push({ ...t, state: state.trim().split(' ')[0]!, reason: reason && reason.trim() !== 'None' ? reason.trim() : undefined, source: 'sacct' });
+    out.push({ ...t, state: state.trim().split(' ')[0]!, reason: reason && reason.trim() !== 'None' ? reason.trim() : undefined, source });
   }
   return out;
 }
@@ -67,7 +58,7 @@ export function squeueTasks(jobIds: string[]): SchedulerTask[] {
   // One call per job: squeue refuses the whole list when one id has left the controller.
   for (const j of jobIds) {
     const r = slurm('squeue', ['-h', '-t', 'all', '-r', '-j', j, '-o', '%i|%T|%r']);
-    if (r.ok) out.push(...parseSqueue(r.stdout));
+    if (r.ok) out.push(...parseTaskLines(r.stdout, 'squeue'));
   }
   return out;
 }
@@ -75,5 +66,5 @@ export function squeueTasks(jobIds: string[]): SchedulerTask[] {
 /** The accounting database's records, or undefined when there is none (sacct fails then). */
 export function sacctTasks(jobIds: string[]): SchedulerTask[] | undefined {
   const r = slurm('sacct', ['-n', '-X', '-P', '-j', jobIds.join(','), '-o', 'JobID,State,Reason']);
-  return r.ok ? parseSacct(r.stdout) : undefined;
+  return r.ok ? parseTaskLines(r.stdout, 'sacct') : undefined;
 }
