@@ -172,9 +172,9 @@ export class Commands {
   async runAblation(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (!folder) throw new Error('open a folder first');
-    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/3): preset' });
+    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/4): preset' });
     if (!preset) return;
-    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/3): arms', canPickMany: true });
+    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/4): arms', canPickMany: true });
     if (!arms?.length) return;
     const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/4): seeds per arm' });
     if (!seeds) return;

@@ -36,7 +36,9 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     lap('workbench ready');
     await wb.runCommand('Recursion Lab: Run Ablation');
     await wb.pick('sudoku4');
-    await page.keyboard.press('Enter'); // the default arms: baseline, pdc, hsw, cgar
+    // The default arms (baseline, pdc, hsw, cgar): accept the multi-pick once it shows.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hsw-code' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Enter');
     await wb.pick('1');
     await wb.pick('Slurm');
     lap('sweep submitted (4 tasks, 2 CPUs: 2 run, 2 wait)');

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseSweepStatus } from '../../protocol/slurmSweep';
 import { batchScript, shellQuote } from '../../trainer/ablation/slurmBatchScript';
 import { parseTaskLines, type SchedulerTask } from '../../trainer/ablation/slurmCommands';
@@ -110,4 +110,15 @@ test('the status JSON the extension reads: accepted as written, refused with the
   assert.throws(() => parseSweepStatus(JSON.stringify({ ...good, tasks: [{ ...good.tasks[0], state: 'exploded' }] })), /tasks\[0\]\.state: not a task state/);
   assert.throws(() => parseSweepStatus(JSON.stringify({ ...good, v: 2 })), /v: expected 1/);
   assert.throws(() => parseSweepStatus('{"v":'), /not valid JSON/);
+});
+
+test('without Slurm (no sbatch on PATH) the submission is refused and leaves no sweep folder', () => {
+  const out = join(dir, 'no-slurm');
+  const config = join(dir, 'tiny.reclab.json');
+  writeFileSync(config, JSON.stringify({ extends: 'sudoku4', backend: 'cpu', model: { hiddenSize: 8, layers: 1 } }));
+  const r = spawnSync(process.execPath, [resolve('dist/trainer/cli.js'), 'ablate', '--config', config, '--arms', 'baseline', '--seeds', '1', '--steps', '2', '--executor', 'slurm', '--out', out],
+    { encoding: 'utf8', env: { ...process.env, PATH: mkdtempSync(join(dir, 'empty-path-')) }, timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /sbatch refused the sweep: sbatch: not found: run this on a Slurm login node/);
+  assert.equal(existsSync(out), false);
 });

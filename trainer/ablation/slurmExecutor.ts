@@ -29,6 +29,17 @@ const arraySpec = (indices: number[], concurrency?: number) => {
 export function submitSlurmSweep(o: SweepOptions, settings: SlurmSettings): { record: SlurmSweepRecord; script: string } {
   validateSweep(o);
   if (existsSync(join(o.outDir, slurmSweepFiles.record))) throw new Error(`${o.outDir} already holds a Slurm sweep (--rerun-failed --out ${o.outDir} re-runs its failed tasks)`);
+  if (existsSync(o.outDir)) throw new Error(`${o.outDir} already exists: give a new folder for the sweep`);
+  try {
+    return submitInto(o, settings);
+  } catch (e) {
+    // A refused submission leaves nothing behind.
+    rmSync(o.outDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function submitInto(o: SweepOptions, settings: SlurmSettings): { record: SlurmSweepRecord; script: string } {
   const plan = planSweep(o, 'slurm', (evalEvery) => settings.checkpointEvery ?? evalEvery);
   const tasks: SlurmTask[] = plan.runs.map((r, index) => ({ index, name: r.name, arm: r.arm, seed: r.seed }));
   mkdirSync(join(o.outDir, slurmSweepFiles.logDir), { recursive: true });
