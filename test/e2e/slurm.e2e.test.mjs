@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { launchPage, poll, runContextMenuItem, Workbench } from './workbench.mjs';
+import { launchPage, poll, Workbench } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT } = process.env;
@@ -60,7 +60,10 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     lap(`tree: ${await text('baseline-seed0')} | ${await text('hsw-seed0')}`);
 
     // Stop Run on one running task: scancel <job>_1, the tree shows it cancelled.
-    await runContextMenuItem(page, row('pdc-seed0'), 'Stop Run');
+    // (the row's inline Stop Run button: it shows while the pointer is on the row)
+    const stop = row('pdc-seed0').locator('.action-label[aria-label^="Stop Run"]');
+    await poll('the inline Stop Run button', async () => { await row('pdc-seed0').hover(); return stop.isVisible(); }, 15_000);
+    await stop.click();
     await poll('pdc-seed0 cancelled', async () => /slurm cancelled/.test(await text('pdc-seed0')), 60_000);
     lap(`after Stop Run: ${await text('pdc-seed0')}`);
 

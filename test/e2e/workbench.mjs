@@ -104,23 +104,3 @@ export async function poll(what, fn, timeoutMs) {
   }
 }
 
-/**
- * Runs the context-menu item `label` of `row`. The extension's menu contributions appear once its
- * host has started, so the menu is opened again until the item shows; hover focuses it and Enter
- * runs it (a click right after the menu opens can be ignored).
- */
-export async function runContextMenuItem(page, row, label) {
-  const item = page.locator('.monaco-menu .action-item', { hasText: label }).first();
-  for (let attempt = 0; ; attempt++) {
-    await row.click({ button: 'right' });
-    try {
-      await item.waitFor({ state: 'visible', timeout: 3_000 });
-      break;
-    } catch (e) {
-      await page.keyboard.press('Escape');
-      if (attempt > 20) throw e;
-    }
-  }
-  await item.hover();
-  await page.keyboard.press('Enter');
-}

@@ -91,6 +91,12 @@ stop_pid() {   # TERM one pid we started, KILL it after $2 s
 stop_cluster() {
   local p i
   if [ -n "$CTLD_PID" ] && alive "$CTLD_PID"; then
+    # Jobs a failed test left behind: cancel them first (their steps outlive a shutdown).
+    jobs=$(squeue -h -o %A 2>/dev/null | sort -u)
+    if [ -n "$jobs" ]; then
+      scancel $jobs 2>/dev/null
+      for i in $(seq 1 150); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+    fi
     timeout 10 scontrol shutdown >/dev/null 2>&1
     for p in $SLURMD_PID $CTLD_PID $SCRIPTD_PID; do for i in $(seq 1 100); do alive "$p" || break; sleep 0.1; done; done
   fi
