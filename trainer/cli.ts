@@ -3,6 +3,7 @@
 //   reclab resume <run-dir> [--steps N] [--backend NAME]
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
 //   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
+//   reclab ablate ... [--executor slurm]  /  reclab sweep-status | sweep-cancel <sweep-dir>  (trainer/ablation)
 //   --rpc: JSON-RPC on stdin/stdout for the extension host (trainer/rpcChannel.ts)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,11 +20,8 @@ import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, writeSweepReport, type SweepOptions } from './ablation/ablationSweep';
-import { followSlurmSweep, rerunFailedSlurmTasks, submitSlurmSweep } from './ablation/slurmExecutor';
-import { resolveSlurmSettings } from './ablation/slurmSettings';
+import { ablateOnSlurm, isSlurmSweep, rerunOnSlurm, type SlurmFlags } from './ablation/slurmAblateCommand';
 import { sweepCancelCommand, sweepStatusCommand, sweepStatusUsage } from './ablation/sweepCommands';
-import { slurmSweepFiles } from '../protocol/slurmSweep';
-import { existsSync } from 'node:fs';
 import { curriculumStages } from './train/depthCurriculum';
 import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
@@ -202,11 +200,11 @@ async function commandAblate(flags: Flags): Promise<number> {
   }
   const executor = flags.executor ?? 'local';
   if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`--executor: expected local or slurm, got "${executor}"`);
-  if (flags['rerun-failed'] && flags.out && existsSync(join(resolve(flags.out), slurmSweepFiles.record))) {
-    const sub = rerunFailedSlurmTasks(resolve(flags.out));
-    process.stdout.write(sub ? `resubmitted tasks ${sub.indices.join(',')} as job ${sub.jobId} (--array=${sub.array})\n` : 'no failed, cancelled or timed-out task to re-run\n');
-    return sub && flags.wait ? followSlurm(resolve(flags.out), flags) : 0;
-  }
+  const slurmFlags: SlurmFlags = {
+    slurmConfig: flags['slurm-config'], partition: flags.partition, gpusPerTask: flags['gpus-per-task'], cpusPerTask: flags['cpus-per-task'],
+    mem: flags.mem, time: flags.time, sbatch: flags.sbatch, setup: flags.setup, wait: flags.wait, quiet: flags.quiet,
+  };
+  if (flags['rerun-failed'] && flags.out && isSlurmSweep(resolve(flags.out))) return rerunOnSlurm(resolve(flags.out), slurmFlags);
   const depthText = flags.depth ?? '3,6';
   const depthMatch = /^(\d+),(\d+)$/.exec(depthText);
   if (!depthMatch || Number(depthMatch[1]) < 1 || Number(depthMatch[2]) < 1) throw new UsageError(`--depth: expected "T,n" with positive integers, got "${depthText}"`);
@@ -231,31 +229,10 @@ async function commandAblate(flags: Flags): Promise<number> {
   resolveConfig({ preset: opts.preset, configFile: opts.configFile, backend: opts.backend });
   if (!flags.quiet) process.stderr.write(`ablation: ${opts.arms.length} arms x ${seeds} seeds into ${outDir}\n`);
   if (flags.engine) opts.trainerArgs = ['--engine', flags.engine];
-  if (executor === 'slurm') {
-    const num = (name: 'gpus-per-task' | 'cpus-per-task', v: string | undefined) => {
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got "${v}"`);
-      return Number(v);
-    };
-    const settings = resolveSlurmSettings(flags['slurm-config'], {
-      partition: flags.partition, gpusPerTask: num('gpus-per-task', flags['gpus-per-task']), cpusPerTask: num('cpus-per-task', flags['cpus-per-task']),
-      mem: flags.mem, time: flags.time, sbatch: flags.sbatch, setup: flags.setup, concurrency: opts.parallel,
-    });
-    const { record, script } = submitSlurmSweep(opts, settings);
-    const sub = record.submissions[0]!;
-    process.stdout.write(`submitted job ${sub.jobId} (--array=${sub.array}, ${record.tasks.length} tasks; batch script ${script})\nstatus: reclab sweep-status ${outDir}\n`);
-    return flags.wait ? followSlurm(outDir, flags) : 0;
-  }
+  if (executor === 'slurm') return ablateOnSlurm(opts, slurmFlags);
   const result = await runSweep(opts);
   process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
   return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
-}
-
-/** --wait: follows a Slurm sweep until every task has finished; 0 when all completed. */
-async function followSlurm(dir: string, flags: Flags): Promise<number> {
-  const s = await followSlurmSweep(dir, flags.quiet ? () => {} : (line) => process.stderr.write(line + '\n'));
-  if (existsSync(join(dir, 'ablation.md'))) process.stdout.write(writeSweepReport(dir).markdown);
-  return s.tasks.every((t) => t.state === 'completed') ? 0 : 1;
 }
 
 /** Cross-field checks the schema cannot express. */

@@ -28,8 +28,8 @@ const arraySpec = (indices: number[], concurrency?: number) => {
 
 export function submitSlurmSweep(o: SweepOptions, settings: SlurmSettings): { record: SlurmSweepRecord; script: string } {
   validateSweep(o);
-  if (existsSync(join(o.outDir, slurmSweepFiles.record))) throw new Error(`${o.outDir} already holds a Slurm sweep (--rerun-failed --out ${o.outDir} re-runs its failed tasks)`);
-  if (existsSync(o.outDir)) throw new Error(`${o.outDir} already exists: give a new folder for the sweep`);
+  if (existsSync(join(o.outDir, slurmSweepFiles.record))) throw new ConfigError(`${o.outDir} already holds a Slurm sweep (--rerun-failed --out ${o.outDir} re-runs its failed tasks)`);
+  if (existsSync(o.outDir)) throw new ConfigError(`${o.outDir} already exists: give a new folder for the sweep`);
   try {
     return submitInto(o, settings);
   } catch (e) {
