@@ -1,12 +1,13 @@
 // `reclab ablate --executor slurm` on a real one-node Slurm (started by run-slurm-test.sh, which
 // sets SLURM_CONF): a 2-arm x 2-seed sweep runs as one job array and its report equals the same
-// sweep run locally; on a second sweep one running task is cancelled and one task's trainer is
-// SIGKILLed, both show with Slurm's reason, and --rerun-failed resumes just those two from their
+// sweep run locally; on a second sweep one running task is cancelled, one task's trainer is
+// SIGKILLed and one task is requeued (as preemption does): the first two show with Slurm's reason,
+// the requeued one resumes by itself, and --rerun-failed resumes just the first two from their
 // checkpoints to completion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseSweepStatus, type SweepStatus } from '../../protocol/slurmSweep';
 
@@ -99,7 +100,7 @@ test('a 2-arm x 2-seed sweep as one Slurm job array: every task completes and th
   process.stdout.write(`# 4-task array: submit -> all finished ${seconds.toFixed(1)} s (local sweep ran meanwhile)\n`);
 });
 
-test('a second sweep: one task cancelled, one trainer SIGKILLed; both show with the reason, and --rerun-failed resumes only them from their checkpoints', async () => {
+test('a second sweep: one task cancelled, one trainer SIGKILLed, one requeued; the reasons show, the requeued task continues by itself, --rerun-failed resumes only the other two', async () => {
   const sweep = join(dir, 'kill-sweep');
   const settings = join(dir, 'cluster.json');
   writeFileSync(settings, JSON.stringify({ cpusPerTask: 1, time: '10:00', checkpointEvery: 5, sbatch: ['--comment=second'] }));
@@ -127,6 +128,14 @@ test('a second sweep: one task cancelled, one trainer SIGKILLed; both show with 
   assert.ok(pid, 'the trainer of baseline-seed0 is running');
   process.kill(pid, 'SIGKILL');
 
+  // Requeue (what preemption or a node failure does) of a task that has checkpointed: Slurm
+  // stops it and runs it again, and it continues from its checkpoint on its own.
+  await until('a checkpoint of task 2', () => hasCheckpoint('baseline-seed1'));
+  execFileSync('scontrol', ['requeue', `${jobId}_2`]);
+  await until('task 2 requeued', () => byName(status(sweep))['baseline-seed1']!.state === 'queued');
+  // A requeued job waits 120 s before it may start again (Slurm's BeginTime): no need here.
+  execFileSync('scontrol', ['update', `JobId=${jobId}_2`, 'StartTime=now']);
+
   const ended = await until('all four tasks finished', () => { const s = status(sweep); return s.finished === 4 ? s : undefined; });
   const t = byName(ended);
   assert.equal(t['baseline-seed0']!.state, 'failed');
@@ -144,7 +153,6 @@ test('a second sweep: one task cancelled, one trainer SIGKILLed; both show with 
   const partial = JSON.parse(readFileSync(join(sweep, 'ablation.json'), 'utf8')) as { runs: { status: string }[] };
   assert.deepEqual(partial.runs.map((r) => r.status), ['failed', 'failed', 'completed', 'completed']);
 
-  const stepsBefore = Object.fromEntries(['baseline-seed0', 'pdc-seed0'].map((n) => [n, readdirSync(join(runDir(n), 'checkpoints')).sort().pop()!]));
   const completedSummary = readFileSync(join(runDir('baseline-seed1'), 'summary.json'), 'utf8');
   const rerun = reclab(['ablate', '--rerun-failed', '--out', sweep, '--wait', '--quiet']);
   assert.equal(rerun.status, 0, rerun.stderr + rerun.stdout);
@@ -154,16 +162,19 @@ test('a second sweep: one task cancelled, one trainer SIGKILLed; both show with 
   for (const x of final.tasks) assert.equal(x.state, 'completed', `${x.name}: ${x.reason}`);
   assert.equal(byName(final)['baseline-seed0']!.slurmId, `${rerunJob}_0`);
   assert.equal(byName(final)['baseline-seed1']!.slurmId, `${jobId}_2`);
-  // Resumed, not restarted: the second run_start is a resume and its first step follows the checkpoint.
-  for (const name of ['baseline-seed0', 'pdc-seed0']) {
+  // Resumed, not restarted: each second start's first step follows the last checkpoint before it.
+  for (const [name, log] of [['baseline-seed0', `${rerunJob}_0`], ['pdc-seed0', `${rerunJob}_1`], ['baseline-seed1', `${jobId}_2`]] as const) {
     const ev = events(runDir(name));
     const starts = ev.map((e, i) => ({ e, i })).filter((x) => x.e.type === 'run_start');
     assert.equal(starts.length, 2, name);
+    const lastCheckpoint = ev.slice(0, starts[1]!.i).filter((e) => e.type === 'checkpoint').pop()!.step!;
     const firstStepAfter = ev.slice(starts[1]!.i).find((e) => e.type === 'step')!.step!;
-    assert.equal(firstStepAfter, Number(/step-(\d+)/.exec(stepsBefore[name]!)![1]) + 1, name);
-    assert.ok(firstStepAfter > 1);
-    assert.match(readFileSync(join(sweep, `slurm/logs/${rerunJob}_${name === 'baseline-seed0' ? 0 : 1}.out`), 'utf8'), new RegExp(`resuming ${name} from its last checkpoint`));
+    assert.ok(lastCheckpoint >= 5, `${name}: checkpoint at step ${lastCheckpoint}`);
+    assert.equal(firstStepAfter, lastCheckpoint + 1, name);
+    assert.equal(ev.filter((e) => e.type === 'done').pop()?.status, 'completed');
+    assert.match(readFileSync(join(sweep, `slurm/logs/${log}.out`), 'utf8'), new RegExp(`resuming ${name} from its last checkpoint`));
   }
+  assert.match(readFileSync(join(sweep, `slurm/logs/${jobId}_2.out`), 'utf8'), /restart count 1/);
   // The completed tasks were not run again, and the last task rebuilt the full report.
   assert.equal(readFileSync(join(runDir('baseline-seed1'), 'summary.json'), 'utf8'), completedSummary);
   const full = JSON.parse(readFileSync(join(sweep, 'ablation.json'), 'utf8')) as { runs: { status: string }[] };

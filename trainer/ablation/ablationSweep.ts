@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { BackendName } from '../../protocol/config';
-import { resolveConfig } from '../configResolution';
+import { ConfigError, resolveConfig } from '../configResolution';
 import type { Depth } from '../model/trm';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { armConfig, arms as allArms, findArm } from './ablationArms';
@@ -147,7 +147,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 /** The report of a sweep folder from its run directories as they are now (finished or not). */
 export function writeSweepReport(outDir: string, exitErrors: Map<string, string> = new Map()): SweepResult {
   const path = join(outDir, sweepFileName);
-  if (!existsSync(path)) throw new Error(`${outDir}: not a sweep folder (no ${sweepFileName})`);
+  if (!existsSync(path)) throw new ConfigError(`${outDir}: not a sweep folder (no ${sweepFileName})`);
   const file = JSON.parse(readFileSync(path, 'utf8')) as SweepFile;
   const sweep = file.description;
   const runs: RunResult[] = [];
