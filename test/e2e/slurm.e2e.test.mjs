@@ -60,10 +60,18 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     lap(`tree: ${await text('baseline-seed0')} | ${await text('hsw-seed0')}`);
 
     // Stop Run on one running task: scancel <job>_1, the tree shows it cancelled.
-    // (the row's inline Stop Run button: it shows while the pointer is on the row)
+    // (the row's inline Stop Run button, shown while the pointer is on the row; the tree redraws
+    // its rows as the runs' steps change, so a click can meet a row being replaced: try again)
     const stop = row('pdc-seed0').locator('.action-label[aria-label^="Stop Run"]');
-    await poll('the inline Stop Run button', async () => { await row('pdc-seed0').hover(); return stop.isVisible(); }, 15_000);
-    await stop.click();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await row('pdc-seed0').hover({ timeout: 2_000 });
+        await stop.click({ timeout: 2_000, force: true });
+        break;
+      } catch (e) {
+        if (attempt > 30) throw e;
+      }
+    }
     await poll('pdc-seed0 cancelled', async () => /slurm cancelled/.test(await text('pdc-seed0')), 60_000);
     lap(`after Stop Run: ${await text('pdc-seed0')}`);
 
