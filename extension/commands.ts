@@ -10,6 +10,9 @@ import { problemRange } from './configDiagnostics';
 import { readRunAnnotations, splitTags, writeRunAnnotations } from './runAnnotationsFile';
 import { runFiles } from '../protocol/runDirectory';
 import type { RunEntry, RunRegistry } from './runRegistry';
+import type { RunGroup, SlurmTaskNode } from './runsTree';
+import { liveTaskStates, type SlurmSweeps } from './slurmSweeps';
+import { cancelSlurmSweep, cancelSlurmTask, slurmAblationArgs, watchSlurmSweep } from './slurmSweepCommands';
 import type { TrainingPanels } from './trainingPanel';
 import { TrainerProcess } from './trainerProcess';
 
@@ -30,6 +33,8 @@ export interface CommandContext {
   log: vscode.LogOutputChannel;
   /** Ablation processes this window started (stopped on deactivation). */
   jobs: Set<TrainerProcess>;
+  /** The Slurm sweeps in the runs folders and their tasks' scheduler states. */
+  slurm: SlurmSweeps;
 }
 
 /** "20261129-153012-name": the trainer's own run-id form, so runs sort by start time. */
@@ -64,6 +69,7 @@ export class Commands {
       r('reclab.resumeRun', this.resumeRun),
       r('reclab.openPanel', this.openPanel),
       r('reclab.runAblation', this.runAblation),
+      r('reclab.cancelSweep', (g?: RunGroup) => cancelSlurmSweep(this.trainerCli, this.c.slurm, g?.key)),
       r('reclab.openRunFolder', this.openRunFolder),
       r('reclab.deleteRun', this.deleteRun),
       r('reclab.refreshRuns', () => this.c.registry.poll()),
@@ -123,7 +129,15 @@ export class Commands {
     return this.launch(dir, args, folder.uri.fsPath, `Starting training run "${name}"`, pick.file);
   }
 
-  async stopRun(target?: RunEntry): Promise<void> {
+  async stopRun(target?: RunEntry | SlurmTaskNode): Promise<void> {
+    // A Slurm task: Stop Run is scancel of that task (its trainer checkpoints and stops).
+    if (target && 'task' in target) {
+      if (liveTaskStates.includes(target.task.state)) return cancelSlurmTask(this.trainerCli, this.c.slurm, target.task);
+      void vscode.window.showInformationMessage(`${target.task.name} is not queued or running on Slurm.`);
+      return;
+    }
+    const slurmTask = target && this.c.slurm.task(target.key);
+    if (slurmTask && liveTaskStates.includes(slurmTask.state)) return cancelSlurmTask(this.trainerCli, this.c.slurm, slurmTask);
     const run = target ?? (await this.pickRun((r) => !!r.process?.running, 'Stop which run?', 'No run is training in this window.'));
     if (!run?.process?.running) {
       if (target) void vscode.window.showInformationMessage(`${target.name} is not training in this window.`);
@@ -169,13 +183,22 @@ export class Commands {
   async runAblation(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (!folder) throw new Error('open a folder first');
-    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/3): preset' });
+    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/4): preset' });
     if (!preset) return;
-    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/3): arms', canPickMany: true });
+    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/4): arms', canPickMany: true });
     if (!arms?.length) return;
-    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/3): seeds per arm' });
+    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/4): seeds per arm' });
     if (!seeds) return;
+    const executor = await vscode.window.showQuickPick([
+      { label: 'Local', description: 'this machine, one run per core', id: 'local' },
+      { label: 'Slurm', description: 'one sbatch --array job, one task per arm × seed (settings reclab.slurm.*)', id: 'slurm' },
+    ], { title: 'Run Ablation (4/4): where to run' });
+    if (!executor) return;
     const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label];
+    if (executor.id === 'slurm') {
+      const out = join(folder.uri.fsPath, settings().runsDirectory, `ablation-${newRunDirName('slurm')}`);
+      return watchSlurmSweep(this.trainerCli, this.c.slurm, this.c.log, [...args, ...slurmAblationArgs(), '--out', out], out, folder.uri.fsPath, `Ablation ${preset.label} on Slurm`);
+    }
     const proc = new TrainerProcess({ node: process.execPath, cli: this.trainerCli, args, cwd: folder.uri.fsPath, rpc: false });
     this.c.jobs.add(proc);
     proc.onStderrLine((l) => this.c.log.info(`[ablate] ${l}`));

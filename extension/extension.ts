@@ -12,6 +12,7 @@ import { PanelMemory } from './panelMemory';
 import { RefinementPanels } from './refinementPanel';
 import { RunRegistry } from './runRegistry';
 import { RunsTreeProvider } from './runsTree';
+import { SlurmSweeps } from './slurmSweeps';
 import type { TrainerProcess } from './trainerProcess';
 import { TrainingPanels } from './trainingPanel';
 import { TrainingStatusBar } from './trainingStatusBar';
@@ -28,10 +29,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const storage = context.storageUri ?? context.globalStorageUri;
   const memory = new PanelMemory(storage.scheme === 'file' ? join(storage.fsPath, 'live-panels.json') : undefined);
   const panels = new TrainingPanels(context.extensionUri, registry, log, memory);
-  const tree = new RunsTreeProvider(registry);
+  const slurm = new SlurmSweeps(vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer', 'cli.js').fsPath, runsRoots, log);
+  const tree = new RunsTreeProvider(registry, slurm);
   const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
   const refinement = new RefinementPanels(context.extensionUri, registry, log, context.workspaceState);
-  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs });
+  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs, slurm });
   const r = registry;
   const showError = (e: unknown) => {
     const msg = e instanceof Error ? e.message : String(e);
@@ -40,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   context.subscriptions.push(
     log,
+    slurm,
     tree,
     vscode.window.createTreeView('reclab.runs', { treeDataProvider: tree, showCollapseAll: false }),
     new TrainingStatusBar(registry),
@@ -61,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),
   );
   registry.start();
+  slurm.start();
   log.info(`Recursion Lab activated; runs folders: ${runsRoots().join(', ') || '(no folder open)'}`);
 }
 

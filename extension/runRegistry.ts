@@ -392,7 +392,7 @@ async function interruption(e: RunEntry, staleAfterMs: number): Promise<string |
   return age > HEARTBEAT_STALE_MS ? `interrupted: no heartbeat from its trainer (pid ${r.pid} on ${r.host}) for ${Math.round(age / 1000)} s` : undefined;
 }
 
-async function subdirectories(dir: string): Promise<string[]> {
+export async function subdirectories(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
@@ -400,7 +400,7 @@ async function subdirectories(dir: string): Promise<string[]> {
   }
 }
 
-async function statOrUndefined(path: string) {
+export async function statOrUndefined(path: string) {
   try {
     return await stat(path);
   } catch {

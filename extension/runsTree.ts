@@ -2,8 +2,10 @@
 // preset, step and best exact accuracy, and a context menu keyed on `contextValue`.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import type { SweepTaskStatus, TaskState } from '../protocol/slurmSweep';
 import type { RunStatus } from '../protocol/webviewMessages';
 import type { RunEntry, RunRegistry } from './runRegistry';
+import { liveTaskStates, type SlurmSweeps } from './slurmSweeps';
 
 const icons: Record<RunStatus, vscode.ThemeIcon> = {
   starting: new vscode.ThemeIcon('loading~spin'),
@@ -25,11 +27,28 @@ export function runDescription(r: RunEntry): string {
   return parts.join(' · ');
 }
 
+/** "slurm running", "slurm queued (Resources)", "slurm failed (NODE_FAIL: node failure)" */
+export const slurmStateText = (t: SweepTaskStatus): string => `slurm ${t.state}${t.reason ? ` (${t.reason})` : ''}`;
+
+const slurmIcons: Record<TaskState, vscode.ThemeIcon> = {
+  queued: new vscode.ThemeIcon('clock'),
+  running: icons.running,
+  completed: icons.completed,
+  failed: icons.failed,
+  cancelled: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('charts.yellow')),
+  'timed-out': new vscode.ThemeIcon('watch', new vscode.ThemeColor('charts.red')),
+  unknown: new vscode.ThemeIcon('question'),
+};
+
 /** A folder of runs (an ablation sweep's output folder). */
 export class RunGroup {
   constructor(readonly key: string) {}
 }
-type Node = RunEntry | RunGroup;
+/** A Slurm task whose run directory does not exist yet (queued, or cancelled before it started). */
+export class SlurmTaskNode {
+  constructor(readonly sweepDir: string, readonly task: SweepTaskStatus) {}
+}
+type Node = RunEntry | RunGroup | SlurmTaskNode;
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
@@ -37,17 +56,25 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private readonly unsubscribe: () => void;
   private groups = new Map<string, RunGroup>();
 
-  constructor(private readonly registry: RunRegistry) {
+  constructor(private readonly registry: RunRegistry, private readonly slurm?: SlurmSweeps) {
     // A run inside a group is refreshed with its group's children: fire for the whole tree then.
-    this.unsubscribe = registry.onDidChange((e) => this.emitter.fire(e && !e.group ? e : undefined));
+    const off = registry.onDidChange((e) => this.emitter.fire(e && !e.group ? e : undefined));
+    const offSlurm = slurm?.onDidChange(() => this.emitter.fire(undefined));
+    this.unsubscribe = () => { off(); offSlurm?.dispose(); };
   }
 
   getChildren(element?: Node): Node[] {
     const runs = this.registry.runs;
-    if (element instanceof RunGroup) return runs.filter((r) => r.group === element.key);
+    if (element instanceof RunGroup) {
+      const inGroup: Node[] = runs.filter((r) => r.group === element.key);
+      // Slurm tasks with no run directory yet are listed by their scheduler state.
+      const tasks = this.slurm?.status(element.key)?.tasks ?? [];
+      for (const t of tasks) if (!runs.some((r) => r.key === t.runDir)) inGroup.push(new SlurmTaskNode(element.key, t));
+      return inGroup;
+    }
     if (element) return [];
     const groups = new Map<string, RunGroup>();
-    for (const r of runs) if (r.group && !groups.has(r.group)) groups.set(r.group, this.groups.get(r.group) ?? new RunGroup(r.group));
+    for (const key of [...runs.map((r) => r.group), ...(this.slurm?.sweeps ?? [])]) if (key && !groups.has(key)) groups.set(key, this.groups.get(key) ?? new RunGroup(key));
     this.groups = groups;
     return [...[...groups.values()].sort((a, b) => (a.key < b.key ? 1 : -1)), ...runs.filter((r) => !r.group)];
   }
@@ -58,22 +85,34 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       const item = new vscode.TreeItem(basename(node.key), vscode.TreeItemCollapsibleState.Collapsed);
       item.id = `group:${node.key}`;
       const live = runs.filter((r) => r.live).length;
-      item.description = `${runs.length} runs${live ? ` · ${live} training` : ''}`;
-      item.iconPath = new vscode.ThemeIcon(live ? 'beaker~spin' : 'beaker');
+      const sweep = this.slurm?.status(node.key);
+      item.description = sweep ? `Slurm job ${sweep.jobId} · ${sweep.finished}/${sweep.total} finished` : `${runs.length} runs${live ? ` · ${live} training` : ''}`;
+      item.iconPath = new vscode.ThemeIcon(live || (sweep && sweep.finished < sweep.total) ? 'beaker~spin' : 'beaker');
       item.tooltip = node.key;
-      item.contextValue = 'runGroup';
+      item.contextValue = sweep ? (sweep.finished < sweep.total ? 'runGroup.slurm.live' : 'runGroup.slurm') : 'runGroup';
+      return item;
+    }
+    if (node instanceof SlurmTaskNode) {
+      const item = new vscode.TreeItem(node.task.name, vscode.TreeItemCollapsibleState.None);
+      item.id = `slurm:${node.task.runDir}`;
+      item.description = slurmStateText(node.task);
+      item.iconPath = slurmIcons[node.task.state];
+      item.tooltip = `${node.task.name} — Slurm task ${node.task.slurmId}: ${slurmStateText(node.task)}`;
+      item.contextValue = liveTaskStates.includes(node.task.state) ? 'slurmTask.live' : 'slurmTask';
       return item;
     }
     const r = node;
+    const task = this.slurm?.task(r.key);
     const item = new vscode.TreeItem(r.name, vscode.TreeItemCollapsibleState.None);
     item.id = r.key;
-    item.description = runDescription(r);
-    item.iconPath = icons[r.status];
+    item.description = task ? `${slurmStateText(task)} · ${runDescription(r)}` : runDescription(r);
+    item.iconPath = task && task.state !== 'running' ? slurmIcons[task.state] : icons[r.status];
     item.resourceUri = vscode.Uri.file(r.key);
-    const ours = r.process?.running ? '.supervised' : '';
+    const ours = r.process?.running ? '.supervised' : task && liveTaskStates.includes(task.state) ? '.slurm' : '';
     item.contextValue = `run.${r.status}${ours}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${r.name}** — ${r.status}${r.failure ? ` (${r.failure})` : ''}\n\n`);
+    if (task) md.appendMarkdown(`- Slurm task \`${task.slurmId}\`: ${slurmStateText(task)}\n`);
     md.appendMarkdown(`- run id: \`${r.runId}\`\n`);
     if (r.preset) md.appendMarkdown(`- preset: ${r.preset}\n`);
     if (r.step !== undefined) md.appendMarkdown(`- step: ${r.step}${r.series?.figures.totalSteps ? ` / ${r.series.figures.totalSteps}` : ''}\n`);

@@ -1,7 +1,8 @@
 // reclab — the Recursion Lab trainer. Every extension command is a thin call of one of these.
 // Each command has its own flag table below (`reclab <command> --help` prints it); a flag of
 // another command is a usage error (exit 2). export / inspect / trace parse their own flags
-// (trainer/onnx, trainer/inspect, trainer/traceCommand.ts). --rpc: JSON-RPC on stdin/stdout for
+// (trainer/onnx, trainer/inspect, trainer/traceCommand.ts), as do sweep-status / sweep-cancel of a
+// Slurm sweep (trainer/ablation/sweepCommands.ts). --rpc: JSON-RPC on stdin/stdout for
 // the extension host (trainer/rpcChannel.ts).
 import { join, resolve, sep } from 'node:path';
 import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
@@ -22,7 +23,9 @@ import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
 import { acquireRunLock } from './run/runLock';
 import { StopRequest } from './run/stopRequest';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
-import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
+import { runSweep, validateSweep, writeSweepReport, type SweepOptions } from './ablation/ablationSweep';
+import { ablateOnSlurm, isSlurmSweep, rerunOnSlurm, type SlurmFlags } from './ablation/slurmAblateCommand';
+import { sweepCancelCommand, sweepStatusCommand } from './ablation/sweepCommands';
 import { curriculumStages } from './train/depthCurriculum';
 import { evaluate } from './train/evaluate';
 import { encodePuzzles } from './train/exampleStream';
@@ -86,7 +89,20 @@ const ablateFlags = {
   'eval-every': { type: 'string', value: 'N', help: 'evaluate every N steps' },
   backend: flag.backend,
   'rerun-failed': { type: 'boolean', help: 'rerun the failed runs of the sweep in --out' },
+  report: { type: 'boolean', help: 'write the report of the sweep in --out from whatever has finished' },
   quiet: flag.quiet,
+  engine: { type: 'string', value: 'NAME', help: 'training engine of every run (passed to reclab train)' },
+  // --executor slurm (trainer/ablation/slurmAblateCommand.ts); --parallel N is the array's %N there.
+  executor: { type: 'string', value: 'local|slurm', help: 'where the runs train (default local)' },
+  'slurm-config': { type: 'string', value: 'FILE', help: 'slurm: a JSON file of cluster settings' },
+  partition: { type: 'string', value: 'P', help: 'slurm: #SBATCH --partition' },
+  'gpus-per-task': { type: 'string', value: 'N', help: 'slurm: #SBATCH --gpus-per-task' },
+  'cpus-per-task': { type: 'string', value: 'N', help: 'slurm: #SBATCH --cpus-per-task' },
+  mem: { type: 'string', value: 'M', help: 'slurm: #SBATCH --mem' },
+  time: { type: 'string', value: 'T', help: 'slurm: #SBATCH --time' },
+  sbatch: { type: 'string', multiple: true, value: 'LINE', help: 'slurm: an extra #SBATCH line (repeatable)' },
+  setup: { type: 'string', multiple: true, value: 'LINE', help: 'slurm: a shell line each task runs first (repeatable)' },
+  wait: { type: 'boolean', help: 'slurm: wait until every task has ended' },
 } as const satisfies FlagTable;
 
 type TrainFlags = FlagValues<typeof trainFlags>;
@@ -220,6 +236,19 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
 }
 
 async function commandAblate(flags: AblateFlags): Promise<number> {
+  if (flags.report) {
+    if (!flags.out) throw new UsageError('--report: give the sweep folder with --out');
+    const r = writeSweepReport(resolve(flags.out));
+    if (!flags.quiet) process.stdout.write(r.markdown + `\nreport: ${r.files.html}\n`);
+    return 0;
+  }
+  const executor = flags.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'slurm') throw new UsageError(`--executor: expected local or slurm, got "${executor}"`);
+  const slurmFlags: SlurmFlags = {
+    slurmConfig: flags['slurm-config'], partition: flags.partition, gpusPerTask: flags['gpus-per-task'], cpusPerTask: flags['cpus-per-task'],
+    mem: flags.mem, time: flags.time, sbatch: flags.sbatch, setup: flags.setup, wait: flags.wait, quiet: flags.quiet,
+  };
+  if (flags['rerun-failed'] && flags.out && isSlurmSweep(resolve(flags.out))) return rerunOnSlurm(resolve(flags.out), slurmFlags);
   const depthText = flags.depth ?? '3,6';
   const depthMatch = /^(\d+),(\d+)$/.exec(depthText);
   if (!depthMatch || Number(depthMatch[1]) < 1 || Number(depthMatch[2]) < 1) throw new UsageError(`--depth: expected "T,n" with positive integers, got "${depthText}"`);
@@ -243,6 +272,8 @@ async function commandAblate(flags: AblateFlags): Promise<number> {
   // Resolve (and so validate) the base config before any run starts.
   resolveConfig({ preset: opts.preset, configFile: opts.configFile, backend: opts.backend });
   if (!flags.quiet) process.stderr.write(`ablation: ${opts.arms.length} arms x ${seeds} seeds into ${outDir}\n`);
+  if (flags.engine) opts.trainerArgs = ['--engine', flags.engine];
+  if (executor === 'slurm') return ablateOnSlurm(opts, slurmFlags);
   const result = await runSweep(opts);
   process.stdout.write(result.markdown + `\nreport: ${result.files.html}\n`);
   return result.runs.some((r) => r.status === 'failed') ? 1 : 0;
@@ -304,6 +335,8 @@ const delegated: Record<string, { summary: string; run: (argv: string[]) => Prom
   inspect: { summary: 'Fixed-point inspection of a run or any step-contract .onnx file.', run: inspectCommand },
   trace: { summary: 'Trace one puzzle through a checkpoint (refinement trajectory).', run: traceCommand },
   'export-tb': { summary: 'Export a run\'s scalars as TensorBoard event files.', run: async (argv) => exportTbCommand(argv) },
+  'sweep-status': { summary: 'Per-task scheduler state of a Slurm sweep (--json for the extension).', run: sweepStatusCommand },
+  'sweep-cancel': { summary: 'Cancel a Slurm sweep, or one task of it (--task).', run: sweepCancelCommand },
 };
 
 const overview = () => {

@@ -11,7 +11,8 @@
 #      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
 #      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
-#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint").
+#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint"; "slurm" needs the
+#      cluster of test/slurm/run-slurm-test.sh, which runs it with RECLAB_SLURM_E2E=1).
 set -euo pipefail
 if [ -n "${RECLAB_SKIP_E2E:-}" ]; then echo "e2e: skipped (RECLAB_SKIP_E2E set)"; exit 0; fi
 
@@ -119,6 +120,11 @@ if want fixedpoint; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
     FP_SHOT="${RECLAB_E2E_FP_SHOT:-$WORK/fixed-point-view.png}" FAILURE_SHOT="$WORK/failure.png" \
     node --test --test-concurrency=1 --test-reporter=spec "$REPO/test/e2e/fixedpoint.e2e.test.mjs" || rc=$?
+fi
+# The runs tree on a Slurm sweep: only with a cluster (test/slurm/run-slurm-test.sh runs it).
+if [[ " ${RECLAB_E2E_TESTS:-} " == *" slurm "* ]]; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/slurm.e2e.test.mjs" || rc=$?
 fi
 T_TEST=$(ms)
 

@@ -1,3 +1,4 @@
+/* global setTimeout */
 // Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
 // tests. Recipe and pitfalls: ../shared/e2e/README.md.
 
@@ -91,3 +92,15 @@ export class Workbench {
       .first();
   }
 }
+
+/** Polls `fn` every 250 ms until it returns something truthy (returned), or throws after `timeoutMs`. */
+export async function poll(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+

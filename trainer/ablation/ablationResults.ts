@@ -59,10 +59,11 @@ export const sampleSd = (xs: number[]) => {
 
 export function runResult(arm: string, seed: number, runDir: string, target: number, exitError?: string): RunResult {
   const events = readEvents(runDir);
-  const steps = events.filter((e): e is StepEvent => e.type === 'step');
-  const evals = events.filter((e): e is EvalEvent => e.type === 'eval');
-  const final = evals.find((e) => e.scope === 'final');
-  const done = events.find((e) => e.type === 'done');
+  // A resumed run repeats the steps after its checkpoint: the last record of a step counts.
+  const steps = [...new Map(events.filter((e): e is StepEvent => e.type === 'step').map((e) => [e.step, e])).values()];
+  const evals = [...new Map(events.filter((e): e is EvalEvent => e.type === 'eval').map((e) => [`${e.scope}:${e.step}`, e])).values()];
+  const final = [...evals].reverse().find((e) => e.scope === 'final');
+  const done = [...events].reverse().find((e) => e.type === 'done');
   const errorEvent = events.find((e) => e.type === 'error');
   const error = exitError ?? (errorEvent?.type === 'error' ? errorEvent.message : undefined);
   const stageMap = new Map<number, { hCycles: number; lCycles: number; total: number; n: number; times: number[] }>();

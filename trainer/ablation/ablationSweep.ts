@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { BackendName } from '../../protocol/config';
-import { resolveConfig } from '../configResolution';
+import { ConfigError, resolveConfig } from '../configResolution';
 import type { Depth } from '../model/trm';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { armConfig, arms as allArms, findArm } from './ablationArms';
@@ -33,6 +33,8 @@ export interface SweepOptions {
   failArms?: string[];
   /** Re-run only the runs of an existing sweep folder that failed or did not finish, then report again. */
   rerunFailed?: boolean;
+  /** Passed on to every run's trainer command (e.g. ["--engine", "torch"]). */
+  trainerArgs?: string[];
   onLine?: (text: string) => void;
 }
 
@@ -55,36 +57,58 @@ export function validateSweep(o: SweepOptions): void {
   if (o.rerunFailed && !existsSync(join(o.outDir, 'configs'))) throw new Error(`${o.outDir}: no sweep to re-run (no configs folder)`);
 }
 
-export async function runSweep(o: SweepOptions): Promise<SweepResult> {
-  validateSweep(o);
+/** One arm x seed of a sweep. */
+export interface PlannedRun { arm: string; seed: number; name: string; runDir: string; configPath: string }
+
+/** What a sweep folder needs to build its report again (`reclab ablate --report`). */
+interface SweepFile { v: 1; arms: string[]; baseSeed: number; target: number; description: SweepDescription; executor: 'local' | 'slurm' }
+const sweepFileName = 'sweep.json';
+
+export interface SweepPlan { runs: PlannedRun[]; pending: PlannedRun[]; steps: number; evalEvery: number }
+
+/**
+ * The runs of a sweep in seed-major order (so the runs that share the cores at any moment are of
+ * different arms), their configs written to configs/ and the sweep's description to sweep.json;
+ * with rerunFailed, `pending` holds only the runs that did not complete.
+ */
+export function planSweep(o: SweepOptions, executor: 'local' | 'slurm', checkpointEvery?: (evalEvery: number) => number): SweepPlan {
   const { config: base, presetName } = resolveConfig({ preset: o.preset, configFile: o.configFile, backend: o.backend });
   const steps = o.steps ?? base.train.steps;
   const evalEvery = o.evalEvery ?? Math.max(1, Math.round(steps / 10));
   mkdirSync(join(o.outDir, 'configs'), { recursive: true });
-  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
-
-  interface Job { arm: string; seed: number; name: string; runDir: string; configPath: string }
-  const jobs: Job[] = [];
-  // Seed-major order, so the runs that share the cores at any moment are of different arms
-  // and the load of the machine falls on every arm alike.
+  const runs: PlannedRun[] = [];
+  const pending: PlannedRun[] = [];
   for (let k = 0; k < o.seeds; k++) {
     for (const armName of o.arms) {
       const seed = base.seed + k;
       const c = armConfig(base, findArm(armName), seed, steps, o.depth, evalEvery);
+      if (checkpointEvery) c.checkpointEverySteps = checkpointEvery(evalEvery);
       const name = `${armName}-seed${seed}`;
-      const configPath = join(o.outDir, 'configs', `${name}.reclab.json`);
-      const runDir = join(o.outDir, name);
+      const run = { arm: armName, seed, name, runDir: join(o.outDir, name), configPath: join(o.outDir, 'configs', `${name}.reclab.json`) };
+      runs.push(run);
       if (o.rerunFailed) {
-        // Keep what finished; a failed or unfinished run starts again from nothing.
-        if (!existsSync(configPath)) throw new Error(`${configPath}: missing; re-run with the sweep's original arms, seeds and steps`);
-        if (runResult(armName, seed, runDir, o.target).status === 'completed') continue;
-        rmSync(runDir, { recursive: true, force: true });
+        if (!existsSync(run.configPath)) throw new Error(`${run.configPath}: missing; re-run with the sweep's original arms, seeds and steps`);
+        if (runResult(armName, seed, run.runDir, o.target).status !== 'completed') pending.push(run);
       } else {
-        writeFileAtomic(configPath, JSON.stringify(c, null, 2) + '\n');
+        writeFileAtomic(run.configPath, JSON.stringify(c, null, 2) + '\n');
+        pending.push(run);
       }
-      jobs.push({ arm: armName, seed, name, runDir, configPath });
     }
   }
+  const description: SweepDescription = { preset: o.configFile ?? presetName, steps, seeds: o.seeds, depth: o.depth, target: o.target, setting: describeSetting(base) };
+  const file: SweepFile = { v: 1, arms: o.arms, baseSeed: base.seed, target: o.target, description, executor };
+  writeFileAtomic(join(o.outDir, sweepFileName), JSON.stringify(file, null, 2) + '\n');
+  return { runs, pending, steps, evalEvery };
+}
+
+export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  validateSweep(o);
+  const plan = planSweep(o, 'local');
+  const { steps } = plan;
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  // A failed or unfinished run starts again from nothing; what finished is kept.
+  if (o.rerunFailed) for (const j of plan.pending) rmSync(j.runDir, { recursive: true, force: true });
+  const jobs = plan.pending;
 
   const display = progressDisplay(jobs.map((j) => j.name), steps, o.onLine);
   const poll = setInterval(() => {
@@ -101,7 +125,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const worker = async () => {
     while (next < jobs.length) {
       const j = jobs[next++]!;
-      const args = [o.cliPath, 'train', '--config', j.configPath, '--run-dir', j.runDir, '--quiet'];
+      const args = [o.cliPath, 'train', '--config', j.configPath, '--run-dir', j.runDir, '--quiet', ...(o.trainerArgs ?? [])];
       if (o.failArms?.includes(j.arm)) args.push('--backend', 'fault-injected');
       const code = await runChild(args, join(o.outDir, 'logs', `${j.name}.log`));
       if (code !== 0) {
@@ -117,20 +141,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     clearInterval(poll);
     display.stop();
   }
+  return writeSweepReport(o.outDir, exitErrors);
+}
 
+/** The report of a sweep folder from its run directories as they are now (finished or not). */
+export function writeSweepReport(outDir: string, exitErrors: Map<string, string> = new Map()): SweepResult {
+  const path = join(outDir, sweepFileName);
+  if (!existsSync(path)) throw new ConfigError(`${outDir}: not a sweep folder (no ${sweepFileName})`);
+  const file = JSON.parse(readFileSync(path, 'utf8')) as SweepFile;
+  const sweep = file.description;
   const runs: RunResult[] = [];
-  for (let k = 0; k < o.seeds; k++) {
-    for (const arm of o.arms) {
-      const name = `${arm}-seed${base.seed + k}`;
-      runs.push(runResult(arm, base.seed + k, join(o.outDir, name), o.target, exitErrors.get(name)));
+  for (let k = 0; k < sweep.seeds; k++) {
+    for (const arm of file.arms) {
+      const name = `${arm}-seed${file.baseSeed + k}`;
+      runs.push(runResult(arm, file.baseSeed + k, join(outDir, name), file.target, exitErrors.get(name)));
     }
   }
   const descriptions = Object.fromEntries(allArms.map((a) => [a.name, a.description]));
-  const armSummaries = summarizeArms(runs, o.arms, descriptions);
-  const setting = describeSetting(base);
-  const sweep: SweepDescription = { preset: o.configFile ?? presetName, steps, seeds: o.seeds, depth: o.depth, target: o.target, setting };
+  const armSummaries = summarizeArms(runs, file.arms, descriptions);
   const markdown = markdownTable(armSummaries, sweep);
-  const files = { json: join(o.outDir, 'ablation.json'), markdown: join(o.outDir, 'ablation.md'), html: join(o.outDir, 'ablation.html') };
+  const files = { json: join(outDir, 'ablation.json'), markdown: join(outDir, 'ablation.md'), html: join(outDir, 'ablation.html') };
   writeFileAtomic(files.markdown, markdown);
   writeFileAtomic(files.html, htmlReport(armSummaries, runs, sweep));
   writeFileAtomic(files.json, JSON.stringify({ sweep, arms: armSummaries, runs }, null, 2) + '\n');
