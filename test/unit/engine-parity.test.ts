@@ -25,6 +25,7 @@ import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trai
 import { resetHaltedRows } from '../../trainer/train/actCarry';
 import type { ExampleBatch } from '../../trainer/train/exampleBatch';
 import { readWeightsFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
+import { trainStateArrays } from '../../trainer/run/trainingCheckpoint';
 
 const REPO = resolve(__dirname, '../..');
 const RTOL = 1e-4;
@@ -82,25 +83,6 @@ function midRun(state: TrainState, rng: Rng): void {
   c.zL = tf.keep(tf.tensor(normals(c.zL.size, 1, rng), c.zL.shape)) as tf.Tensor3D;
 }
 
-function stateArrays(state: TrainState): Map<string, StoredArray> {
-  const a = new Map<string, StoredArray>();
-  for (const [n, v] of state.params) a.set(`param/${n}`, f32(v));
-  for (const [n, s] of state.slots) { a.set(`adam_m/${n}`, f32(s.m)); a.set(`adam_v/${n}`, f32(s.v)); }
-  for (const [n, e] of state.ema ?? []) a.set(`ema/${n}`, f32(e));
-  a.set('h_init', f32(state.hInit));
-  a.set('l_init', f32(state.lInit));
-  const c = state.carry;
-  a.set('carry/z_h', f32(c.zH));
-  a.set('carry/z_l', f32(c.zL));
-  a.set('carry/steps', { dtype: 'int32', shape: [c.steps.length], data: c.steps.slice() });
-  a.set('carry/halted', { dtype: 'uint8', shape: [c.halted.length], data: c.halted.slice() });
-  const L = c.data.seqLen;
-  a.set('carry/tokens', { dtype: 'int32', shape: [c.data.size, L], data: c.data.tokens.slice() });
-  a.set('carry/labels', { dtype: 'int32', shape: [c.data.size, L], data: c.data.labels.slice() });
-  a.set('carry/blanks', { dtype: 'int32', shape: [c.data.size], data: c.data.blanks.slice() });
-  return a;
-}
-
 /** The gradient the next trainStep will take, at the state's current parameters (state unchanged). */
 function nextStepGradients(state: TrainState, incoming: ExampleBatch, train: TrainConfig, depth: Depth): Map<string, StoredArray> {
   const c = state.carry;
@@ -154,7 +136,7 @@ for (const c of cases) {
       };
       const depth = model.depth;
       const lr = 2e-3;
-      const input = stateArrays(state);
+      const input = trainStateArrays(state);
       input.set('batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens });
       input.set('batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels });
       input.set('batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks });
@@ -164,7 +146,7 @@ for (const c of cases) {
 
       const grads = nextStepGradients(state, incoming, train, depth);
       const metrics = trainStep(state, incoming, train, depth, lr, new Rng(0));
-      const after = stateArrays(state);
+      const after = trainStateArrays(state);
 
       const run = spawnSync(python, ['-m', 'reclab.parity', inPath, outPath], {
         encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(REPO, 'engines/torch'), OPENBLAS_CORETYPE: 'SkylakeX' },

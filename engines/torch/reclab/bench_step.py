@@ -16,24 +16,29 @@ GFLOP/s are analytic matmul FLOPs (reclab.train.flops, equal to trainer/model/fl
 """
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
-import statistics
-import sys
-import time
-from typing import Callable, Dict, List
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+# As the worker (reclab/worker.py), before torch's OpenMP runtime loads: waiting threads sleep
+# instead of spinning, which on a shared CPU is the difference between 2.4 s and 30 s a step.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .model.trm import Depth, TaskShape
-from .train.act_carry import ExampleBatch
-from .train.flops import supervision_step_flops
-from .train.train_state import build_model, create_train_state
-from .train.train_step import train_step
+import argparse  # noqa: E402 (after the environment above)
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Callable, Dict, List  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from .model.trm import Depth, TaskShape  # noqa: E402
+from .train.act_carry import ExampleBatch  # noqa: E402
+from .train.flops import supervision_step_flops  # noqa: E402
+from .train.train_state import build_model, create_train_state  # noqa: E402
+from .train.train_step import train_step  # noqa: E402
 
 SEQ, VOCAB = 81, 11
 STAGES = [Depth(1, 2), Depth(2, 4), Depth(3, 6)]
@@ -168,7 +173,7 @@ def run(args) -> Dict[str, object]:
         "config": {"mixer": "attention", "batch": args.batch, "hiddenSize": 128, "layers": 2, "heads": 4, "depth": [3, 6],
                    "optimizer": "adamw", "rounds": args.rounds},
         "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
-        "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"), "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"),
         # Other jobs on a shared machine slow every side alike (interleaved); the ratios hold, the s/step do not.
         "loadAverage": {"before": load_before, "after": load_after},
         "gflopPerStep": flop(full) / 1e9,
