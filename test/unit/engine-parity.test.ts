@@ -3,8 +3,9 @@
 // losses, every gradient and the state after the optimizer step (parameters, both Adam moments,
 // EMA, carry), for mlp_t and attention + RoPE, AdamATan2 and AdamW. The state is a mid-run one:
 // some rows halted, others carried with non-zero states, moments and EMA away from their start,
-// so resets, bias corrections and the EMA are all exercised. The files between the engines are
-// format 2 (trainer/run/checkpointFile.ts on this side, the safetensors library on the other).
+// so resets, bias corrections and the EMA are all exercised. The torch side starts from the TF.js
+// engine's own training checkpoint; the files between the engines are format 2
+// (trainer/run/checkpointFile.ts on this side, the safetensors library on the other).
 //
 // Tolerance (fp32 on both sides, different summation orders): per tensor
 //   max |torch − tfjs| ≤ 1e-4 · max |tfjs| + 1e-6.
@@ -24,8 +25,9 @@ import { createTrainState, disposeTrainState, type TrainState } from '../../trai
 import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trainStep';
 import { resetHaltedRows } from '../../trainer/train/actCarry';
 import type { ExampleBatch } from '../../trainer/train/exampleBatch';
-import { readWeightsFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
-import { trainStateArrays } from '../../trainer/run/trainingCheckpoint';
+import { readCheckpointFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
+import { saveTrainingCheckpoint, trainStateArrays } from '../../trainer/run/trainingCheckpoint';
+import { readEvaluationWeights } from '../../trainer/run/evaluationWeights';
 
 const REPO = resolve(__dirname, '../..');
 const RTOL = 1e-4;
@@ -136,23 +138,30 @@ for (const c of cases) {
       };
       const depth = model.depth;
       const lr = 2e-3;
-      const input = trainStateArrays(state);
-      input.set('batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens });
-      input.set('batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels });
-      input.set('batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks });
-      const inPath = join(dir, 'in.safetensors');
+      // The state as a real TF.js training checkpoint, the batch and the step's settings beside it.
+      const checkpointPath = join(dir, 'step-0000005.ckpt');
+      saveTrainingCheckpoint(checkpointPath, state, {
+        haltRng: new Rng(0).state(), stream: { rng: new Rng(1).state(), order: [0], position: 0 },
+        progress: { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined },
+      });
+      const batchPath = join(dir, 'batch.safetensors');
+      writeWeightsFile(batchPath, { model: modelCfg, train, lr, depth: [depth.hCycles, depth.lCycles] }, new Map<string, StoredArray>([
+        ['batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens }],
+        ['batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels }],
+        ['batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks }],
+      ]));
       const outPath = join(dir, 'out.safetensors');
-      writeWeightsFile(inPath, { model: modelCfg, train, step: state.step, emaUpdates: state.emaUpdates, lr, depth: [depth.hCycles, depth.lCycles] }, input);
 
       const grads = nextStepGradients(state, incoming, train, depth);
       const metrics = trainStep(state, incoming, train, depth, lr, new Rng(0));
       const after = trainStateArrays(state);
 
-      const run = spawnSync(python, ['-m', 'reclab.parity', inPath, outPath], {
+      const run = spawnSync(python, ['-m', 'reclab.parity', checkpointPath, batchPath, outPath], {
         encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(REPO, 'engines/torch'), OPENBLAS_CORETYPE: 'SkylakeX' },
       });
       assert.equal(run.status, 0, `python -m reclab.parity failed:\n${run.stderr}`);
-      const out = readWeightsFile(outPath);
+      const read = readCheckpointFile(outPath);
+      const out = { meta: read.meta, tensors: read.arrays };
       const meta = out.meta as { metrics: Record<string, number | null>; flops: { forward: number; backward: number } };
 
       // Losses (per batch row, as the step event logs them).
@@ -172,6 +181,11 @@ for (const c of cases) {
       for (const [name, a] of after) {
         if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, out.tensors.get(name), a));
         else assert.deepEqual(Array.from(out.tensors.get(name)!.data as Int32Array, Number), Array.from(a.data as Int32Array, Number), name);
+      }
+      // The torch-written file is read as a checkpoint by export/trace's own reader: the EMA weights.
+      const evaluation = readEvaluationWeights(outPath, model);
+      for (const [name, shadow] of state.ema!) {
+        assertClose(`evaluation weights ${name}`, { dtype: 'float32', shape: shadow.shape, data: evaluation.params.get(name)! }, f32(shadow));
       }
       console.log(`${c.name}: worst max|torch − tfjs| / max|tfjs| over all tensors ${worst.toExponential(2)}`);
     } finally {
