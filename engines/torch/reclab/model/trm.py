@@ -12,9 +12,10 @@ them to and from its layouts (linear weights [in, out], i.e. the transpose of nn
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -126,16 +127,23 @@ class TRM(nn.Module):
         q = self.q_head(z_H[:, 0])  # [B, 2]
         return logits, q[:, 0], q[:, 1]
 
-    def supervision_step(self, z_H: torch.Tensor, z_L: torch.Tensor, tokens: torch.Tensor, depth: Depth):
+    def supervision_step(self, z_H: torch.Tensor, z_L: torch.Tensor, tokens: torch.Tensor, depth: Depth,
+                         autocast: Optional[torch.dtype] = None):
         """One supervision step: T − 1 cycles without gradient, the last with it, then the heads.
-        Returns (z_H, z_L, logits, q_halt, q_continue); the caller detaches the states it carries."""
-        with torch.no_grad():
+        Returns (z_H, z_L, logits, q_halt, q_continue); the caller detaches the states it carries.
+        `autocast` (e.g. torch.bfloat16) runs each part under its own torch.autocast: one region
+        around both would reuse the weight casts made under no_grad, which carry no gradient."""
+        with torch.no_grad(), self._autocast(autocast):
             x = self.input_embedding(tokens)
             for _ in range(depth.h_cycles - 1):
                 z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
-        x = self.input_embedding(tokens) if torch.is_grad_enabled() else x
-        z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
-        return (z_H, z_L, *self.heads(z_H))
+        with self._autocast(autocast):
+            x = self.input_embedding(tokens) if torch.is_grad_enabled() else x
+            z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
+            return (z_H, z_L, *self.heads(z_H))
+
+    def _autocast(self, dtype: Optional[torch.dtype]):
+        return torch.autocast(self.h_init.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
     # ---- parameters, initialisation, the TF.js layout --------------------------------------
 
