@@ -52,7 +52,7 @@ class Block(nn.Module):
             self.attn = Attention(width, cfg["numHeads"])
         self.mlp = SwiGLU(width, swiglu_hidden_size(width, cfg["expansion"], cfg["ffnMultipleOf"]))
 
-    def forward(self, x: torch.Tensor, rope: Tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: Tuple[torch.Tensor, ...] | None) -> torch.Tensor:
         if self.mlp_t:  # mix across positions; this norm runs over the sequence axis (per channel)
             xt = x.transpose(1, 2)  # [B, D, S]
             x = rms_norm(xt + self.seq_mlp(xt), self.eps).transpose(1, 2)
@@ -88,11 +88,15 @@ class TRM(nn.Module):
         self.register_buffer("h_init", torch.zeros(D))
         self.register_buffer("l_init", torch.zeros(D))
         if cfg["posEncodings"] == "rope":
-            cos, sin = rope_tables(self.total_len, D // cfg["numHeads"], cfg["ropeTheta"])
+            head_dim = D // cfg["numHeads"]
+            cos, sin = rope_tables(self.total_len, head_dim, cfg["ropeTheta"])
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+            # q's tables carry the attention score scale 1/sqrt(head_dim) (layers.Attention).
+            self.register_buffer("rope_q_cos", cos / math.sqrt(head_dim), persistent=False)
+            self.register_buffer("rope_q_sin", sin / math.sqrt(head_dim), persistent=False)
         else:
-            self.rope_cos = self.rope_sin = None
+            self.rope_cos = None
 
     # ---- the computation -------------------------------------------------------------------
 
@@ -108,7 +112,7 @@ class TRM(nn.Module):
         return emb * math.sqrt(self.width)
 
     def net(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
-        rope = (self.rope_cos, self.rope_sin) if self.rope_cos is not None else None
+        rope = (self.rope_cos, self.rope_sin, self.rope_q_cos, self.rope_q_sin) if self.rope_cos is not None else None
         x = h + injection
         for block in self.layers:
             x = block(x, rope)
