@@ -37,12 +37,20 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput
 from .evaluate import EvaluationAborted, evaluate, periodic_subset
 from .refinement import probe_indices, trace_refinement
 from .run_directory import RunDirectory, stdout_echo
+from .train.act_carry import ExampleBatch
 
 TASK_DATA_FILE = os.path.join("worker", "task-data.safetensors")
 
 
 def finite_or_none(x: Optional[float]) -> Optional[float]:
     return x if x is not None and math.isfinite(x) else None
+
+
+def metrics_of(m: Any) -> Dict[str, float]:
+    """StepMetrics -> the step event's names."""
+    return {"lmLoss": m.lm_loss, "qHaltLoss": m.q_halt_loss, "tokenAccuracy": m.token_accuracy, "exactAccuracy": m.exact_accuracy,
+            "qHaltAccuracy": m.q_halt_accuracy, "meanHaltSteps": m.mean_halt_steps, "haltedRows": m.halted_rows, "gradNorm": m.grad_norm,
+            "gradVarianceRunning": m.grad_variance_running, "lossScale": m.loss_scale}
 
 
 def validate_config(config: Dict[str, Any], schema_path: Optional[str], source: str) -> None:
@@ -270,14 +278,14 @@ class TrainingRun:
         groups = self.config["eval"]["gradientVarianceGroups"]
         if groups <= 0:
             return None
-        batch = self.probe_stream.next(self.train_cfg["batchSize"])
+        batch = self.dist.local_rows(self.probe_stream.next(self.train_cfg["batchSize"]), self.local_batch)
         if not self.dist.is_writer:
             return None
         from .train.train_step import gradient_variance
 
         _, depth = self.schedule.at(max(1, self.state.step), self.train_cfg["steps"])
         with self.dist.no_gradient_sync():
-            return gradient_variance(self.state, self.to_device(batch), self.train_cfg, depth, groups)
+            return gradient_variance(self.state, self.to_device(batch), self.local_train_cfg, depth, groups, autocast=self.device.autocast_dtype)
 
     def snapshot(self) -> None:
         from .train.train_state import evaluation_weights
@@ -296,9 +304,7 @@ class TrainingRun:
         self.progress["wallSeconds"] += time.perf_counter() - t0
         self.emit({"type": "refinement", "step": self.state.step, "trajectory": trajectory})
 
-    def to_device(self, batch: Any) -> Any:
-        from .train.act_carry import ExampleBatch
-
+    def to_device(self, batch: ExampleBatch) -> ExampleBatch:
         dev = self.device.torch_device
         return ExampleBatch(batch.tokens.to(dev), batch.labels.to(dev), batch.blanks.to(dev))
 
@@ -330,9 +336,8 @@ class TrainingRun:
             lr = learning_rate(step, train["lr"], train["lrWarmupSteps"], train["steps"], train["lrMinRatio"])
             t0 = time.perf_counter()
             batch = self.dist.local_rows(self.stream.next(B), self.local_batch)
-            with self.device.autocast():
-                m = train_step(self.state, self.to_device(batch), self.local_train_cfg, depth, lr, halt_rng)
-            m = self.dist.reduce_metrics(m)
+            m = self.dist.reduce_metrics(metrics_of(
+                train_step(self.state, self.to_device(batch), self.local_train_cfg, depth, lr, halt_rng, autocast=self.device.autocast_dtype)))
             seconds = time.perf_counter() - t0
             self.progress["wallSeconds"] += seconds
             self.progress["trainSeconds"] += seconds
