@@ -19,6 +19,8 @@ export interface RunProgress {
 
 export interface TrainingCheckpointMeta {
   kind: 'reclab-training-checkpoint';
+  /** Which engine wrote it (docs/weights-format.md); absent in format-1 checkpoints. */
+  engine?: 'tfjs' | 'torch';
   step: number;
   emaUpdates: number;
   haltRng: RngState;
@@ -51,7 +53,7 @@ export function saveTrainingCheckpoint(path: string, state: TrainState, extra: P
   arrays.set('carry/blanks', { dtype: 'int32', shape: [c.data.size], data: c.data.blanks });
   const m = state.model;
   const meta: TrainingCheckpointMeta = {
-    kind: 'reclab-training-checkpoint', step: state.step, emaUpdates: state.emaUpdates, ...extra,
+    kind: 'reclab-training-checkpoint', engine: 'tfjs', step: state.step, emaUpdates: state.emaUpdates, ...extra,
     model: { width: m.width, totalLen: m.totalLen, vocabSize: m.task.vocabSize, seqLen: m.task.seqLen },
   };
   writeCheckpointFile(path, meta, arrays);
@@ -62,9 +64,10 @@ export function restoreTrainingCheckpoint(path: string, state: TrainState): Trai
   const { meta, arrays } = readCheckpointFile(path);
   const m = meta as TrainingCheckpointMeta;
   if (m?.kind !== 'reclab-training-checkpoint') throw new Error(`${path}: not a training checkpoint`);
-  const take = (name: string, shape: readonly number[]): StoredArray => {
+  const take = (name: string, shape: readonly number[], dtype: StoredArray['dtype'] = 'float32'): StoredArray => {
     const a = arrays.get(name);
     if (!a) throw new Error(`${path}: array ${name} is missing`);
+    if (a.dtype !== dtype) throw new Error(`${path}: array ${name} is ${a.dtype}, the run's model needs ${dtype}`);
     if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`${path}: array ${name} has shape [${a.shape}], the run's model needs [${shape}]`);
     }
@@ -82,11 +85,11 @@ export function restoreTrainingCheckpoint(path: string, state: TrainState): Trai
   const lInit = take('l_init', state.lInit.shape);
   const zH = take('carry/z_h', c.zH.shape);
   const zL = take('carry/z_l', c.zL.shape);
-  const steps = take('carry/steps', [c.steps.length]);
-  const halted = take('carry/halted', [c.halted.length]);
-  const tokens = take('carry/tokens', [c.data.size, c.data.seqLen]);
-  const labels = take('carry/labels', [c.data.size, c.data.seqLen]);
-  const blanks = take('carry/blanks', [c.data.size]);
+  const steps = take('carry/steps', [c.steps.length], 'int32');
+  const halted = take('carry/halted', [c.halted.length], 'uint8');
+  const tokens = take('carry/tokens', [c.data.size, c.data.seqLen], 'int32');
+  const labels = take('carry/labels', [c.data.size, c.data.seqLen], 'int32');
+  const blanks = take('carry/blanks', [c.data.size], 'int32');
 
   for (const [v, a] of assignments) tf.tidy(() => v.assign(tf.tensor(a.data as Float32Array, a.shape)));
   tf.dispose([state.hInit, state.lInit, c.zH, c.zL]);
@@ -94,9 +97,9 @@ export function restoreTrainingCheckpoint(path: string, state: TrainState): Trai
   state.lInit = tf.keep(tf.tensor1d(lInit.data as Float32Array));
   c.zH = tf.keep(tf.tensor3d(zH.data as Float32Array, zH.shape as [number, number, number]));
   c.zL = tf.keep(tf.tensor3d(zL.data as Float32Array, zL.shape as [number, number, number]));
-  c.steps = Int32Array.from(steps.data);
-  c.halted = Uint8Array.from(halted.data);
-  c.data = { ...c.data, tokens: Int32Array.from(tokens.data), labels: Int32Array.from(labels.data), blanks: Int32Array.from(blanks.data) };
+  c.steps = Int32Array.from(steps.data as Int32Array);
+  c.halted = Uint8Array.from(halted.data as Uint8Array);
+  c.data = { ...c.data, tokens: Int32Array.from(tokens.data as Int32Array), labels: Int32Array.from(labels.data as Int32Array), blanks: Int32Array.from(blanks.data as Int32Array) };
   state.step = m.step;
   state.emaUpdates = m.emaUpdates;
   return m;
