@@ -16,7 +16,7 @@ export function torchEnginePath(from = __dirname): string {
  * generic kernels); naming the core type from the CPU's flags gives the fast path. Only where
  * the instructions exist: a forced core type the CPU lacks crashes with SIGILL.
  */
-export function openblasCoreType(cpuinfo: string | undefined = readCpuinfo()): string | undefined {
+export function openblasCoreType(cpuinfo: string | undefined): string | undefined {
   const flags = /^flags\s*:(.*)$/m.exec(cpuinfo ?? '')?.[1]?.split(/\s+/) ?? [];
   if (flags.includes('avx512f')) return 'SkylakeX';
   if (flags.includes('avx2')) return 'Haswell';
@@ -36,7 +36,7 @@ export function workerEnvironment(base: NodeJS.ProcessEnv = process.env, engineP
   const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
   env['PYTHONPATH'] = base['PYTHONPATH'] ? `${enginePath}:${base['PYTHONPATH']}` : enginePath;
   if (!base['OPENBLAS_CORETYPE']) {
-    const core = openblasCoreType();
+    const core = openblasCoreType(readCpuinfo());
     if (core) env['OPENBLAS_CORETYPE'] = core;
   }
   return env;
