@@ -4,6 +4,7 @@ import type { RunConfig } from './config';
 
 const sudoku4: RunConfig = {
   seed: 0,
+  engine: 'tfjs',
   backend: 'auto',
   checkpointEverySteps: 500,
   model: {
@@ -73,6 +74,7 @@ const sudoku9: RunConfig = {
 // TRM-MLP on Sudoku-Extreme exactly as the reference recipe: 50,000 epochs x 1000 puzzles / 768 = 65,104 steps.
 const sudokuExtreme: RunConfig = {
   seed: 0,
+  engine: 'tfjs',
   backend: 'auto',
   checkpointEverySteps: 6510,
   model: {

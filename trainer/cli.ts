@@ -1,16 +1,19 @@
 // reclab — the Recursion Lab trainer. Every extension command is a thin call of one of these.
 //   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--steps N] [--seed N] [--backend NAME]
-//   reclab resume <run-dir> [--steps N] [--backend NAME]
+//                 [--engine tfjs|torch] [--python PATH] [--gpus N]   (torch: trainer/engines/torchWorker.ts)
+//   reclab resume <run-dir> [--steps N] [--backend NAME] [--python PATH] [--gpus N]
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
 //   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
 //   --rpc: JSON-RPC on stdin/stdout for the extension host (trainer/rpcChannel.ts)
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
+import { backendNames, engineNames, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
 import type { EvalEvent } from '../protocol/events';
 import { selectBackend } from './backend';
 import { ConfigError, resolveConfig } from './configResolution';
-import { loadTaskData } from './data/taskData';
+import { loadTaskData, type TaskData } from './data/taskData';
+import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
+import { runTorchWorker } from './engines/torchWorker';
 import { TrmModel } from './model/trm';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
@@ -33,7 +36,8 @@ class UsageError extends Error {}
 const usage = `usage:
   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--runs-root DIR] [--name NAME]
                 [--steps N] [--seed N] [--backend ${backendNames.join('|')}]
-  reclab resume <run-dir> [--steps N] [--backend NAME]
+                [--engine ${engineNames.join('|')}] [--python PATH] [--gpus N]
+  reclab resume <run-dir> [--steps N] [--backend NAME] [--python PATH] [--gpus N]
   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
@@ -50,6 +54,9 @@ const options = {
   steps: { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
+  engine: { type: 'string' },
+  python: { type: 'string' },
+  gpus: { type: 'string' },
   checkpoint: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -85,6 +92,29 @@ function backendFlag(flags: Flags): BackendName | undefined {
   return b as BackendName;
 }
 
+function engineFlag(flags: Flags): EngineName | undefined {
+  const e = flags.engine;
+  if (e === undefined) return undefined;
+  if (!(engineNames as readonly string[]).includes(e)) throw new UsageError(`--engine: unknown engine "${e}" (known: ${engineNames.join(', ')})`);
+  return e as EngineName;
+}
+
+/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python before any run directory exists. */
+function torchSetup(flags: Flags, engine: EngineName): { python: PythonInfo; gpus: number } | undefined {
+  const gpus = flags.gpus === undefined ? 1 : Number(flags.gpus);
+  if (!Number.isInteger(gpus) || gpus < 1) throw new UsageError(`--gpus: expected an integer >= 1, got "${flags.gpus}"`);
+  if (engine !== 'torch') {
+    for (const f of ['python', 'gpus'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
+    return undefined;
+  }
+  try {
+    return { python: probePython(choosePython(flags.python)), gpus };
+  } catch (e) {
+    if (e instanceof PythonEnvironmentError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** SIGINT/SIGTERM ask for a graceful stop (checkpoint, then exit); a second one exits at once. */
 function installStopHandlers(): () => boolean {
   let stop = false;
@@ -101,23 +131,29 @@ function installStopHandlers(): () => boolean {
 async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
   const { config, presetName } = resolveConfig({
     preset: flags.preset, configFile: flags.config, steps: intFlag(flags, 'steps', 1), seed: intFlag(flags, 'seed', 0),
-    backend: backendFlag(flags), name: flags.name,
+    backend: backendFlag(flags), name: flags.name, engine: engineFlag(flags),
   });
   // Everything that can fail on bad input happens before the run directory exists.
+  const torch = torchSetup(flags, config.engine);
   const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
   new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   checkConsistency(config);
-  const backend = await selectBackend(config.backend);
+  // The torch worker records its own device (metadata.device); "torch" stands for it here.
+  const backend = torch ? { name: 'torch', notes: [] } : await selectBackend(config.backend);
   const runId = newRunId(config.name ?? presetName);
   const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
+  const versions = packageVersions(backend.notes);
+  if (torch) Object.assign(versions, { python: torch.python.pythonVersion, torch: torch.python.torch });
+  // TODO(lead): take issue 9's run lock (trainer/run/runLock.ts) here for both engines once it lands.
   const runDir = RunDirectory.create(runPath, {
     metadata: {
       runId, createdAt: new Date().toISOString(), preset: presetName, configFile: flags.config && resolve(flags.config),
-      backend: backend.name, versions: packageVersions(backend.notes), gitCommit: gitCommit(process.cwd()), command: argv,
+      engine: config.engine, backend: backend.name, versions, gitCommit: gitCommit(process.cwd()), command: argv,
     },
     config,
   });
   if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
+  if (torch) return trainWithTorch(runDir, runId, false, flags, torch, data);
   return train(runDir, runId, config, backend.name, false, flags, data);
 }
 
@@ -128,6 +164,17 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
   const file = runDir.readConfigFile();
   const steps = intFlag(flags, 'steps', 1);
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
+  // A run resumes on the engine that trained it.
+  const engine = file.metadata.engine ?? 'tfjs';
+  const asked = engineFlag(flags);
+  if (asked !== undefined && asked !== engine) throw new UsageError(`--engine ${asked}: ${path} was trained by the ${engine} engine and resumes on it`);
+  const torch = torchSetup(flags, engine);
+  if (torch) {
+    if (!runDir.latestCheckpoint()) throw new Error(`${path}: no checkpoint to resume from`);
+    // The worker reads train.steps from config.json; --steps rewrites it there, as the TF.js engine's run_start records it.
+    if (steps !== undefined) runDir.writeConfigFile({ ...file, config });
+    return trainWithTorch(runDir, file.metadata.runId, true, flags, torch, undefined);
+  }
   const backend = await selectBackend(backendFlag(flags) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
   if (!runDir.latestCheckpoint()) throw new Error(`${path}: no checkpoint to resume from`);
@@ -139,6 +186,15 @@ async function train(runDir: RunDirectory, runId: string, config: RunConfig, bac
   const shouldStop = installStopHandlers();
   await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
+}
+
+async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: Flags, torch: { python: PythonInfo; gpus: number }, data: TaskData | undefined): Promise<number> {
+  const display = flags.quiet ? undefined : new ProgressDisplay();
+  return runTorchWorker({
+    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, data, checkpoint: flags.checkpoint,
+    onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
 }
 
 async function commandEval(flags: Flags, positionals: string[]): Promise<number> {

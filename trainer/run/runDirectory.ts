@@ -43,6 +43,11 @@ export class RunDirectory {
     }
   }
 
+  /** Rewrites config.json whole (atomically), e.g. a resume with a new step count for the torch worker. */
+  writeConfigFile(file: RunConfigFile): void {
+    writeFileAtomic(join(this.path, runFiles.config), JSON.stringify(file, null, 2) + '\n');
+  }
+
   /** Appends one event line; each line is written whole by one append call. */
   appendEvent(e: EventPayload): TrainerEvent {
     const event = { v: EVENTS_FORMAT_VERSION, time: Date.now(), ...e } as TrainerEvent;
