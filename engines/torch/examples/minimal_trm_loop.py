@@ -85,8 +85,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     model = TinyTRM()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    config = {"model": {"arch": "trm", "mixer": "mlp_t", "hiddenSize": 32, "hCycles": model.T, "lCycles": model.n},  # reclab
-              "train": {"steps": args.steps, "batchSize": 64, "haltMaxSteps": args.n_sup, "lossType": "softmax"},
+    config = {"model": {"hiddenSize": 32, "hCycles": model.T, "lCycles": model.n},  # reclab: what the views show
+              "train": {"steps": args.steps, "batchSize": 64, "haltMaxSteps": args.n_sup, "lossType": "softmax", "lr": 2e-3},
               "data": {"kind": "generated-sudoku", "side": SIDE}, "refinement": {"everySteps": 50}}
     run = Run(runs_root=args.runs_root, name="minimal-trm-loop", config=config, total_steps=args.steps)  # reclab
     probe_q, probe_a = batch(2, g)

@@ -169,11 +169,7 @@ class TrainingRun:
         from .weights import read_weights
 
         try:
-            f = read_weights(path)
-            params = {k[len("param/"):]: v for k, v in f.tensors.items() if k.startswith("param/")}
-            if not params:
-                raise BadInput(f"{path}: holds no param/* tensors")
-            self.model.load_tfjs_parameters({f"param/{k}": v for k, v in params.items()}, source=path)
+            self.model.load_tfjs_parameters(read_weights(path).tensors, source=path)
         except (OSError, ValueError) as e:
             raise BadInput(str(e)) from e
         if self.state.ema is not None:
