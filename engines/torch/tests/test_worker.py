@@ -218,3 +218,20 @@ def test_torch_too_old_is_bad_input():
         check_torch_version("1.12.1")
     check_torch_version("1.13.0a0")
     check_torch_version("2.5.1+cu124")
+
+
+def test_sigterm_during_an_evaluation_aborts_it_between_batches(tmp_path):
+    # 300 held-out puzzles scored one per batch: the evaluation after step 3 takes seconds, and the
+    # stop lands inside it.
+    cfg = small_config(data={"testPerBlank": 60}, eval={"everySteps": 3, "puzzlesPerBlank": 60, "batchSize": 1}, refinement={"everySteps": 0})
+    d = make_run_dir(tmp_path / "run", cfg)
+    p = _start(d)
+    _wait_for_step(p, 3)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=300)
+    assert p.returncode == 0
+    events = read_events(d)
+    assert not [e for e in events if e["type"] == "eval"], "the evaluation was aborted, not finished"
+    assert [e["type"] for e in events[-2:]] == ["checkpoint", "done"]
+    assert events[-1]["status"] == "stopped" and events[-1]["step"] == 3 and events[-2]["step"] == 3
