@@ -215,7 +215,7 @@ class TrainingRun:
         return name + (f"-x{self.dist.world}" if self.dist.world > 1 else "")
 
     # evaluation and snapshots -----------------------------------------------------------------
-    def _model_fns(self, model: Any):
+    def model_functions(self, model: Any):
         depth = model.depth
         S, D = model.total_len, model.width
 
@@ -253,7 +253,7 @@ class TrainingRun:
             test = self.final_test if scope == "final" else self.periodic_test
             try:
                 with evaluation_weights(self.state) as model:
-                    start, step, _, _ = self._model_fns(model)
+                    start, step, _, _ = self.model_functions(model)
                     result = evaluate(start, step, test, self.train_cfg["haltMaxSteps"], self.config["eval"]["batchSize"],
                                       should_abort=(lambda: self.stop.requested) if scope == "periodic" else None)
             except EvaluationAborted:
@@ -300,7 +300,7 @@ class TrainingRun:
             return
         t0 = time.perf_counter()
         with evaluation_weights(self.state) as model:
-            start, _, h_cycle, heads = self._model_fns(model)
+            start, _, h_cycle, heads = self.model_functions(model)
             trajectory = trace_refinement(start, h_cycle, heads, self.data.test_questions[idx], self.data.test_solutions[idx], self.data.side,
                                           self.train_cfg["haltMaxSteps"], model.depth.h_cycles, ref["perCycle"], self.train_cfg["lossType"])
         self.progress["wallSeconds"] += time.perf_counter() - t0
