@@ -33,7 +33,8 @@ function floatArray(t: tf.Tensor): StoredArray {
   return { dtype: 'float32', shape: t.shape, data: t.dataSync() as Float32Array };
 }
 
-export function saveTrainingCheckpoint(path: string, state: TrainState, extra: Pick<TrainingCheckpointMeta, 'haltRng' | 'stream' | 'progress'>): void {
+/** The training state's tensors under their checkpoint names (docs/weights-format.md); the carry's arrays are shared, not copied. */
+export function trainStateArrays(state: TrainState): Map<string, StoredArray> {
   const arrays = new Map<string, StoredArray>();
   for (const [name, v] of state.params) arrays.set(`param/${name}`, floatArray(v));
   for (const [name, s] of state.slots) {
@@ -51,6 +52,11 @@ export function saveTrainingCheckpoint(path: string, state: TrainState, extra: P
   arrays.set('carry/tokens', { dtype: 'int32', shape: [c.data.size, c.data.seqLen], data: c.data.tokens });
   arrays.set('carry/labels', { dtype: 'int32', shape: [c.data.size, c.data.seqLen], data: c.data.labels });
   arrays.set('carry/blanks', { dtype: 'int32', shape: [c.data.size], data: c.data.blanks });
+  return arrays;
+}
+
+export function saveTrainingCheckpoint(path: string, state: TrainState, extra: Pick<TrainingCheckpointMeta, 'haltRng' | 'stream' | 'progress'>): void {
+  const arrays = trainStateArrays(state);
   const m = state.model;
   const meta: TrainingCheckpointMeta = {
     kind: 'reclab-training-checkpoint', engine: 'tfjs', step: state.step, emaUpdates: state.emaUpdates, ...extra,

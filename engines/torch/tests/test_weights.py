@@ -168,3 +168,20 @@ def test_failed_write_leaves_the_old_file(good):
         write_weights(str(good), {"bad": np.array(["text"])})
     assert good.read_bytes() == before
     assert [q.name for q in good.parent.iterdir()] == [good.name]
+
+
+def test_parity_tool_refuses_bad_files_with_exit_2(good, tmp_path, capsys):
+    from reclab.parity import main
+    out = tmp_path / "out.safetensors"
+    assert main([str(good), str(good), str(out)]) == 2  # a weights file where a checkpoint belongs
+    err = capsys.readouterr().err
+    assert str(good) in err and "expected 'reclab-checkpoint'" in err
+    ckpt = tmp_path / "step-0000001.ckpt"
+    write_weights(str(ckpt), {"param/w": np.ones(4, np.float32)}, "reclab-checkpoint", {"kind": "reclab-training-checkpoint"})
+    blob = bytearray(ckpt.read_bytes())
+    blob[-1] ^= 0xFF
+    ckpt.write_bytes(bytes(blob))
+    assert main([str(ckpt), str(good), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(ckpt) in err and "param/w" in err and "SHA-256" in err
+    assert not out.exists()
