@@ -53,7 +53,9 @@ fi
 # 2. Fresh profile: no welcome page, no trust prompt, no telemetry, no update or gallery checks.
 echo "# e2e workspace" > "$RUN/workspace/README.md"
 : > "$RUN/config.yaml"
-cat > "$RUN/user-data/User/settings.json" <<'JSON'
+# The PyTorch engine's Python (the training test starts a torch run): the CI venv.
+PY="$(bash "$REPO/test/setup/python-env.sh" | tail -n 1)"
+cat > "$RUN/user-data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
   "security.workspace.trust.enabled": false,
@@ -64,7 +66,8 @@ cat > "$RUN/user-data/User/settings.json" <<'JSON'
   "workbench.tips.enabled": false,
   "workbench.enableExperiments": false,
   "git.enabled": false,
-  "reclab.stopTimeoutSeconds": 20
+  "reclab.stopTimeoutSeconds": 20,
+  "reclab.pythonPath": "$PY"
 }
 JSON
 "$CS_BIN" --config "$RUN/config.yaml" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \
