@@ -30,10 +30,10 @@ function trainerProcesses() {
   return out.split('\n').filter((l) => l.includes(join(EXT_DIR, 'dist', 'trainer', 'cli.js')));
 }
 
-/** PyTorch engine workers (python -m reclab.worker) anywhere on the machine. */
+/** PyTorch engine workers (python -m reclab.worker) training in this test's workspace. */
 function workerProcesses() {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes('-m reclab.worker'));
+  return out.split('\n').filter((l) => l.includes('-m reclab.worker') && l.includes(CS_FOLDER));
 }
 
 async function poll(what, fn, timeoutMs) {
