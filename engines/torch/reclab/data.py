@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 
 from .errors import BadInput
+from .train.act_carry import ExampleBatch
 
 TASK_DATA_KIND = "reclab-task-data"
 FIRST_DIGIT_TOKEN = 2
@@ -37,24 +38,11 @@ class TaskData:
     group_offsets: np.ndarray  # int64 [G + 1]; group g = rows offsets[g]..offsets[g+1]
     test_questions: np.ndarray  # uint8 [N, L]
     test_solutions: np.ndarray  # uint8 [N, L]
-    test_blanks: np.ndarray  # int64 [N]
+    test_blanks: np.ndarray  # int32 [N]
 
     @property
     def groups(self) -> int:
         return len(self.group_offsets) - 1
-
-
-class ExampleBatch(NamedTuple):
-    tokens: torch.Tensor  # int64 [B, L]
-    labels: torch.Tensor  # int64 [B, L]
-    blanks: torch.Tensor  # int64 [B]
-
-    @property
-    def size(self) -> int:
-        return int(self.tokens.shape[0])
-
-    def rows(self, start: int, count: int) -> "ExampleBatch":
-        return ExampleBatch(self.tokens[start:start + count], self.labels[start:start + count], self.blanks[start:start + count])
 
 
 def encode_questions(grids: np.ndarray) -> torch.Tensor:
@@ -67,7 +55,7 @@ def encode_answers(grids: np.ndarray) -> torch.Tensor:
 
 
 def encode_puzzles(questions: np.ndarray, solutions: np.ndarray, blanks: np.ndarray) -> ExampleBatch:
-    return ExampleBatch(encode_questions(questions), encode_answers(solutions), torch.from_numpy(blanks.astype(np.int64)))
+    return ExampleBatch(encode_questions(questions), encode_answers(solutions), torch.from_numpy(blanks.astype(np.int32)))
 
 
 def load_task_data(path: str) -> TaskData:
@@ -100,7 +88,7 @@ def load_task_data(path: str) -> TaskData:
     tq, ts = take("train/questions", np.uint8, 2), take("train/solutions", np.uint8, 2)
     offsets = take("train/group_offsets", np.int32, 1).astype(np.int64)
     eq, es = take("test/questions", np.uint8, 2), take("test/solutions", np.uint8, 2)
-    eb = take("test/blanks", np.int32, 1).astype(np.int64)
+    eb = take("test/blanks", np.int32, 1)
     for name, a in (("train/questions", tq), ("train/solutions", ts), ("test/questions", eq), ("test/solutions", es)):
         if a.shape[1] != L:
             raise BadInput(f"{path}: tensor {name} has {a.shape[1]} cells a row, side {side} needs {L}")

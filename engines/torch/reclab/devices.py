@@ -69,6 +69,10 @@ class Device:
     dtype: str  # "bfloat16" (autocast) or "float32"
     description: Dict[str, Any]
 
+    @property
+    def autocast_dtype(self) -> Optional[torch.dtype]:
+        return torch.bfloat16 if self.dtype == "bfloat16" else None
+
     def autocast(self) -> ContextManager[Any]:
         if self.dtype == "bfloat16" and self.torch_device.type == "cuda":
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
