@@ -212,7 +212,7 @@ test('a resume the worker refuses (a corrupt task-data file): exit 2 and the run
   const runDir = join(dir, 'run-complete');
   const data = join(runDir, 'worker', 'task-data.safetensors');
   const bytes = readFileSync(data);
-  bytes[bytes.length - 1] ^= 0xff; // a flipped byte in the last tensor
+  bytes[bytes.length - 1]! ^= 0xff; // a flipped byte in the last tensor
   writeFileSync(data, bytes);
   const before = hashTree(runDir);
   const r = spawnSync(process.execPath, [cli, 'resume', runDir, '--steps', '20'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
