@@ -32,7 +32,7 @@ export interface StepMetrics {
 }
 
 /** What one forward/backward over some rows of a (reset) carry produces. */
-interface GradientPass {
+export interface GradientPass {
   /** Summed over micro-batches, keyed by parameter name. */
   grads: Record<string, tf.Tensor>;
   zH: tf.Tensor3D;
@@ -49,7 +49,7 @@ interface GradientPass {
  * Gradients of (Σ_rows w_r·(lm_r + qLossWeight·q_r)) · scale / normaliser over rows
  * [start, start + count) of `carry`, at fixed parameters; `carry` is not changed.
  */
-function gradientPass(
+export function gradientPass(
   state: TrainState, carry: ActCarry, start: number, count: number, cfg: TrainConfig, depth: Depth,
   weighting: LossWeighting, normaliser: number,
 ): GradientPass {
@@ -125,7 +125,7 @@ function gradientPass(
 }
 
 /** The HSW weighting of the step that starts from `incomingSteps` (before reset) and `rowSteps` (after, 1-based). */
-function stepWeighting(cfg: TrainConfig, incomingSteps: Int32Array, resetCarry: ActCarry): LossWeighting {
+export function stepWeighting(cfg: TrainConfig, incomingSteps: Int32Array, resetCarry: ActCarry): LossWeighting {
   const rowSteps = resetCarry.steps.map((s) => s + 1);
   return lossWeighting(cfg.hsw, incomingSteps, rowSteps, cfg.haltMaxSteps);
 }

@@ -126,10 +126,16 @@ def write_weights(path: str, tensors: Mapping[str, ArrayLike], kind: str = "recl
         raise
 
 
+def must_be_finite(name: str) -> bool:
+    """The tensors the engines compute with (as trainer/run/checkpointFile.ts): parameters, EMA,
+    optimizer moments and the initial states."""
+    return name.startswith(("param/", "ema/", "adam_m/", "adam_v/")) or name in ("h_init", "l_init")
+
+
 def read_weights(path: str, expect_format: Optional[str] = None, check_finite: bool = True) -> WeightsFile:
     """Reads and verifies a format-2 file (every check docs/weights-format.md lists), then loads
-    the tensors through the safetensors library. `check_finite` refuses a NaN/inf in any float
-    tensor (parameters, EMA, moments, states: the engines never store a non-finite value)."""
+    the tensors through the safetensors library. `check_finite` refuses a NaN/inf in the tensors
+    `must_be_finite` names."""
     try:
         with open(path, "rb") as f:
             blob = f.read()
@@ -221,7 +227,7 @@ def decode_weights(blob: bytes, path: str = "<memory>", expect_format: Optional[
             raise fail("has no checksum in reclab.checksums", name)
         if tensor_sha256(a) != checksums[name]:
             raise fail("SHA-256 of its data does not match reclab.checksums (damaged data)", name)
-        if check_finite and a.dtype.kind == "f" and not np.isfinite(a).all():
+        if check_finite and must_be_finite(name) and a.dtype.kind == "f" and not np.isfinite(a).all():
             raise fail("holds a NaN or infinity", name)
     return WeightsFile(format=fmt, meta=meta, tensors=dict(tensors))
 

@@ -1,0 +1,200 @@
+// Cross-engine parity (issue 11): from the same training state and the same batch, one TF.js
+// `trainStep` and one torch `train_step` (engines/torch, `python -m reclab.parity`) agree on the
+// losses, every gradient and the state after the optimizer step (parameters, both Adam moments,
+// EMA, carry), for mlp_t and attention + RoPE, AdamATan2 and AdamW. The state is a mid-run one:
+// some rows halted, others carried with non-zero states, moments and EMA away from their start,
+// so resets, bias corrections and the EMA are all exercised. The files between the engines are
+// format 2 (trainer/run/checkpointFile.ts on this side, the safetensors library on the other).
+//
+// Tolerance (fp32 on both sides, different summation orders): per tensor
+//   max |torch − tfjs| ≤ 1e-4 · max |tfjs| + 1e-6.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../trainer/backend';
+import { TrmModel, type Depth } from '../../trainer/model/trm';
+import { supervisionStepFlops } from '../../trainer/model/flops';
+import type { ModelConfig, TrainConfig } from '../../protocol/config';
+import { Rng } from '../../trainer/random';
+import { createTrainState, disposeTrainState, type TrainState } from '../../trainer/train/trainState';
+import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trainStep';
+import { resetHaltedRows } from '../../trainer/train/actCarry';
+import type { ExampleBatch } from '../../trainer/train/exampleBatch';
+import { readWeightsFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
+
+const REPO = resolve(__dirname, '../..');
+const RTOL = 1e-4;
+const ATOL = 1e-6;
+
+test.before(async () => { await selectBackend('cpu'); });
+
+function venvPython(): string {
+  const out = execFileSync('bash', [join(REPO, 'test/setup/python-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop()!;
+}
+
+const baseModel: ModelConfig = {
+  arch: 'trm', mixer: 'mlp_t', hiddenSize: 16, numHeads: 2, expansion: 4, ffnMultipleOf: 8, layers: 2,
+  hCycles: 2, lCycles: 2, puzzleEmbLen: 2, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+};
+const baseTrain: TrainConfig = {
+  steps: 100, batchSize: 6, microBatchSize: 4, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adam_atan2',
+  lr: 3e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
+  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'stablemax', qLossWeight: 0.5,
+  ema: { enabled: true, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] },
+  hsw: { mode: 'paper', decay: 0.7 },
+};
+const task = { vocabSize: 6, seqLen: 16 };
+
+const f32 = (t: tf.Tensor): StoredArray => ({ dtype: 'float32', shape: t.shape, data: t.dataSync() as Float32Array });
+const normals = (n: number, scale: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal() * scale);
+
+/** Moves a fresh state to a mid-run one: perturbed q_head and puzzle_emb, moments, EMA, a mixed carry. */
+function midRun(state: TrainState, rng: Rng): void {
+  for (const [name, v] of state.params) {
+    if (name.startsWith('q_head') || name === 'puzzle_emb') v.assign(tf.tensor(normals(v.size, 0.3, rng), v.shape));
+  }
+  for (const [name, s] of state.slots) {
+    const p = state.params.get(name)!;
+    s.m.assign(tf.tensor(normals(p.size, 0.01, rng), p.shape));
+    s.v.assign(tf.tensor(Float32Array.from({ length: p.size }, () => 1e-4 * (0.1 + rng.float())), p.shape));
+  }
+  for (const [name, e] of state.ema!) {
+    const p = state.params.get(name)!;
+    e.assign(tf.add(p, tf.tensor(normals(p.size, 0.01, rng), p.shape)));
+  }
+  state.step = 5;
+  state.emaUpdates = 4;
+  const c = state.carry;
+  const B = c.steps.length;
+  c.halted = Uint8Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 1 : 0));
+  c.steps = Int32Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 3 : 1 + (r % 2)));
+  c.data.tokens.set(Int32Array.from(c.data.tokens, () => 1 + rng.int(5)));
+  c.data.labels.set(Int32Array.from(c.data.labels, () => 2 + rng.int(4)));
+  c.data.labels[3] = 0; // an ignored label
+  c.zH.dispose();
+  c.zL.dispose();
+  c.zH = tf.keep(tf.tensor(normals(c.zH.size, 1, rng), c.zH.shape)) as tf.Tensor3D;
+  c.zL = tf.keep(tf.tensor(normals(c.zL.size, 1, rng), c.zL.shape)) as tf.Tensor3D;
+}
+
+function stateArrays(state: TrainState): Map<string, StoredArray> {
+  const a = new Map<string, StoredArray>();
+  for (const [n, v] of state.params) a.set(`param/${n}`, f32(v));
+  for (const [n, s] of state.slots) { a.set(`adam_m/${n}`, f32(s.m)); a.set(`adam_v/${n}`, f32(s.v)); }
+  for (const [n, e] of state.ema ?? []) a.set(`ema/${n}`, f32(e));
+  a.set('h_init', f32(state.hInit));
+  a.set('l_init', f32(state.lInit));
+  const c = state.carry;
+  a.set('carry/z_h', f32(c.zH));
+  a.set('carry/z_l', f32(c.zL));
+  a.set('carry/steps', { dtype: 'int32', shape: [c.steps.length], data: c.steps.slice() });
+  a.set('carry/halted', { dtype: 'uint8', shape: [c.halted.length], data: c.halted.slice() });
+  const L = c.data.seqLen;
+  a.set('carry/tokens', { dtype: 'int32', shape: [c.data.size, L], data: c.data.tokens.slice() });
+  a.set('carry/labels', { dtype: 'int32', shape: [c.data.size, L], data: c.data.labels.slice() });
+  a.set('carry/blanks', { dtype: 'int32', shape: [c.data.size], data: c.data.blanks.slice() });
+  return a;
+}
+
+/** The gradient the next trainStep will take, at the state's current parameters (state unchanged). */
+function nextStepGradients(state: TrainState, incoming: ExampleBatch, train: TrainConfig, depth: Depth): Map<string, StoredArray> {
+  const c = state.carry;
+  const copy = { ...c, zH: tf.keep(c.zH.clone()), zL: tf.keep(c.zL.clone()), steps: c.steps.slice(), halted: c.halted.slice() };
+  const reset = resetHaltedRows(copy, incoming, state.hInit, state.lInit);
+  const pass = gradientPass(state, reset, 0, train.batchSize, train, depth, stepWeighting(train, c.steps, reset), train.batchSize);
+  const out = new Map(Object.entries(pass.grads).map(([n, g]) => [`grad/${n}`, f32(g)] as const));
+  tf.dispose([...Object.values(pass.grads), pass.zH, pass.zL, reset.zH, reset.zL]);
+  return out;
+}
+
+function assertClose(name: string, torch: StoredArray | undefined, tfjs: StoredArray): number {
+  assert.ok(torch, `torch output lacks ${name}`);
+  assert.deepEqual(torch.shape, tfjs.shape, `${name}: shape`);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < tfjs.data.length; i++) {
+    scale = Math.max(scale, Math.abs(Number(tfjs.data[i])));
+    diff = Math.max(diff, Math.abs(Number(torch.data[i]) - Number(tfjs.data[i])));
+  }
+  assert.ok(scale > 0, `${name}: all zero in the TF.js engine (the test would prove nothing)`);
+  assert.ok(diff <= RTOL * scale + ATOL, `${name}: max |torch − tfjs| = ${diff.toExponential(3)} > ${RTOL} · ${scale.toExponential(3)} + ${ATOL}`);
+  return diff / scale;
+}
+
+const cases: { name: string; model: Partial<ModelConfig>; train: Partial<TrainConfig> }[] = [
+  { name: 'mlp_t, AdamATan2, HSW paper', model: {}, train: {} },
+  { name: 'mlp_t, AdamW, HSW code', model: {}, train: { optimizer: 'adamw', hsw: { mode: 'code', decay: 0.7 } } },
+  { name: 'attention + RoPE, AdamATan2', model: { mixer: 'attention', posEncodings: 'rope' }, train: {} },
+  { name: 'attention + RoPE, AdamW, softmax CE', model: { mixer: 'attention', posEncodings: 'rope', hCycles: 3, puzzleEmbLen: 1 }, train: { optimizer: 'adamw', lossType: 'softmax', hsw: { mode: 'off', decay: 1 } } },
+];
+
+const python = venvPython();
+
+for (const c of cases) {
+  test(`engine parity: ${c.name} — losses, every gradient and the state after one step agree (rel ${RTOL})`, () => {
+    const modelCfg = { ...baseModel, ...c.model };
+    const train = { ...baseTrain, ...c.train };
+    const model = new TrmModel(modelCfg, task);
+    const state = createTrainState(model, train, new Rng(11));
+    const dir = mkdtempSync(join(tmpdir(), 'reclab-parity-'));
+    try {
+      const rng = new Rng(12);
+      midRun(state, rng);
+      const B = train.batchSize;
+      const incoming: ExampleBatch = {
+        size: B, seqLen: task.seqLen,
+        tokens: Int32Array.from({ length: B * task.seqLen }, () => 1 + rng.int(5)),
+        labels: Int32Array.from({ length: B * task.seqLen }, () => 2 + rng.int(4)),
+        blanks: Int32Array.from({ length: B }, () => rng.int(16)),
+      };
+      const depth = model.depth;
+      const lr = 2e-3;
+      const input = stateArrays(state);
+      input.set('batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens });
+      input.set('batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels });
+      input.set('batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks });
+      const inPath = join(dir, 'in.safetensors');
+      const outPath = join(dir, 'out.safetensors');
+      writeWeightsFile(inPath, { model: modelCfg, train, step: state.step, emaUpdates: state.emaUpdates, lr, depth: [depth.hCycles, depth.lCycles] }, input);
+
+      const grads = nextStepGradients(state, incoming, train, depth);
+      const metrics = trainStep(state, incoming, train, depth, lr, new Rng(0));
+      const after = stateArrays(state);
+
+      const run = spawnSync(python, ['-m', 'reclab.parity', inPath, outPath], {
+        encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(REPO, 'engines/torch'), OPENBLAS_CORETYPE: 'SkylakeX' },
+      });
+      assert.equal(run.status, 0, `python -m reclab.parity failed:\n${run.stderr}`);
+      const out = readWeightsFile(outPath);
+      const meta = out.meta as { metrics: Record<string, number | null>; flops: { forward: number; backward: number } };
+
+      // Losses (per batch row, as the step event logs them).
+      for (const [key, ts] of [['lm_loss', metrics.lmLoss], ['q_halt_loss', metrics.qHaltLoss], ['grad_norm', metrics.gradNorm], ['grad_variance_running', metrics.gradVarianceRunning]] as const) {
+        const py = meta.metrics[key]!;
+        assert.ok(Math.abs(py - ts) <= RTOL * Math.abs(ts) + ATOL, `${key}: torch ${py} vs tfjs ${ts}`);
+      }
+      assert.equal(meta.metrics['halted_rows'], metrics.haltedRows);
+      assert.equal(meta.metrics['loss_scale'], metrics.lossScale);
+      const flops = supervisionStepFlops(model, depth, B, true);
+      assert.deepEqual(meta.flops, { forward: flops.forward, backward: flops.backward });
+
+      // Every gradient, then everything the step changed.
+      assert.equal(grads.size, state.params.size);
+      let worst = 0;
+      for (const [name, g] of grads) worst = Math.max(worst, assertClose(name, out.tensors.get(name), g));
+      for (const [name, a] of after) {
+        if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, out.tensors.get(name), a));
+        else assert.deepEqual(Array.from(out.tensors.get(name)!.data as Int32Array, Number), Array.from(a.data as Int32Array, Number), name);
+      }
+      console.log(`${c.name}: worst max|torch − tfjs| / max|tfjs| over all tensors ${worst.toExponential(2)}`);
+    } finally {
+      disposeTrainState(state);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
