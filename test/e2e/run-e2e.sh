@@ -40,6 +40,9 @@ STAGE="$WORK/stage"
 mkdir -p "$STAGE"
 cp -r "$REPO/package.json" "$REPO/.vscodeignore" "$REPO/dist" "$REPO/media" "$STAGE/"
 [ -f "$REPO/README.md" ] && cp "$REPO/README.md" "$STAGE/"
+# The PyTorch engine's package ships inside the extension (the CLI finds it above dist/trainer).
+mkdir -p "$STAGE/engines/torch"
+cp -r "$REPO/engines/torch/pyproject.toml" "$REPO/engines/torch/reclab" "$STAGE/engines/torch/"
 if [ -d "$REPO/node_modules/onnxruntime-node" ]; then
   ORT="$STAGE/dist/trainer/node_modules/onnxruntime-node"
   PLAT="$(node -p 'process.platform + "/" + process.arch')"
