@@ -52,8 +52,9 @@ export function prepareWorker(opts: Pick<TorchWorkerOptions, 'runDir' | 'python'
   if (opts.resume) workerArgs.push('--resume');
   if (opts.checkpoint) workerArgs.push('--checkpoint', resolve(opts.checkpoint));
   const gpus = opts.gpus ?? 1;
+  // reclab.torchrun is torch.distributed.run plus the fix it needs on torch 1.13 with Python 3.11.
   return gpus > 1
-    ? [opts.python, '-u', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(gpus), ...workerArgs]
+    ? [opts.python, '-u', '-m', 'reclab.torchrun', '--standalone', '--nproc_per_node', String(gpus), ...workerArgs]
     : [opts.python, '-u', ...workerArgs];
 }
 

@@ -4,6 +4,14 @@
 `reclab.model` holds the TRM, `reclab.train` the training step and its parts.
 """
 
-from .logging_api import Run  # noqa: E402  (the bring-your-own-loop API: `from reclab import Run`)
-
 __all__ = ["Run"]
+
+
+def __getattr__(name: str):
+    # `from reclab import Run` (the bring-your-own-loop API) without importing torch at package
+    # import: the worker sets its OpenMP environment before torch loads.
+    if name == "Run":
+        from .logging_api import Run
+
+        return Run
+    raise AttributeError(f"module 'reclab' has no attribute {name!r}")

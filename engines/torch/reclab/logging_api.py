@@ -10,10 +10,14 @@
 
 Everything goes through reclab.run_directory, the worker's own writer, so the events are the
 protocol's (protocol/events.ts) field for field; fields a plain loop does not have are null or 0.
+The run's config is a complete RunConfig: yours laid over the default preset (default_config.json,
+generated from protocol/presets.ts; a test keeps it current), so the views find every field.
 """
 from __future__ import annotations
 
+import copy
 import datetime
+import json
 import os
 import platform
 import re
@@ -33,12 +37,21 @@ def new_run_id(label: str, now: Optional[datetime.datetime] = None) -> str:
     return now.strftime("%Y%m%d-%H%M%S") + "-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
 
 
-def _require(config: Mapping[str, Any], dotted: str) -> None:
-    node: Any = config
-    for key in dotted.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            raise ValueError(f"Run(config=...): config.{dotted} is missing (the extension's views read it)")
-        node = node[key]
+DEFAULT_CONFIG_FILE = os.path.join(os.path.dirname(__file__), "default_config.json")
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else copy.deepcopy(v)
+    return out
+
+
+def complete_config(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """Your config over the default preset: a complete RunConfig, engine "torch"."""
+    with open(DEFAULT_CONFIG_FILE, "r", encoding="utf-8") as f:
+        base = json.load(f)
+    return deep_merge(base, {**dict(config), "engine": "torch"})
 
 
 def _numpy(a: Any) -> np.ndarray:
@@ -46,14 +59,12 @@ def _numpy(a: Any) -> np.ndarray:
 
 
 class Run:
-    """A run directory written by your own loop. `config` needs at least model.hCycles, model.lCycles and data.side."""
+    """A run directory written by your own loop. `config`: the RunConfig fields that describe your run
+    (e.g. model.hiddenSize / hCycles / lCycles, train.haltMaxSteps, data.side); the rest are the default preset's."""
 
     def __init__(self, runs_root: str = "runs", name: str = "run", config: Optional[Mapping[str, Any]] = None,
                  total_steps: int = 0, backend: str = "torch", run_id: Optional[str] = None):
-        cfg: Dict[str, Any] = dict(config or {})
-        for field in ("model.hCycles", "model.lCycles", "data.side"):
-            _require(cfg, field)
-        cfg.setdefault("name", name)
+        cfg = complete_config({"name": name, **dict(config or {})})
         self.config = cfg
         self.run_id = run_id or new_run_id(name)
         self.path = os.path.join(runs_root, self.run_id)
