@@ -220,3 +220,21 @@ test('a resume the worker refuses (a corrupt task-data file): exit 2 and the run
   assert.ok(r.stderr.includes('task-data.safetensors'), r.stderr);
   assert.deepEqual(hashTree(runDir), before);
 });
+
+test('--gpus 2 on the CPU (two gloo ranks under torchrun): one SIGTERM stops every rank, rank 0 writes done "stopped", exit 0, no rank left', async () => {
+  const runDir = join(dir, 'run-two-ranks');
+  const run = startCli(['train', '--config', configFile('two-ranks', { train: { steps: 100000, batchSize: 8, microBatchSize: 8, haltMaxSteps: 2 } }), '--run-dir', runDir, '--gpus', '2']);
+  await until('three steps', () => stepsIn(runDir) >= 3, 300_000);
+  const launcher = workerPid(run.child.pid!);
+  assert.ok(launcher, 'torchrun runs as a child of the CLI');
+  const ranks = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/).map(Number)).filter(([, ppid]) => ppid === launcher).map(([pid]) => pid!);
+  assert.equal(ranks.length, 2, 'two ranks');
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exit, 0, run.stderr());
+  const written = events(runDir);
+  assert.deepEqual(written.at(-1), { ...written.at(-1), type: 'done', status: 'stopped' });
+  assert.equal(written.filter((e) => e.type === 'run_start').length, 1, 'only rank 0 writes');
+  const device = (JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { metadata: { device: { processes: number } } }).metadata.device;
+  assert.equal(device.processes, 2);
+  for (const pid of [launcher, ...ranks]) assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} is gone`);
+});
