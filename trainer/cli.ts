@@ -5,6 +5,7 @@
 //   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
 //   reclab export <run-dir> ...  /  reclab inspect <run-dir | model.onnx> ...  (trainer/onnx, trainer/inspect)
 //   --rpc: JSON-RPC on stdin/stdout for the extension host (trainer/rpcChannel.ts)
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, engineNames, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
@@ -17,6 +18,8 @@ import { runTorchWorker } from './engines/torchWorker';
 import { TrmModel } from './model/trm';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
+import { runFiles } from '../protocol/runDirectory';
+import { writeFileAtomic } from './run/atomicWrite';
 import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
@@ -171,9 +174,12 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
   const torch = torchSetup(flags, engine);
   if (torch) {
     if (!runDir.latestCheckpoint()) throw new Error(`${path}: no checkpoint to resume from`);
-    // The worker reads train.steps from config.json; --steps rewrites it there, as the TF.js engine's run_start records it.
+    // The worker reads train.steps from config.json, so --steps rewrites it there (put back if the worker refuses the resume).
+    const original = readFileSync(join(runDir.path, runFiles.config));
     if (steps !== undefined) runDir.writeConfigFile({ ...file, config });
-    return trainWithTorch(runDir, file.metadata.runId, true, flags, torch, undefined);
+    const code = await trainWithTorch(runDir, file.metadata.runId, true, flags, torch, undefined);
+    if (code === 2 && steps !== undefined) writeFileAtomic(join(runDir.path, runFiles.config), original);
+    return code;
   }
   const backend = await selectBackend(backendFlag(flags) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
@@ -192,7 +198,14 @@ async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boole
   const display = flags.quiet ? undefined : new ProgressDisplay();
   return runTorchWorker({
     runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, data, checkpoint: flags.checkpoint,
-    onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); },
+    onEvent: (e) => {
+      display?.handle(e);
+      try {
+        rpc?.notifyEvent(e);
+      } catch {
+        /* the host is gone (its channel closed, which was a stop request): the worker finishes on its own */
+      }
+    },
     log: (line) => process.stderr.write(`${line}\n`),
   });
 }

@@ -20,6 +20,8 @@ export const workerFiles = { dir: 'worker', taskData: 'task-data.safetensors', s
 
 /** Exit code when the user's second interrupt kills the worker (as the TF.js engine's immediate exit). */
 export const KILLED_EXIT_CODE = 130;
+/** The worker's exit code for bad input (protocol: 0 ok/stopped, 1 failure during a run, 2 bad input). */
+const EXIT_BAD_INPUT = 2;
 
 export interface TorchWorkerOptions {
   runDir: RunDirectory;
@@ -69,14 +71,18 @@ export async function runTorchWorker(opts: TorchWorkerOptions): Promise<number> 
     }
   };
 
+  // However stops arrive (SIGINT, SIGTERM, the RPC stop and stdin closing both come as SIGTERM from
+  // rpcChannel.ts), the worker gets one SIGTERM; only the user's second Ctrl-C kills it.
   let stopSent = false;
+  let interrupts = 0;
   let killed = false;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT') interrupts++;
     if (!stopSent) {
       stopSent = true;
-      opts.log(`${sig}: asking the worker to stop after this step (checkpoint first); press Ctrl-C again to kill it at once`);
+      opts.log(`${sig}: asking the worker to stop after this step (checkpoint first); press Ctrl-C twice to kill it at once`);
       signalGroup('SIGTERM');
-    } else if (sig === 'SIGINT' && !killed) {
+    } else if (interrupts >= 2 && !killed) {
       killed = true;
       opts.log('second interrupt: killing the worker (the run keeps its last checkpoint)');
       signalGroup('SIGKILL');
@@ -116,6 +122,8 @@ export async function runTorchWorker(opts: TorchWorkerOptions): Promise<number> 
     process.off('SIGTERM', onSignal);
   });
 
+  // Bad input (config, data, checkpoint, device): the worker refused before changing anything, and so does this.
+  if (!done && code === EXIT_BAD_INPUT) return EXIT_BAD_INPUT;
   if (!done) {
     const why = killed ? 'killed on a second interrupt' : signal ? `killed by ${signal}` : `exited with code ${code}`;
     const message = `PyTorch worker ${why} before finishing the run`;
