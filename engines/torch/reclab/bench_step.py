@@ -128,14 +128,17 @@ class PlainLoop:
         return loss.item()
 
 
-def timed(fn: Callable[[], object], device) -> float:
+def timed(fn: Callable[[], object], device) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process's threads). On a shared CPU the wall time
+    swings with other jobs; the CPU time (threads sleep while they wait, OMP_WAIT_POLICY=PASSIVE)
+    counts the work this step did."""
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run(args) -> Dict[str, object]:
@@ -156,7 +159,7 @@ def run(args) -> Dict[str, object]:
     for d in stages + [full]:
         engine_step(d)  # warm-up (allocator, first-call costs)
     plain_step(full)
-    times: Dict[str, List[float]] = {"engine": [], "plain": [], **{f"{d.h_cycles},{d.l_cycles}": [] for d in stages}}
+    times: Dict[str, List[tuple[float, float]]] = {"engine": [], "plain": [], **{f"{d.h_cycles},{d.l_cycles}": [] for d in stages}}
     for _ in range(args.rounds):
         times["engine"].append(timed(lambda: engine_step(full), device))
         times["plain"].append(timed(lambda: plain_step(full), device))
@@ -168,7 +171,8 @@ def run(args) -> Dict[str, object]:
         return f.forward + f.backward
 
     load_after = os.getloadavg()[0]
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     out: Dict[str, object] = {
         "config": {"mixer": "attention", "batch": args.batch, "hiddenSize": 128, "layers": 2, "heads": 4, "depth": [3, 6],
                    "optimizer": "adamw", "rounds": args.rounds},
@@ -177,16 +181,22 @@ def run(args) -> Dict[str, object]:
         # Other jobs on a shared machine slow every side alike (interleaved); the ratios hold, the s/step do not.
         "loadAverage": {"before": load_before, "after": load_after},
         "gflopPerStep": flop(full) / 1e9,
-        "engine": {"secondsPerStep": med["engine"], "gflops": flop(full) / 1e9 / med["engine"], "samples": times["engine"]},
-        "plain": {"secondsPerStep": med["plain"], "gflops": flop(full) / 1e9 / med["plain"], "samples": times["plain"]},
+        "engine": {"secondsPerStep": med["engine"], "gflops": flop(full) / 1e9 / med["engine"], "cpuSecondsPerStep": cpu["engine"],
+                   "samples": times["engine"]},
+        "plain": {"secondsPerStep": med["plain"], "gflops": flop(full) / 1e9 / med["plain"], "cpuSecondsPerStep": cpu["plain"],
+                  "samples": times["plain"]},
         "engineOverPlain": med["engine"] / med["plain"],
+        "engineOverPlainCpu": cpu["engine"] / cpu["plain"],
     }
     if stages:
         per = [med["1,2"], med["2,4"], med["engine"]]
+        per_cpu = [cpu["1,2"], cpu["2,4"], cpu["engine"]]
         flops = [flop(d) for d in STAGES]
         out["curriculum"] = {
-            "stages": [{"depth": [d.h_cycles, d.l_cycles], "secondsPerStep": t, "gflopPerStep": f / 1e9} for d, t, f in zip(STAGES, per, flops)],
+            "stages": [{"depth": [d.h_cycles, d.l_cycles], "secondsPerStep": t, "cpuSecondsPerStep": c, "gflopPerStep": f / 1e9}
+                       for d, t, c, f in zip(STAGES, per, per_cpu, flops)],
             "wallClockSpeedup": per[2] / sum(s * t for s, t in zip(SHARES, per)),
+            "cpuTimeSpeedup": per_cpu[2] / sum(s * t for s, t in zip(SHARES, per_cpu)),
             "flopsRatio": flops[2] / sum(s * f for s, f in zip(SHARES, flops)),
         }
     return out
@@ -212,13 +222,15 @@ def main(argv: List[str]) -> int:
           f"torch {r['torch']}, {r['threads']} threads, median of {args.rounds}, load average "
           f"{r['loadAverage']['before']:.1f} -> {r['loadAverage']['after']:.1f}:")
     for k in ("engine", "plain"):
-        print(f"  {k:7s} {r[k]['secondsPerStep']:.3f} s/step, {r[k]['gflops']:.1f} GFLOP/s")
-    print(f"  engine / plain: {r['engineOverPlain']:.3f} (the engine's overhead)")
+        print(f"  {k:7s} {r[k]['secondsPerStep']:.3f} s/step, {r[k]['gflops']:.1f} GFLOP/s, {r[k]['cpuSecondsPerStep']:.3f} CPU s/step")
+    print(f"  engine / plain: {r['engineOverPlain']:.3f} wall, {r['engineOverPlainCpu']:.3f} CPU time (the engine's overhead)")
     if "curriculum" in r:
         c = r["curriculum"]
         for s in c["stages"]:
-            print(f"  (T={s['depth'][0]}, n={s['depth'][1]}): {s['secondsPerStep']:.3f} s/step, {s['gflopPerStep']:.1f} GFLOP")
-        print(f"  PDC at equal steps: wall-clock speedup {c['wallClockSpeedup']:.2f}x, training-FLOPs ratio {c['flopsRatio']:.2f}x")
+            print(f"  (T={s['depth'][0]}, n={s['depth'][1]}): {s['secondsPerStep']:.3f} s/step, {s['cpuSecondsPerStep']:.3f} CPU s/step, "
+                  f"{s['gflopPerStep']:.1f} GFLOP")
+        print(f"  PDC at equal steps: speedup {c['wallClockSpeedup']:.2f}x wall, {c['cpuTimeSpeedup']:.2f}x CPU time; "
+              f"training-FLOPs ratio {c['flopsRatio']:.2f}x")
     return 0
 
 

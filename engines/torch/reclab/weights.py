@@ -6,8 +6,8 @@ verifiable (a SHA-256 per tensor and one over the canonical header text).
     f = read_weights(path)            # verified; f.tensors (numpy), f.meta (dict), f.format
 
 Every refusal is a `WeightsFileError` naming the file and, where one is at fault, the tensor.
-The torch model <-> TF.js name/layout mapping is `reclab.model.trm.TRM.to_tfjs_params` /
-`load_tfjs_params`; this module only moves named arrays.
+The torch model <-> TF.js name/layout mapping is `reclab.model.trm.TRM.tfjs_parameters` /
+`load_tfjs_parameters`; this module only moves named arrays.
 """
 from __future__ import annotations
 

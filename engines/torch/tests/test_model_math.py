@@ -124,6 +124,16 @@ def test_rms_norm_by_hand():
     np.testing.assert_allclose(out.numpy(), [[3 / math.sqrt(12.5 + 1e-5), 4 / math.sqrt(12.5 + 1e-5)]], rtol=1e-6)
 
 
+def test_rms_norm_gradient_matches_autograd_of_the_formula():
+    # The closed-form backward against autograd through h·(mean(h²) + eps)^−½ in float64.
+    h = torch.randn(3, 5, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    dy = torch.randn(3, 5, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    (ours,) = torch.autograd.grad(rms_norm(h, 1e-5), h, dy)
+    (plain,) = torch.autograd.grad(h * (h.pow(2).mean(-1, keepdim=True) + 1e-5) ** -0.5, h, dy)
+    torch.testing.assert_close(ours, plain, rtol=1e-10, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda x: rms_norm(x, 1e-5), (h,))
+
+
 def test_rope_rotates_each_pair_by_position_times_frequency():
     # head_dim 4, theta 10000: frequencies 1 and 1/100; pairs (0, 2) and (1, 3) (rotate-half layout).
     cos, sin = rope_tables(3, 4, 10000.0)

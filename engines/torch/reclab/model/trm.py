@@ -12,9 +12,10 @@ them to and from its layouts (linear weights [in, out], i.e. the transpose of nn
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ class Block(nn.Module):
             self.attn = Attention(width, cfg["numHeads"])
         self.mlp = SwiGLU(width, swiglu_hidden_size(width, cfg["expansion"], cfg["ffnMultipleOf"]))
 
-    def forward(self, x: torch.Tensor, rope: Tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: Tuple[torch.Tensor, ...] | None) -> torch.Tensor:
         if self.mlp_t:  # mix across positions; this norm runs over the sequence axis (per channel)
             xt = x.transpose(1, 2)  # [B, D, S]
             x = rms_norm(xt + self.seq_mlp(xt), self.eps).transpose(1, 2)
@@ -87,11 +88,15 @@ class TRM(nn.Module):
         self.register_buffer("h_init", torch.zeros(D))
         self.register_buffer("l_init", torch.zeros(D))
         if cfg["posEncodings"] == "rope":
-            cos, sin = rope_tables(self.total_len, D // cfg["numHeads"], cfg["ropeTheta"])
+            head_dim = D // cfg["numHeads"]
+            cos, sin = rope_tables(self.total_len, head_dim, cfg["ropeTheta"])
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+            # q's tables carry the attention score scale 1/sqrt(head_dim) (layers.Attention).
+            self.register_buffer("rope_q_cos", cos / math.sqrt(head_dim), persistent=False)
+            self.register_buffer("rope_q_sin", sin / math.sqrt(head_dim), persistent=False)
         else:
-            self.rope_cos = self.rope_sin = None
+            self.rope_cos = None
 
     # ---- the computation -------------------------------------------------------------------
 
@@ -107,7 +112,7 @@ class TRM(nn.Module):
         return emb * math.sqrt(self.width)
 
     def net(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
-        rope = (self.rope_cos, self.rope_sin) if self.rope_cos is not None else None
+        rope = (self.rope_cos, self.rope_sin, self.rope_q_cos, self.rope_q_sin) if self.rope_cos is not None else None
         x = h + injection
         for block in self.layers:
             x = block(x, rope)
@@ -126,16 +131,23 @@ class TRM(nn.Module):
         q = self.q_head(z_H[:, 0])  # [B, 2]
         return logits, q[:, 0], q[:, 1]
 
-    def supervision_step(self, z_H: torch.Tensor, z_L: torch.Tensor, tokens: torch.Tensor, depth: Depth):
+    def supervision_step(self, z_H: torch.Tensor, z_L: torch.Tensor, tokens: torch.Tensor, depth: Depth,
+                         autocast: Optional[torch.dtype] = None):
         """One supervision step: T − 1 cycles without gradient, the last with it, then the heads.
-        Returns (z_H, z_L, logits, q_halt, q_continue); the caller detaches the states it carries."""
-        with torch.no_grad():
+        Returns (z_H, z_L, logits, q_halt, q_continue); the caller detaches the states it carries.
+        `autocast` (e.g. torch.bfloat16) runs each part under its own torch.autocast: one region
+        around both would reuse the weight casts made under no_grad, which carry no gradient."""
+        with torch.no_grad(), self._autocast(autocast):
             x = self.input_embedding(tokens)
             for _ in range(depth.h_cycles - 1):
                 z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
-        x = self.input_embedding(tokens) if torch.is_grad_enabled() else x
-        z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
-        return (z_H, z_L, *self.heads(z_H))
+        with self._autocast(autocast):
+            x = self.input_embedding(tokens) if torch.is_grad_enabled() else x
+            z_H, z_L = self.cycle(z_H, z_L, x, depth.l_cycles)
+            return (z_H, z_L, *self.heads(z_H))
+
+    def _autocast(self, dtype: Optional[torch.dtype]):
+        return torch.autocast(self.h_init.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
     # ---- parameters, initialisation, the TF.js layout --------------------------------------
 

@@ -28,7 +28,6 @@ AdamATan2 / AdamW + sign-SGD, the EMA, and the halting update.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
@@ -81,9 +80,7 @@ def _gradient_pass(state: TrainState, carry: ActCarry, start: int, count: int, c
     for off in range(0, count, cfg["microBatchSize"]):
         first, n = start + off, min(cfg["microBatchSize"], count - off)
         data = carry.data.rows(first, n)
-        amp = torch.autocast(dev.type, dtype=autocast) if autocast is not None else contextlib.nullcontext()
-        with amp:
-            z_H, z_L, logits, q_halt, _ = model.supervision_step(carry.z_H[first:first + n], carry.z_L[first:first + n], data.tokens, depth)
+        z_H, z_L, logits, q_halt, _ = model.supervision_step(carry.z_H[first:first + n], carry.z_L[first:first + n], data.tokens, depth, autocast)
         loss = act_loss(logits.float(), data.labels, q_halt.float(), cfg["lossType"])
         lm, q = loss.lm_loss_per_row, loss.q_halt_loss_per_row
         if weighting.row_weights is not None:
