@@ -48,6 +48,7 @@ function benchTorch(): void {
   console.log(`9x9 benchmark TRM (attention, D=128, batch 64) on the torch engine (${r.device}, torch ${r.torch}, ${r.threads} threads, load ${r.loadAverage.before.toFixed(1)} -> ${r.loadAverage.after.toFixed(1)}), ${values['torch-rounds']} interleaved rounds`);
   for (const s of c.stages) console.log(`  (T=${s.depth[0]}, n=${s.depth[1]}): median ${s.secondsPerStep.toFixed(3)} s/step (${(s.secondsPerStep / full.secondsPerStep).toFixed(2)} of full depth), ${s.gflopPerStep.toFixed(2)} GFLOP/step (${(s.gflopPerStep / full.gflopPerStep).toFixed(2)} of full depth)`);
   console.log(`  PDC at equal steps: wall-clock speedup ${c.wallClockSpeedup.toFixed(2)}x (goal >= 1.5x), training-FLOPs ratio ${c.flopsRatio.toFixed(2)}x`);
+  console.log(`  full-depth engine step / plain PyTorch loop: ${r.engineOverPlain.toFixed(3)} (goal <= 1.10)`);
 }
 
 async function benchTfjs() {

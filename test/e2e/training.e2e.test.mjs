@@ -168,6 +168,7 @@ test('a PyTorch-engine run started from the palette trains live in the panel, th
 
   const webview = wb.webview(EXTENSION_ID);
   await webview.locator('.legend .run', { hasText: TORCH_RUN }).locator('.status', { hasText: 'running' }).waitFor({ timeout: 90_000 });
+  // The panel's other runs are stopped, so the point count grows only with the torch run's steps.
   const points = async () => Number(await webview.locator('#chart-loss').getAttribute('data-points'));
   const first = await poll('torch loss points', async () => { const p = await points(); return p > 0 && p; }, 60_000);
   const later = await poll('more torch loss points', async () => { const p = await points(); return p >= first + 10 && p; }, 120_000);
