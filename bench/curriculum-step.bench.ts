@@ -2,8 +2,10 @@
 // stage depth of the paper schedule — (1,2), (2,4), (3,6) — timed interleaved in one process
 // (so load on a shared machine falls on every depth alike), median per depth, and the speedup
 // PDC would give at equal steps: t(3,6) / (0.3·t(1,2) + 0.3·t(2,4) + 0.4·t(3,6)), beside the
-// FLOPs ratio of the same schedule.
-//   npm run bench:curriculum [-- --preset sudoku4-hard --rounds 15 --backend wasm --hidden 64]
+// FLOPs ratio of the same schedule. Both engines: the TF.js engine on the preset, then the PyTorch
+// engine (engines/torch `python -m reclab.bench_step`: the 9x9 benchmark TRM, D=128 attention, the
+// same stage depths and shares) when torch loads.
+//   npm run bench:curriculum [-- --preset sudoku4-hard --rounds 15 --backend wasm --hidden 64 --engines tfjs,torch --python PATH --torch-rounds 5]
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../protocol/config';
 import { presets } from '../protocol/presets';
@@ -16,15 +18,40 @@ import { depthSchedule } from '../trainer/train/depthCurriculum';
 import { ExampleStream } from '../trainer/train/exampleStream';
 import { createTrainState, disposeTrainState } from '../trainer/train/trainState';
 import { trainStep } from '../trainer/train/trainStep';
+import { runTorchBench, torchPython } from './torchBenchStep';
 
 const { values } = parseArgs({ options: {
   preset: { type: 'string', default: 'sudoku4-hard' },
   rounds: { type: 'string', default: '15' },
   backend: { type: 'string', default: 'wasm' },
   hidden: { type: 'string' },
+  engines: { type: 'string', default: 'tfjs,torch' },
+  python: { type: 'string' },
+  'torch-rounds': { type: 'string', default: '5' },
 } });
+const engines = values.engines.split(',');
 
 async function main() {
+  if (engines.includes('tfjs')) await benchTfjs();
+  if (engines.includes('torch')) benchTorch();
+}
+
+function benchTorch(): void {
+  const python = torchPython(values.python);
+  if (typeof python === 'string') {
+    console.log(`torch: not available (${python})`);
+    return;
+  }
+  const r = runTorchBench(python.python, ['--rounds', values['torch-rounds']]);
+  const c = r.curriculum!;
+  const full = c.stages[c.stages.length - 1]!;
+  console.log(`9x9 benchmark TRM (attention, D=128, batch 64) on the torch engine (${r.device}, torch ${r.torch}, ${r.threads} threads, load ${r.loadAverage.before.toFixed(1)} -> ${r.loadAverage.after.toFixed(1)}), ${values['torch-rounds']} interleaved rounds`);
+  for (const s of c.stages) console.log(`  (T=${s.depth[0]}, n=${s.depth[1]}): median ${s.secondsPerStep.toFixed(3)} s/step (${(s.secondsPerStep / full.secondsPerStep).toFixed(2)} of full depth), ${s.gflopPerStep.toFixed(2)} GFLOP/step (${(s.gflopPerStep / full.gflopPerStep).toFixed(2)} of full depth)`);
+  console.log(`  PDC at equal steps: wall-clock speedup ${c.wallClockSpeedup.toFixed(2)}x (goal >= 1.5x), training-FLOPs ratio ${c.flopsRatio.toFixed(2)}x`);
+  console.log(`  full-depth engine step / plain PyTorch loop: ${r.engineOverPlain.toFixed(3)} (goal <= 1.10)`);
+}
+
+async function benchTfjs() {
   const backend = await selectBackend(values.backend as BackendName);
   const config = structuredClone(presets[values.preset]!);
   if (values.hidden) config.model.hiddenSize = Number(values.hidden);

@@ -1,7 +1,9 @@
 // One TRM training step on 9x9 Sudoku (batch 64, D=128, 2 layers, 4 heads, T=3, n=6): samples/s,
-// GFLOP/s (analytic matmul FLOPs, forward + backward) and peak memory, for each TF.js backend
-// that loads here, side by side in one run. The figures later performance work is measured by.
-//   npm run bench:train [-- --backends wasm,cpu --steps 3 --mixers attention,mlp_t]
+// GFLOP/s (analytic matmul FLOPs, forward + backward) and peak memory, for every engine that loads
+// here, side by side in one run: each TF.js backend, then the PyTorch engine on the CPU and on CUDA
+// when torch sees a GPU (engines/torch `python -m reclab.bench_step`, which also times a plain
+// PyTorch loop doing the same step). The figures later performance work is measured by.
+//   npm run bench:train [-- --backends wasm,cpu --steps 3 --mixers attention,mlp_t --engines tfjs,torch --python PATH]
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import type { BackendName, ModelConfig, TrainConfig } from '../protocol/config';
@@ -14,6 +16,7 @@ import { Rng } from '../trainer/random';
 import { ExampleStream } from '../trainer/train/exampleStream';
 import { createTrainState, disposeTrainState } from '../trainer/train/trainState';
 import { trainStep } from '../trainer/train/trainStep';
+import { runTorchBench, torchPython } from './torchBenchStep';
 
 const { values } = parseArgs({ options: {
   backends: { type: 'string', default: 'tensorflow-gpu,tensorflow,wasm,cpu' },
@@ -22,7 +25,10 @@ const { values } = parseArgs({ options: {
   batch: { type: 'string', default: '64' },
   'micro-batch': { type: 'string', default: '32' },
   'cpu-batch': { type: 'string', default: '4' },
+  engines: { type: 'string', default: 'tfjs,torch' },
+  python: { type: 'string' },
 } });
+const engines = values.engines.split(',');
 
 const timedSteps = Number(values.steps);
 
@@ -58,7 +64,7 @@ async function benchOne(backend: string, mixer: ModelConfig['mixer'], batch: num
 
 async function main() {
   const rows = [];
-  for (const backend of values.backends.split(',')) {
+  for (const backend of engines.includes('tfjs') ? values.backends.split(',') : []) {
     let choice;
     try {
       choice = await selectBackend(backend as BackendName);
@@ -77,10 +83,32 @@ async function main() {
   }
   const wasm = rows.find((r) => r.backend === 'wasm' && r.mixer === 'attention');
   if (wasm) console.log(`wasm attention vs the 9.2 GFLOP/s measured with explicit transposes alone (perf-notes.md): ${(wasm.gflops / 9.2).toFixed(2)}x`);
+  if (engines.includes('torch')) rows.push(...benchTorch());
   for (const r of rows.filter((x) => x.backend !== 'wasm')) {
     const w = rows.find((x) => x.backend === 'wasm' && x.mixer === r.mixer);
-    if (w) console.log(`${r.backend} ${r.mixer} / wasm: ${(r.gflops / w.gflops).toFixed(2)}x GFLOP/s`);
+    if (w) console.log(`${r.backend} ${r.mixer} / wasm: ${(r.gflops / w.gflops).toFixed(2)}x GFLOP/s${r.backend === 'torch-cpu' ? ' (goal >= 5x)' : ''}`);
   }
+}
+
+/** The PyTorch engine (and the plain PyTorch loop beside it) on the CPU, then CUDA when present; attention only (as reclab.bench_step). */
+function benchTorch(): { backend: string; mixer: string; gflops: number }[] {
+  const python = torchPython(values.python);
+  if (typeof python === 'string') {
+    console.log(`torch: not available (${python})`);
+    return [];
+  }
+  const rows = [];
+  for (const device of python.cudaDevices > 0 ? ['cpu', 'cuda'] : ['cpu']) {
+    const r = runTorchBench(python.python, ['--skip-curriculum', '--rounds', values.steps, '--batch', values.batch, '--device', device]);
+    const label = `torch-${device}`;
+    for (const [name, t] of [[label, r.engine], [`${label}-plain`, r.plain]] as const) {
+      console.log(`${name.padEnd(14)} attention batch ${values.batch.padStart(3)}: ${t.secondsPerStep.toFixed(2)} s/step, ${(Number(values.batch) / t.secondsPerStep).toFixed(1)} samples/s, ${t.gflops.toFixed(2)} GFLOP/s (${r.gflopPerStep.toFixed(1)} GFLOP a step; torch ${r.torch}, ${r.threads} threads, load ${r.loadAverage.before.toFixed(1)} -> ${r.loadAverage.after.toFixed(1)})`);
+    }
+    console.log(`${label} engine / plain PyTorch loop: ${r.engineOverPlain.toFixed(3)} of its time (goal <= 1.10)`);
+    rows.push({ backend: label, mixer: 'attention', gflops: r.engine.gflops });
+  }
+  if (python.cudaDevices === 0) console.log('torch-cuda: not available (torch sees no CUDA GPU)');
+  return rows;
 }
 
 main();

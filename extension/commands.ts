@@ -49,6 +49,7 @@ function settings() {
     runsDirectory: c.get<string>('runsDirectory', 'runs'),
     stopTimeoutMs: 1000 * c.get<number>('stopTimeoutSeconds', 15),
     openPanelOnStart: c.get<boolean>('openPanelOnStart', true),
+    pythonPath: c.get<string>('pythonPath', ''),
   };
 }
 
@@ -112,12 +113,18 @@ export class Commands {
       .filter((f) => !isSweepConfig(f.fsPath));
     if (files.length) items.push({ label: 'Config files', kind: vscode.QuickPickItemKind.Separator });
     for (const f of files) items.push({ label: basename(f.fsPath), description: vscode.workspace.asRelativePath(f), file: f });
-    const pick = await vscode.window.showQuickPick(items, { title: 'Recursion Lab: Start Training (1/2)', placeHolder: 'A preset or a *.reclab.json config file' });
+    const pick = await vscode.window.showQuickPick(items, { title: 'Recursion Lab: Start Training (1/3)', placeHolder: 'A preset or a *.reclab.json config file' });
     if (!pick || (!pick.preset && !pick.file)) return undefined;
     if (pick.file && !(await this.configAccepted(pick.file))) return undefined;
+    const engines = [
+      { label: 'tfjs', engine: 'tfjs', description: 'built in', detail: 'TensorFlow.js in Node: needs nothing else' },
+      { label: 'torch', engine: 'torch', description: settings().pythonPath || 'python3', detail: 'The PyTorch worker (engines/torch): the fast CPU path, CUDA, MPS. Python is the reclab.pythonPath setting' },
+    ];
+    const engine = await vscode.window.showQuickPick(engines, { title: 'Recursion Lab: Start Training (2/3)', placeHolder: 'Engine' });
+    if (!engine) return undefined;
     const suggested = pick.preset ?? basename(pick.file!.fsPath).replace(/\.reclab\.json$/, '');
     const name = await vscode.window.showInputBox({
-      title: 'Recursion Lab: Start Training (2/2)', prompt: 'Run name', value: suggested,
+      title: 'Recursion Lab: Start Training (3/3)', prompt: 'Run name', value: suggested,
       validateInput: (v) => (/^[A-Za-z0-9_.-]{1,64}$/.test(v) ? undefined : 'letters, digits, "_", "-", "." (at most 64)'),
     });
     if (!name) return undefined;
@@ -125,7 +132,7 @@ export class Commands {
     const root = join(folder.uri.fsPath, settings().runsDirectory);
     let dir = join(root, newRunDirName(name));
     for (let i = 2; existsSync(dir); i++) dir = join(root, `${newRunDirName(name)}-${i}`);
-    const args = ['train', ...(pick.preset ? ['--preset', pick.preset] : ['--config', pick.file!.fsPath]), '--run-dir', dir, '--name', name];
+    const args = ['train', ...(pick.preset ? ['--preset', pick.preset] : ['--config', pick.file!.fsPath]), '--run-dir', dir, '--name', name, '--engine', engine.engine];
     return this.launch(dir, args, folder.uri.fsPath, `Starting training run "${name}"`, pick.file);
   }
 
@@ -253,7 +260,10 @@ export class Commands {
    * exit 2 before the run directory exists) leaves no run in the tree or the panel.
    */
   private async launch(runDir: string, args: string[], cwd: string, title: string, configFile?: vscode.Uri): Promise<RunEntry> {
-    const entry = await this.c.registry.launch(runDir, { node: process.execPath, cli: this.trainerCli, args, cwd }, (e) => this.onExit(e, configFile));
+    // reclab.pythonPath reaches the CLI as its third choice of Python (after --python and RECLAB_PYTHON).
+    const pythonPath = settings().pythonPath;
+    const env = pythonPath ? { RECLAB_PYTHON_SETTING: pythonPath } : undefined;
+    const entry = await this.c.registry.launch(runDir, { node: process.execPath, cli: this.trainerCli, args, cwd, env }, (e) => this.onExit(e, configFile));
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${title}…` }, () =>
       new Promise<void>((resolve) => {
         const check = () => {

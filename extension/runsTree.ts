@@ -17,10 +17,11 @@ const icons: Record<RunStatus, vscode.ThemeIcon> = {
 
 export const percent = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
-/** "stopped · sudoku4 · step 650 · best 42.5%" */
+/** "stopped · sudoku4 · torch · step 650 · best 42.5%" */
 export function runDescription(r: RunEntry): string {
   const parts: string[] = [r.status === 'failed' && r.failure?.startsWith('interrupted') ? 'failed (interrupted)' : r.status];
   if (r.preset) parts.push(r.preset);
+  parts.push(runEngine(r));
   if (r.step !== undefined) parts.push(`step ${r.step}`);
   if (r.bestExactAccuracy !== undefined) parts.push(`best ${percent(r.bestExactAccuracy)}`);
   if (r.annotations?.tags.length) parts.push(r.annotations.tags.map((t) => `#${t}`).join(' '));
@@ -39,6 +40,9 @@ const slurmIcons: Record<TaskState, vscode.ThemeIcon> = {
   'timed-out': new vscode.ThemeIcon('watch', new vscode.ThemeColor('charts.red')),
   unknown: new vscode.ThemeIcon('question'),
 };
+
+/** The engine that trains the run; runs from before the PyTorch engine are TF.js ones. */
+export const runEngine = (r: RunEntry): string => r.metadata?.engine ?? 'tfjs';
 
 /** A folder of runs (an ablation sweep's output folder). */
 export class RunGroup {
@@ -117,6 +121,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (r.preset) md.appendMarkdown(`- preset: ${r.preset}\n`);
     if (r.step !== undefined) md.appendMarkdown(`- step: ${r.step}${r.series?.figures.totalSteps ? ` / ${r.series.figures.totalSteps}` : ''}\n`);
     md.appendMarkdown(`- best exact accuracy: ${percent(r.bestExactAccuracy)}\n`);
+    md.appendMarkdown(`- engine: ${runEngine(r)}\n`);
     if (r.summary?.backend ?? r.metadata?.backend) md.appendMarkdown(`- backend: ${r.summary?.backend ?? r.metadata?.backend}\n`);
     md.appendMarkdown(`- folder: \`${r.key}\``);
     if (r.annotations?.tags.length) md.appendMarkdown(`\n- tags: ${r.annotations.tags.map((t) => `\`${t}\``).join(' ')}`);

@@ -111,9 +111,14 @@ export const refinementSchema = z.object({
 
 export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
+/** The engines behind the one protocol: the embedded TF.js trainer and the PyTorch worker (engines/torch). */
+export const engineNames = ['tfjs', 'torch'] as const;
+const engineDescription = 'Engine that trains the run: "tfjs" (built in, TensorFlow.js; the default) or "torch" (the PyTorch worker in engines/torch: the fast CPU path, CUDA, MPS).';
+
 export const runConfigSchema = z.object({
   name: z.string().optional(),
   seed: int(0),
+  engine: z.enum(engineNames).default('tfjs').describe(engineDescription),
   backend: z.enum(backendNames),
   checkpointEverySteps: int(0).describe('Write a checkpoint every this many steps (0 = only at the end).'),
   model: modelSchema,
@@ -132,6 +137,7 @@ export type EvalConfig = z.infer<typeof evalSchema>;
 export type RefinementConfig = z.infer<typeof refinementSchema>;
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type BackendName = (typeof backendNames)[number];
+export type EngineName = (typeof engineNames)[number];
 
 /**
  * A config file: any subset of a run config on top of a preset (`extends`, default the
@@ -142,6 +148,7 @@ export const configFileSchema = z.object({
   extends: z.string().optional().describe('Preset the file starts from (sudoku4, sudoku9-easy, sudoku-extreme).'),
   name: z.string().optional(),
   seed: int(0).optional(),
+  engine: z.enum(engineNames).optional().describe(engineDescription),
   backend: z.enum(backendNames).optional(),
   checkpointEverySteps: int(0).optional(),
   model: modelSchema.partial().optional(),

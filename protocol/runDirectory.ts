@@ -28,6 +28,8 @@ export interface RunMetadata {
   createdAt: string;
   preset?: string;
   configFile?: string;
+  /** The engine that trains the run; absent in runs from before the PyTorch engine (= "tfjs"). */
+  engine?: 'tfjs' | 'torch';
   backend: string;
   versions: Record<string, string>;
   gitCommit?: string;

@@ -3,18 +3,24 @@
 // another command is a usage error (exit 2). export / inspect / trace parse their own flags
 // (trainer/onnx, trainer/inspect, trainer/traceCommand.ts), as do sweep-status / sweep-cancel of a
 // Slurm sweep (trainer/ablation/sweepCommands.ts). --rpc: JSON-RPC on stdin/stdout for
-// the extension host (trainer/rpcChannel.ts).
+// the extension host (trainer/rpcChannel.ts). --engine torch: the PyTorch worker, supervised by
+// trainer/engines/torchWorker.ts.
+import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { backendNames, type BackendName, type RunConfig } from '../protocol/config';
+import { backendNames, engineNames, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
 import type { EvalEvent } from '../protocol/events';
 import { selectBackend } from './backend';
 import { defineCommand, UsageError, type Command, type FlagTable, type FlagValues } from './commandLine';
 import { ConfigError, resolveConfig } from './configResolution';
 import { InputError } from './inputError';
-import { loadTaskData } from './data/taskData';
+import { loadTaskData, type TaskData } from './data/taskData';
+import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
+import { runTorchWorker } from './engines/torchWorker';
 import { TrmModel } from './model/trm';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
+import { runFiles } from '../protocol/runDirectory';
+import { writeFileAtomic } from './run/atomicWrite';
 import { gitCommit, packageVersions } from './run/provenance';
 import { newRunId, RunDirectory } from './run/runDirectory';
 import { checkFitsInMemory } from './run/memoryBudget';
@@ -45,7 +51,10 @@ const flag = {
   runsRoot: { type: 'string', value: 'DIR', help: 'where new run directories go (default runs)' },
   quiet: { type: 'boolean', help: 'no progress output' },
   rpc: { type: 'boolean', help: 'JSON-RPC on stdin/stdout, for the extension host' },
+  python: { type: 'string', value: 'PATH', help: 'torch engine: the Python (default $RECLAB_PYTHON, the reclab.pythonPath setting, python3)' },
+  gpus: { type: 'string', value: 'N', help: 'torch engine: data-parallel processes (torchrun), default 1' },
 } as const satisfies FlagTable;
+const engineNamesText = engineNames.join('|');
 
 // Each command's own flags: adding a flag to a command is one line in its table.
 const trainFlags = {
@@ -57,6 +66,9 @@ const trainFlags = {
   steps: flag.steps,
   seed: { type: 'string', value: 'N', help: 'random seed (overrides the config)' },
   backend: flag.backend,
+  engine: { type: 'string', value: engineNamesText, help: 'the training engine (default the config\'s, tfjs)' },
+  python: flag.python,
+  gpus: flag.gpus,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -65,6 +77,9 @@ const resumeFlags = {
   checkpoint: { type: 'string', value: 'FILE', help: 'resume from this checkpoint of the run (default the latest; a corrupt latest names the previous valid one)' },
   steps: { ...flag.steps, help: 'train until this step (default the run\'s steps)' },
   backend: flag.backend,
+  engine: { type: 'string', value: engineNamesText, help: 'must be the run\'s own engine (a run resumes on the engine that trained it)' },
+  python: flag.python,
+  gpus: flag.gpus,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -139,35 +154,64 @@ function lockRun(path: string, argv: string[]): () => void {
   });
 }
 
+function engineFlag(e: string | undefined): EngineName | undefined {
+  if (e === undefined) return undefined;
+  if (!(engineNames as readonly string[]).includes(e)) throw new UsageError(`--engine: unknown engine "${e}" (known: ${engineNames.join(', ')})`);
+  return e as EngineName;
+}
+
+/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python before any run directory exists. */
+function torchSetup(flags: { python?: string; gpus?: string }, engine: EngineName): { python: PythonInfo; gpus: number } | undefined {
+  const gpus = flags.gpus === undefined ? 1 : Number(flags.gpus);
+  if (!Number.isInteger(gpus) || gpus < 1) throw new UsageError(`--gpus: expected an integer >= 1, got "${flags.gpus}"`);
+  if (engine !== 'torch') {
+    for (const f of ['python', 'gpus'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
+    return undefined;
+  }
+  try {
+    return { python: probePython(choosePython(flags.python)), gpus };
+  } catch (e) {
+    if (e instanceof PythonEnvironmentError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> {
   const { config, presetName } = resolveConfig({
     preset: flags.preset, configFile: flags.config, steps: intFlag(flags.steps, 'steps', 1), seed: intFlag(flags.seed, 'seed', 0),
-    backend: backendFlag(flags.backend), name: flags.name,
+    backend: backendFlag(flags.backend), name: flags.name, engine: engineFlag(flags.engine),
   });
   // Everything that can fail on bad input happens before the run directory exists.
   const runId = newRunId(config.name ?? presetName);
   const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
-  RunDirectory.checkCanCreate(runPath);
   checkPathFits(runPath, flags['run-dir'] ? '--run-dir' : config.name !== undefined ? 'the run name' : 'the preset name');
+  RunDirectory.checkCanCreate(runPath);
+  const torch = torchSetup(flags, config.engine);
   const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
   const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   checkConsistency(config);
-  const backend = await selectBackend(config.backend);
-  try {
-    checkFitsInMemory(model, config, backend.name);
-  } catch (e) {
-    throw new ConfigError(`${flags.config ?? `preset ${presetName}`}: ${(e as Error).message}`);
+  // The torch worker records its own device (metadata.device); "torch" stands for it here.
+  const backend = torch ? { name: 'torch', notes: [] } : await selectBackend(config.backend);
+  if (!torch) {
+    try {
+      checkFitsInMemory(model, config, backend.name);
+    } catch (e) {
+      throw new ConfigError(`${flags.config ?? `preset ${presetName}`}: ${(e as Error).message}`);
+    }
   }
+  const versions = packageVersions(backend.notes);
+  if (torch) Object.assign(versions, { python: torch.python.pythonVersion, torch: torch.python.torch });
   const runDir = RunDirectory.create(runPath, {
     metadata: {
       runId, createdAt: new Date().toISOString(), preset: presetName, configFile: flags.config && resolve(flags.config),
-      backend: backend.name, versions: packageVersions(backend.notes), gitCommit: gitCommit(process.cwd()), command: argv,
+      engine: config.engine, backend: backend.name, versions, gitCommit: gitCommit(process.cwd()), command: argv,
     },
     config,
   });
   const release = lockRun(runPath, argv);
   try {
     if (!flags.quiet) process.stderr.write(`run directory: ${runPath}\n${backend.notes.map((n) => `backend: ${n}\n`).join('')}backend: using ${backend.name}\n`);
+    if (torch) return await trainWithTorch(runDir, runId, false, flags, torch, data, undefined);
     return await train(runDir, runId, config, backend.name, false, flags, data);
   } finally {
     release();
@@ -191,10 +235,23 @@ async function resumeLocked(runDir: RunDirectory, path: string, flags: ResumeFla
   const file = runDir.readConfigFile();
   const steps = intFlag(flags.steps, 'steps', 1);
   const config: RunConfig = { ...file.config, train: { ...file.config.train, steps: steps ?? file.config.train.steps } };
-  const backend = await selectBackend(backendFlag(flags.backend) ?? config.backend);
-  const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
+  // A run resumes on the engine that trained it.
+  const engine = file.metadata.engine ?? 'tfjs';
+  const asked = engineFlag(flags.engine);
+  if (asked !== undefined && asked !== engine) throw new UsageError(`--engine ${asked}: ${path} was trained by the ${engine} engine and resumes on it`);
+  const torch = torchSetup(flags, engine);
   // Verified before anything is written; a corrupt latest names the previous valid one.
   const from = chooseResumeCheckpoint(runDir, flags.checkpoint, `reclab resume ${path}`);
+  if (torch) {
+    // The worker reads train.steps from config.json, so --steps rewrites it there (put back if the worker refuses the resume).
+    const original = readFileSync(join(runDir.path, runFiles.config));
+    if (steps !== undefined) runDir.writeConfigFile({ ...file, config });
+    const code = await trainWithTorch(runDir, file.metadata.runId, true, flags, torch, undefined, from.path);
+    if (code === 2 && steps !== undefined) writeFileAtomic(join(runDir.path, runFiles.config), original);
+    return code;
+  }
+  const backend = await selectBackend(backendFlag(flags.backend) ?? config.backend);
+  const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
   return train(runDir, file.metadata.runId, config, backend.name, true, flags, data, from.path);
 }
 
@@ -203,6 +260,19 @@ async function train(runDir: RunDirectory, runId: string, config: RunConfig, bac
   stop.installSignalHandlers();
   await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop: () => stop.requested, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
+}
+
+async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: { quiet?: boolean }, torch: { python: PythonInfo; gpus: number }, data: TaskData | undefined, checkpoint: string | undefined): Promise<number> {
+  const display = flags.quiet ? undefined : new ProgressDisplay();
+  stop.installSignalHandlers();
+  return runTorchWorker({
+    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, data, checkpoint, stop,
+    onEvent: (e) => {
+      display?.handle(e);
+      rpc?.notifyEvent(e);
+    },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
 }
 
 async function commandEval(flags: EvalFlags, positionals: string[]): Promise<number> {

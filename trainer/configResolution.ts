@@ -2,7 +2,7 @@
 // merged on top of it (its own `extends` may name the preset), then the flags (--steps, --seed,
 // --backend). Every error names the file and the field.
 import { readFileSync } from 'node:fs';
-import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type RunConfig } from '../protocol/config';
+import { configFileSchema, describeIssues, runConfigSchema, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
 import { checkConfigText, formatConfigProblems } from '../protocol/configDiagnostics';
 import { defaultPresetName, presetNamed, presets } from '../protocol/presets';
 import { InputError } from './inputError';
@@ -15,6 +15,7 @@ export interface ConfigRequest {
   steps?: number;
   seed?: number;
   backend?: BackendName;
+  engine?: EngineName;
   name?: string;
 }
 
@@ -92,6 +93,7 @@ export function resolveConfig(req: ConfigRequest): ResolvedConfig {
   const flags: Record<string, unknown> = {};
   if (req.seed !== undefined) flags['seed'] = req.seed;
   if (req.backend !== undefined) flags['backend'] = req.backend;
+  if (req.engine !== undefined) flags['engine'] = req.engine;
   if (req.name !== undefined) flags['name'] = req.name;
   if (req.steps !== undefined) flags['train'] = { steps: req.steps };
   merged = deepMerge(merged, flags);

@@ -41,6 +41,9 @@ STAGE="$WORK/stage"
 mkdir -p "$STAGE"
 cp -r "$REPO/package.json" "$REPO/.vscodeignore" "$REPO/dist" "$REPO/media" "$STAGE/"
 [ -f "$REPO/README.md" ] && cp "$REPO/README.md" "$STAGE/"
+# The PyTorch engine's package ships inside the extension (the CLI finds it above dist/trainer).
+mkdir -p "$STAGE/engines/torch"
+cp -r "$REPO/engines/torch/pyproject.toml" "$REPO/engines/torch/reclab" "$STAGE/engines/torch/"
 if [ -d "$REPO/node_modules/onnxruntime-node" ]; then
   ORT="$STAGE/dist/trainer/node_modules/onnxruntime-node"
   PLAT="$(node -p 'process.platform + "/" + process.arch')"
@@ -54,7 +57,9 @@ fi
 # 2. Fresh profile: no welcome page, no trust prompt, no telemetry, no update or gallery checks.
 echo "# e2e workspace" > "$RUN/workspace/README.md"
 : > "$RUN/config.yaml"
-cat > "$RUN/user-data/User/settings.json" <<'JSON'
+# The PyTorch engine's Python (the training test starts a torch run): the CI venv.
+PY="$(bash "$REPO/test/setup/python-env.sh" | tail -n 1)"
+cat > "$RUN/user-data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
   "security.workspace.trust.enabled": false,
@@ -65,7 +70,8 @@ cat > "$RUN/user-data/User/settings.json" <<'JSON'
   "workbench.tips.enabled": false,
   "workbench.enableExperiments": false,
   "git.enabled": false,
-  "reclab.stopTimeoutSeconds": 20
+  "reclab.stopTimeoutSeconds": 20,
+  "reclab.pythonPath": "$PY"
 }
 JSON
 "$CS_BIN" --config "$RUN/config.yaml" --user-data-dir "$RUN/user-data" --extensions-dir "$RUN/extensions" \

@@ -2,12 +2,14 @@
 // End-to-end: the extension in a real VS Code (code-server) driven by Chromium. From the command
 // palette start a short training run; inside the Live Training webview the loss chart's point count
 // grows; the status bar shows the curriculum stage; Stop Run stops it; the runs tree shows it
-// stopped; no trainer process is left. A screenshot of the panel during the run goes to $SHOT.
+// stopped; no trainer process is left. The same for a PyTorch-engine run (engine picked in Start
+// Training, Python from the reclab.pythonPath setting). A screenshot of the panel during the run goes to $SHOT.
 // Started by run-e2e.sh, which provides:
 //   CS_URL, CS_FOLDER (workspace), EXT_DIR (installed extension), SHOT, FAILURE_SHOT, HARNESS
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { launchPage, Workbench } from './workbench.mjs';
@@ -17,6 +19,7 @@ const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('p
 const { CS_URL, CS_FOLDER, EXT_DIR, SHOT, FAILURE_SHOT } = process.env;
 const EXTENSION_ID = 'recursion-lab.recursion-lab';
 const RUN_NAME = 'e2e-run';
+const TORCH_RUN = 'e2e-torch';
 
 const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -25,6 +28,12 @@ const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s $
 function trainerProcesses() {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes(join(EXT_DIR, 'dist', 'trainer', 'cli.js')));
+}
+
+/** PyTorch engine workers (python -m reclab.worker) training in this test's workspace. */
+function workerProcesses() {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes('-m reclab.worker') && l.includes(CS_FOLDER));
 }
 
 async function poll(what, fn, timeoutMs) {
@@ -41,6 +50,8 @@ let browser;
 let page;
 let wb;
 let failures = 0;
+/** The first run's loss points when it stopped (the reload test expects them back). */
+let firstRunPoints = 1;
 
 before(async () => {
   ({ browser, page } = await launchPage(chromium));
@@ -67,9 +78,10 @@ test('start from the palette -> live panel grows -> status bar stage -> Stop Run
   await wb.open(CS_URL, CS_FOLDER);
   lap('workbench ready');
 
-  // 1. Start Training: preset quick pick, then the run name.
+  // 1. Start Training: preset quick pick, the engine, then the run name.
   await wb.runCommand('Recursion Lab: Start Training');
   await wb.pick('sudoku4');
+  await wb.pick('tfjs');
   await wb.answer(RUN_NAME);
   lap('training started');
 
@@ -103,7 +115,8 @@ test('start from the palette -> live panel grows -> status bar stage -> Stop Run
   assert.equal(trainerProcesses().length, 1, 'exactly one trainer runs');
   await wb.runCommand('Recursion Lab: Stop Run');
   await webview.locator('.legend .run', { hasText: RUN_NAME }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
-  lap('panel shows stopped');
+  firstRunPoints = await points();
+  lap(`panel shows stopped (${firstRunPoints} loss points)`);
 
   // 5. The runs tree shows it stopped.
   await wb.runCommand('View: Show Recursion Lab');
@@ -121,6 +134,7 @@ test('start from the palette -> live panel grows -> status bar stage -> Stop Run
 test('a window reload stops a training run (no orphan) and brings the panel back with its runs', { timeout: 120_000 }, withShot(async () => {
   await wb.runCommand('Recursion Lab: Start Training');
   await wb.pick('sudoku4');
+  await wb.pick('tfjs');
   await wb.answer('e2e-reload');
   await wb.statusBarItem(/e2e-reload · stage \(T=2, n=2\)/).waitFor({ timeout: 60_000 });
   assert.equal(trainerProcesses().length, 1);
@@ -137,7 +151,38 @@ test('a window reload stops a training run (no orphan) and brings the panel back
 
   // The serializer restores the panel with both runs and their data (read back from events.jsonl).
   for (const name of [RUN_NAME, 'e2e-reload']) await webview.locator('.legend .run', { hasText: name }).waitFor({ timeout: 60_000 });
-  await poll('restored loss points', async () => Number(await webview.locator('#chart-loss').getAttribute('data-points')) > 150, 30_000);
+  // At least the first run's curve comes back (a loaded machine may not have reached 150 points).
+  await poll('restored loss points', async () => Number(await webview.locator('#chart-loss').getAttribute('data-points')) >= firstRunPoints, 30_000);
   await webview.locator('.legend .run', { hasText: 'e2e-reload' }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
   lap('panel restored: both runs, the reloaded one stopped');
+}));
+
+test('a PyTorch-engine run started from the palette trains live in the panel, then stops with no worker left', { timeout: 300_000 }, withShot(async () => {
+  // A config file in the workspace (offered by Start Training) that would train far longer than the test.
+  writeFileSync(join(CS_FOLDER, 'torch-e2e.reclab.json'), JSON.stringify({ extends: 'sudoku4', engine: 'torch', train: { steps: 100000 }, eval: { everySteps: 200 } }));
+  await wb.runCommand('Recursion Lab: Start Training');
+  await wb.pick('torch-e2e.reclab.json');
+  await wb.pick('torch');
+  await wb.answer(TORCH_RUN);
+  lap('torch run started');
+
+  const webview = wb.webview(EXTENSION_ID);
+  await webview.locator('.legend .run', { hasText: TORCH_RUN }).locator('.status', { hasText: 'running' }).waitFor({ timeout: 90_000 });
+  // The panel's other runs are stopped, so the point count grows only with the torch run's steps.
+  const points = async () => Number(await webview.locator('#chart-loss').getAttribute('data-points'));
+  const first = await poll('torch loss points', async () => { const p = await points(); return p > 0 && p; }, 60_000);
+  const later = await poll('more torch loss points', async () => { const p = await points(); return p >= first + 10 && p; }, 120_000);
+  lap(`loss chart with the torch run: ${first} -> ${later} points`);
+  assert.ok(later > first);
+  assert.equal(workerProcesses().length, 1, 'exactly one PyTorch worker runs');
+
+  await wb.runCommand('Recursion Lab: Stop Run');
+  await webview.locator('.legend .run', { hasText: TORCH_RUN }).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
+  lap('torch run stopped');
+  await poll('no trainer or worker process', async () => trainerProcesses().length === 0 && workerProcesses().length === 0, 15_000);
+  // The runs tree shows the engine.
+  await wb.runCommand('View: Show Recursion Lab');
+  const row = wb.treeRow('Runs', TORCH_RUN);
+  await poll('the tree row to say stopped · torch', async () => /stopped.*torch/.test(await row.textContent()), 15_000);
+  lap(`tree: ${(await row.textContent()).trim()}`);
 }));

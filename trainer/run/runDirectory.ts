@@ -69,6 +69,11 @@ export class RunDirectory {
     return { metadata: file.metadata, config: parsed.data };
   }
 
+  /** Rewrites config.json whole (atomically), e.g. a resume with a new step count for the torch worker. */
+  writeConfigFile(file: RunConfigFile): void {
+    writeFileAtomic(join(this.path, runFiles.config), JSON.stringify(file, null, 2) + '\n');
+  }
+
   /**
    * Appends one event line; each line is written whole by one append call. The first append of
    * this writer (and the first after a failed one) starts on a new line when the file ends in a

@@ -12,6 +12,7 @@ export const EXIT_INTERRUPTED = 130;
 export class StopRequest {
   private first: StopSource | undefined;
   private installed = false;
+  private readonly listeners = new Set<(source: StopSource, quitAtOnce: boolean) => void>();
 
   constructor(
     private readonly log: (line: string) => void = (line) => void process.stderr.write(line + '\n'),
@@ -23,15 +24,28 @@ export class StopRequest {
     return this.first !== undefined;
   }
 
+  /**
+   * Someone who must act on the stop rather than poll it (the PyTorch engine's supervisor, which
+   * passes it on to its worker): called on the first request, and with quitAtOnce just before a
+   * second Ctrl-C at a terminal exits the process. Returns the unsubscribe.
+   */
+  onRequest(listener: (source: StopSource, quitAtOnce: boolean) => void): () => void {
+    this.listeners.add(listener);
+    if (this.first !== undefined) listener(this.first, false);
+    return () => this.listeners.delete(listener);
+  }
+
   request(source: StopSource): void {
     if (this.first === undefined) {
       this.first = source;
       const again = this.interactive() ? '; press Ctrl-C again to quit at once (losing the steps since the last checkpoint)' : '';
       this.log(`${source}: stopping at the next safe point (checkpoint first)${again}`);
+      for (const l of this.listeners) l(source, false);
       return;
     }
     if (source === 'SIGINT' && this.interactive()) {
       this.log('SIGINT again: quitting at once');
+      for (const l of this.listeners) l(source, true);
       process.exit(EXIT_INTERRUPTED);
     }
     this.log(`${source}: already stopping (${this.first} asked first)`);
