@@ -18,6 +18,8 @@ export class EventsFileTail {
   private lines = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** finish() dropped a torn last line: the next newline ends it. */
+  private tornDropped = false;
   private reading: Promise<number> | undefined;
 
   constructor(readonly path: string, private readonly sink: LineSink) {}
@@ -30,6 +32,14 @@ export class EventsFileTail {
   /** Bytes after the last newline, waiting for the rest of their line. */
   get pendingLength(): number {
     return this.pendingBytes;
+  }
+
+  /**
+   * Index of the first line a new writer appends: a writer that starts after a torn last line
+   * first ends it with a newline (trainer/run/runDirectory.ts), so the fragment takes one index.
+   */
+  get nextWriterLine(): number {
+    return this.lines + (this.pendingBytes > 0 || this.tornDropped ? 1 : 0);
   }
 
   /**
@@ -47,6 +57,7 @@ export class EventsFileTail {
     const torn = Buffer.concat(this.pending).toString('utf8');
     this.pending = [];
     this.pendingBytes = 0;
+    this.tornDropped = true;
     return torn;
   }
 
@@ -63,6 +74,7 @@ export class EventsFileTail {
       this.lines = 0;
       this.pending = [];
       this.pendingBytes = 0;
+      this.tornDropped = false;
     }
     if (size === this.offset) return 0;
     const before = this.lines;
@@ -98,6 +110,7 @@ export class EventsFileTail {
       }
       this.pending = [];
       this.pendingBytes = 0;
+      this.tornDropped = false;
       start = nl + 1;
     }
     if (start < chunk.length) {

@@ -193,7 +193,7 @@ export class RunRegistry {
     if (entry.process?.running) throw new Error(`${entry.runId} is already running`);
     this.ensureSeries(entry);
     await entry.tail!.read(); // a resumed run: everything before this process
-    entry.merger!.startLive(entry.tail!.lineCount);
+    entry.merger!.startLive(entry.tail!.nextWriterLine); // past a torn last line, which the trainer ends first
     entry.failure = undefined;
     entry.summary = undefined;
     entry.exitHandled = false;

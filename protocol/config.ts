@@ -38,6 +38,13 @@ export const hswSchema = z.object({
   decay: z.number().gt(0).max(1),
 }).strict();
 
+/** Which checkpoints a run keeps (absent fields take defaultCheckpointRetention). */
+export const checkpointRetentionSchema = z.object({
+  keepLast: int(0).optional().describe('Keep the newest this many checkpoints (default 3; 0 = keep every checkpoint). The newest, which a resume needs, is always kept.'),
+  keepBest: z.boolean().optional().describe('Also keep the checkpoint of the best held-out exact accuracy (default true); an evaluation that sets a new best writes a checkpoint at its step.'),
+}).strict();
+export const defaultCheckpointRetention = { keepLast: 3, keepBest: true } as const;
+
 export const trainSchema = z.object({
   steps: int(1).describe('Optimizer steps (one supervision step each).'),
   batchSize: int(1).describe('Rows carried in the deep-supervision batch (global batch).'),
@@ -63,6 +70,7 @@ export const trainSchema = z.object({
   }).strict(),
   curriculum: curriculumSchema,
   hsw: hswSchema,
+  checkpoints: checkpointRetentionSchema.optional().describe('Checkpoint retention: the last keepLast plus the best (default { keepLast: 3, keepBest: true }).'),
 }).strict();
 
 const blankRange = z.tuple([int(0), int(0)]).refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });

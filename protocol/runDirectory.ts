@@ -1,4 +1,7 @@
 // Layout of a run directory (design.md "Run directory"): the durable truth every reader uses.
+// events.jsonl: one event a line; a writer that starts on a file whose last line is torn (no
+// final newline: a killed writer, a full disk) first writes a newline, so the fragment is a line
+// of its own that readers skip, and the writer's k-th event is the line after it plus k.
 export const runFiles = {
   config: 'config.json',
   events: 'events.jsonl',

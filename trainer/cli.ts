@@ -21,7 +21,10 @@ import { Rng } from './random';
 import { runFiles } from '../protocol/runDirectory';
 import { writeFileAtomic } from './run/atomicWrite';
 import { gitCommit, packageVersions } from './run/provenance';
-import { newRunId, RunDirectory } from './run/runDirectory';
+import { newRunId, RunDirectory, RunDirectoryError } from './run/runDirectory';
+import { CorruptFileError } from './run/checkpointFile';
+import { checkFitsInMemory } from './run/memoryBudget';
+import { chooseResumeCheckpoint } from './run/resumePoint';
 import { restoreTrainingCheckpoint } from './run/trainingCheckpoint';
 import { openRpcChannel, type RpcChannel } from './rpcChannel';
 import { runSweep, validateSweep, type SweepOptions } from './ablation/ablationSweep';
@@ -40,7 +43,7 @@ const usage = `usage:
   reclab train  [--preset NAME] [--config FILE] [--run-dir DIR] [--runs-root DIR] [--name NAME]
                 [--steps N] [--seed N] [--backend ${backendNames.join('|')}]
                 [--engine ${engineNames.join('|')}] [--python PATH] [--gpus N]
-  reclab resume <run-dir> [--steps N] [--backend NAME] [--python PATH] [--gpus N]
+  reclab resume <run-dir> [--checkpoint FILE] [--steps N] [--backend NAME] [--python PATH] [--gpus N]
   reclab eval   <run-dir> [--checkpoint FILE] [--backend NAME] [--json]
   reclab ablate [--preset NAME | --config FILE] --arms baseline,pdc,hsw,hsw-code,cgar,cgar-code --seeds N
                 [--steps N] [--depth T,n (default 3,6)] [--parallel N (default: cores)] [--out DIR]
@@ -138,13 +141,22 @@ async function commandTrain(flags: Flags, argv: string[]): Promise<number> {
   });
   // Everything that can fail on bad input happens before the run directory exists.
   const torch = torchSetup(flags, config.engine);
+  const runId = newRunId(config.name ?? presetName);
+  const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
+  RunDirectory.checkCanCreate(runPath);
   const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
-  new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   checkConsistency(config);
   // The torch worker records its own device (metadata.device); "torch" stands for it here.
   const backend = torch ? { name: 'torch', notes: [] } : await selectBackend(config.backend);
-  const runId = newRunId(config.name ?? presetName);
-  const runPath = resolve(flags['run-dir'] ?? join(flags['runs-root'] ?? 'runs', runId));
+  // The wasm heap's budget; the torch worker has no such cap.
+  if (!torch) {
+    try {
+      checkFitsInMemory(model, config, backend.name);
+    } catch (e) {
+      throw new ConfigError(`${flags.config ?? `preset ${presetName}`}: ${(e as Error).message}`);
+    }
+  }
   const versions = packageVersions(backend.notes);
   if (torch) Object.assign(versions, { python: torch.python.pythonVersion, torch: torch.python.torch });
   // TODO(lead): take issue 9's run lock (trainer/run/runLock.ts) here for both engines once it lands.
@@ -183,14 +195,15 @@ async function commandResume(flags: Flags, positionals: string[]): Promise<numbe
   }
   const backend = await selectBackend(backendFlag(flags) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
-  if (!runDir.latestCheckpoint()) throw new Error(`${path}: no checkpoint to resume from`);
-  return train(runDir, file.metadata.runId, config, backend.name, true, flags, data);
+  // Verified before anything is written; a corrupt latest names the previous valid one.
+  const from = chooseResumeCheckpoint(runDir, flags.checkpoint, `reclab resume ${path}`);
+  return train(runDir, file.metadata.runId, config, backend.name, true, flags, data, from.path);
 }
 
-async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>): Promise<number> {
+async function train(runDir: RunDirectory, runId: string, config: RunConfig, backend: string, resume: boolean, flags: Flags, data: ReturnType<typeof loadTaskData>, resumeFrom?: string): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   const shouldStop = installStopHandlers();
-  await runTraining({ runId, runDir, config, data, backend, resume, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
+  await runTraining({ runId, runDir, config, data, backend, resume, resumeFrom, shouldStop, onEvent: (e) => { display?.handle(e); rpc?.notifyEvent(e); } });
   return 0;
 }
 
@@ -319,7 +332,7 @@ export async function main(argv: string[]): Promise<number> {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`reclab ${command}: ${msg}\n`);
     if (e instanceof UsageError) process.stderr.write(usage + '\n');
-    return e instanceof UsageError || e instanceof ConfigError ? 2 : 1;
+    return e instanceof UsageError || e instanceof ConfigError || e instanceof RunDirectoryError || e instanceof CorruptFileError ? 2 : 1;
   } finally {
     await rpc?.flush();
   }

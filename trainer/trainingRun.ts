@@ -1,7 +1,7 @@
 // A training run from start (or resume) to the end: the loop of optimizer steps with its
 // events, periodic evaluation, checkpoints, a graceful stop, the final evaluation and the
 // summary. Everything it does is visible in the run directory.
-import type { RunConfig } from '../protocol/config';
+import { defaultCheckpointRetention, type RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
 import type { Depth } from './model/trm';
 import type { RunSummary } from '../protocol/runDirectory';
@@ -27,6 +27,8 @@ export interface TrainingRunOptions {
   data: TaskData;
   backend: string;
   resume: boolean;
+  /** With resume: the checkpoint to continue from (default: the latest); later ones are moved aside. */
+  resumeFrom?: string;
   /** Polled after every step; true = checkpoint, then end as "stopped". */
   shouldStop: () => boolean;
   /** Every event also goes here (progress bar, live channel) after it is on disk. */
@@ -74,17 +76,32 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   // Gradient-variance probes draw from their own stream so they never shift the training data.
   const probeStream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
   let resumed = false;
+  const retention = { ...defaultCheckpointRetention, ...train.checkpoints };
 
-  try {
-    if (opts.resume) {
-      const ckpt = runDir.latestCheckpoint();
-      if (ckpt) {
-        const meta = restoreTrainingCheckpoint(ckpt.path, state);
+  // A checkpoint that cannot be restored is refused before anything is written.
+  if (opts.resume) {
+    try {
+      const path = opts.resumeFrom ?? runDir.latestCheckpoint()?.path;
+      if (path) {
+        const meta = restoreTrainingCheckpoint(path, state);
         haltRng = new Rng(meta.haltRng);
         stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, meta.stream);
         progress = meta.progress;
         resumed = true;
       }
+    } catch (e) {
+      disposeTrainState(state);
+      throw e;
+    }
+  }
+  let checkpointedStep: number | undefined;
+
+  try {
+    if (resumed) {
+      runDir.removeStaleTemporaryFiles();
+      const aside = runDir.setAsideCheckpointsAfter(state.step);
+      if (aside) process.stderr.write(`resume from step ${state.step}: moved the ${aside.moved.length} later checkpoint(s) to ${aside.folder}\n`);
+      checkpointedStep = state.step;
     }
     const parameterCount = [...state.params.values()].reduce((n, v) => n + v.size, 0);
     emit({ type: 'run_start', runId: opts.runId, config, backend: opts.backend, startStep: state.step, totalSteps: train.steps, resumed, parameterCount });
@@ -101,6 +118,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const variance = groups > 0 ? gradientVariance(state, probeStream.next(train.batchSize), train, schedule.at(Math.max(1, state.step), train.steps).depth, groups) : null;
       const seconds = (performance.now() - t0) / 1000;
       progress.wallSeconds += seconds;
+      if (progress.bestExactAccuracy === undefined || r.exactAccuracy > progress.bestExactAccuracy) progress.bestStep = state.step;
       progress.bestExactAccuracy = Math.max(progress.bestExactAccuracy ?? 0, r.exactAccuracy);
       const e = evalEventOf(r, state.step, scope, seconds, model.depth, {
         gradientVariance: variance === null ? null : finiteOrNull(variance), trainSeconds: progress.trainSeconds,
@@ -118,11 +136,21 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       progress.wallSeconds += (performance.now() - t0) / 1000;
       emit({ type: 'refinement', step: state.step, trajectory });
     };
+    // Written to a temporary name, then renamed; only then are older ones pruned (retention).
     const checkpoint = (): void => {
+      if (checkpointedStep === state.step) return;
       const path = runDir.checkpointPath(state.step);
-      saveTrainingCheckpoint(path, state, { haltRng: haltRng.state(), stream: stream.state(), progress });
+      try {
+        saveTrainingCheckpoint(path, state, { haltRng: haltRng.state(), stream: stream.state(), progress });
+      } catch (e) {
+        throw new Error(`step ${state.step}: ${(e as Error).message}${lastGood()}`);
+      }
+      checkpointedStep = state.step;
       emit({ type: 'checkpoint', step: state.step, path: `checkpoints/${path.split(/[\\/]/).pop()}` });
+      runDir.pruneCheckpoints(retention.keepLast, retention.keepBest ? progress.bestStep : undefined);
     };
+    const lastGood = (): string => (checkpointedStep === undefined ? '; no checkpoint was written' : `; the last checkpoint, step ${checkpointedStep}, is kept`);
+    const bestIsNew = (): boolean => retention.keepBest && progress.bestStep === state.step;
 
     let stageShown = -1;
     while (state.step < train.steps) {
@@ -137,6 +165,9 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const t0 = performance.now();
       const batch = stream.next(train.batchSize);
       const m = trainStep(state, batch, train, depth, lr, haltRng);
+      if (!Number.isFinite(m.lmLoss) || !Number.isFinite(m.qHaltLoss)) {
+        throw new Error(`step ${step}: the loss is not finite (lm ${m.lmLoss}, q-halt ${m.qHaltLoss}): the training diverged and the run stopped as failed${lastGood()}`);
+      }
       const seconds = (performance.now() - t0) / 1000;
       progress.wallSeconds += seconds;
       progress.trainSeconds += seconds;
@@ -153,7 +184,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const last = state.step === train.steps;
       if (!last && config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) runEval('periodic');
       if (!last && config.refinement.everySteps > 0 && state.step % config.refinement.everySteps === 0) snapshot();
-      if (!last && config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) checkpoint();
+      if (!last && ((config.checkpointEverySteps > 0 && state.step % config.checkpointEverySteps === 0) || bestIsNew())) checkpoint();
       if (!last && opts.shouldStop()) {
         checkpoint();
         return finish('stopped', undefined);

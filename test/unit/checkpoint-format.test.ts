@@ -139,7 +139,7 @@ test('writeWeightsFile / readWeightsFile round-trip a name -> tensor map with it
   const path = join(dir, 'w.safetensors');
   const w = new Map<string, StoredArray>([
     ['param/lm_head', { dtype: 'float32', shape: [2, 2], data: Float32Array.from([0.1, 0.2, 0.3, 0.4]) }],
-    ['ids', { dtype: 'int64', shape: [2], data: BigInt64Array.from([5n, -(2n ** 40n)]) }],
+    ['ids', { dtype: 'int64', shape: [2], data: BigInt64Array.from([BigInt(5), BigInt(-(2 ** 40))]) }],
     ['flags', { dtype: 'bool', shape: [2], data: Uint8Array.from([1, 0]) }],
   ]);
   writeWeightsFile(path, { source: 'tfjs', seed: 3 }, w);
@@ -164,14 +164,34 @@ test('a flipped byte in an EMA or an optimizer array is refused naming the tenso
   }
 });
 
+/** Recomputes reclab.checksums and reclab.header_sha256 of a file (by the document, written here). */
+function reseal(path: string): void {
+  const { json, dataStart, buf } = header(path);
+  const names = Object.keys(json).filter((k) => k !== '__metadata__').sort();
+  const checksums = Object.fromEntries(names.map((k) => [k, createHash('sha256').update(buf.subarray(dataStart + json[k]!.data_offsets[0], dataStart + json[k]!.data_offsets[1])).digest('hex')]));
+  const md = json.__metadata__;
+  md['reclab.checksums'] = JSON.stringify(checksums);
+  const lines = names.map((k) => [k, json[k]!.dtype, json[k]!.shape.join(','), ...json[k]!.data_offsets].join('\t'));
+  md['reclab.header_sha256'] = createHash('sha256').update([...lines, md['reclab.meta'], md['reclab.checksums']].join('\n')).digest('hex');
+  header(path).rewrite((h) => { h.__metadata__ = md; });
+}
+
 test('a NaN or an infinity in a weight, an EMA or a moment is refused naming the tensor (with valid checksums)', () => {
   for (const [name, bad] of [['param/w', NaN], ['ema/w', Infinity], ['adam_v/w', -Infinity]] as const) {
     const path = fresh();
-    const arrays = sample();
-    (arrays.get(name)!.data as Float32Array)[4] = bad;
-    writeCheckpointFile(path, meta, arrays);
+    writeCheckpointFile(path, meta, sample());
+    const { json, dataStart, buf } = header(path);
+    buf.writeFloatLE(bad, dataStart + json[name]!.data_offsets[0] + 4 * 4);
+    writeFileSync(path, buf);
+    reseal(path);
     refused(path, name, new RegExp(`value 4 is ${String(bad)}.*finite`));
   }
+  // The writer never saves such a state: it refuses, naming the tensor, and leaves no file.
+  const arrays = sample();
+  (arrays.get('ema/w')!.data as Float32Array)[2] = NaN;
+  const path = fresh();
+  assert.throws(() => writeCheckpointFile(path, meta, arrays), /tensor ema\/w value 2 is NaN, not finite/);
+  assert.throws(() => readFileSync(path), /ENOENT/);
 });
 
 test('a bad dtype ("valueOf", an inherited name; "F16", not in the table) is refused naming the tensor', () => {
@@ -187,7 +207,7 @@ test('a truncated file is refused: in the data naming the tensor cut off, in the
   const path = fresh();
   writeCheckpointFile(path, meta, sample());
   const { json, buf } = header(path);
-  const last = Object.entries(json).filter(([k]) => k !== '__metadata__').sort((a, b) => b[1].data_offsets[1] - a[1].data_offsets[1])[0]![0];
+  const last = (Object.entries(json) as [string, { data_offsets: [number, number] }][]).filter(([k]) => k !== '__metadata__').sort((a, b) => b[1].data_offsets[1] - a[1].data_offsets[1])[0]![0];
   truncateSync(path, buf.byteLength - 3);
   refused(path, last, /truncated/);
   truncateSync(path, 40);

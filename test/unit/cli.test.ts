@@ -3,28 +3,14 @@
 // tiny training run leaves a complete run directory; eval prints an eval event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import type { RunConfigFile } from '../../trainer/run/runDirectory';
 import type { RunSummary } from '../../protocol/runDirectory';
+import { builtCli, cli } from './builtCli';
 
-const cli = resolve(__dirname, '../../dist/trainer/cli.js');
-const dir = mkdtempSync(join(tmpdir(), 'reclab-cli-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function reclab(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function write(name: string, content: unknown): string {
-  const path = join(dir, name);
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  return path;
-}
+const { dir, reclab, write } = builtCli('reclab-cli-');
 
 const tiny = {
   extends: 'sudoku4', seed: 1, checkpointEverySteps: 0,

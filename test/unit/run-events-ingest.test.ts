@@ -9,6 +9,7 @@ import type { StepEvent, TrainerEvent } from '../../protocol/events';
 import { EventMerger } from '../../extension/eventMerger';
 import { EventsFileTail } from '../../extension/eventsFileTail';
 import { RunSeries } from '../../extension/runSeries';
+import { RunDirectory } from '../../trainer/run/runDirectory';
 
 const step = (n: number, extra: Partial<StepEvent> = {}): StepEvent => ({
   v: 1, time: 1_700_000_000_000 + n, type: 'step', step: n, lmLoss: 1 / n, qHaltLoss: 0.5, tokenAccuracy: 0.5, exactAccuracy: null,
@@ -71,6 +72,26 @@ test('live RPC events and the file tail deliver each line once, whichever comes 
   appendFileSync(path, line(step(6)));
   await tail.read();
   assert.deepEqual(got.map((e) => (e as StepEvent).step), [1, 2, 3, 4, 5, 6]);
+});
+
+test('after a torn last line, the next trainer (the real writer) and the tail agree on line numbers: each event once', async () => {
+  for (const finished of [true, false]) { // the previous trainer's exit seen by this host, or a fresh host (reload)
+    const { path, got, warnings, merger, tail } = setup();
+    writeFileSync(path, line(step(1)) + line(step(2)) + JSON.stringify(step(3)).slice(0, 30));
+    await tail.read();
+    if (finished) merger.tornLine(tail.finish()!);
+    merger.startLive(tail.nextWriterLine);
+    assert.equal(tail.nextWriterLine, 3, 'lines 0, 1 and the fragment');
+    const writer = new RunDirectory(join(path, '..'));
+    const live = [4, 5, 6].map((n) => writer.appendEvent(step(n)));
+    merger.liveEvent(live[0]!); // RPC ahead of the file for the first event ...
+    await tail.read(); // ... the file ahead for the others
+    merger.liveEvent(live[1]!);
+    merger.liveEvent(live[2]!);
+    assert.deepEqual(got.map((e) => (e as StepEvent).step), [1, 2, 4, 5, 6], `finished=${finished}`);
+    // The fragment line is counted, not decoded (the live event past it came first); a finished one was warned about.
+    assert.equal(warnings.length, finished ? 1 : 0, warnings.join('\n'));
+  }
 });
 
 test('a resumed run replaces the steps after its checkpoint', () => {

@@ -118,6 +118,14 @@ test('a wrong header or an empty file is rejected at line 1', () => {
   assert.throws(() => loadSudokuCsv(empty, { seed: 1 }), (e: Error) => e.message.startsWith(`${empty}:1: `));
 });
 
+test('a CSV with only the header (no puzzles) is rejected, naming the file', () => {
+  for (const text of ['source,question,answer,rating\n', 'source,question,answer,rating\n\n\n', 'source,question,answer,rating']) {
+    const path = join(dir, `header-only-${text.length}.csv`);
+    writeFileSync(path, text);
+    assert.throws(() => loadSudokuCsv(path, { seed: 1 }), (e: Error) => e.message.startsWith(`${path}:2: no puzzles`));
+  }
+});
+
 test('parsePuzzleString reads 16- and 81-character strings and explains bad ones', () => {
   assert.deepEqual([...parsePuzzleString('1.3.0402........', 4)], [1, 0, 3, 0, 0, 4, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
   assert.equal(parsePuzzleString(WIKI_PUZZLE, 9)[0], 5);

@@ -126,6 +126,7 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
     else kept[slot] = row;
   });
   if (!sawHeader) throw new Error(`${path}:1: empty file, expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}`);
+  if (rowsSeen === 0) throw new Error(`${path}:2: no puzzles, the file holds only the header (a run needs at least one training and one test puzzle)`);
 
   kept.sort((a, b) => a.lineNumber - b.lineNumber);
   const groups = kept.map(({ puzzle }) => {

@@ -71,6 +71,8 @@ function writeFormat2(path: string, kind: FileKind, meta: unknown, arrays: Reado
     const size = a.shape.reduce((x, y) => x * y, 1);
     if (!(a.dtype in dtypes)) throw new Error(`checkpoint array ${name}: unknown dtype ${String(a.dtype)}`);
     if (size !== a.data.length) throw new Error(`checkpoint array ${name}: shape [${a.shape}] does not match ${a.data.length} values`);
+    const bad = a.dtype === 'float32' && mustBeFinite(name) ? (a.data as Float32Array).findIndex((x) => !Number.isFinite(x)) : -1;
+    if (bad >= 0) throw new Error(`not writing ${path}: tensor ${name} value ${bad} is ${(a.data as Float32Array)[bad]}, not finite (a corrupt or diverged state is never saved)`);
     const bytes = rawBytes(a.data);
     entries.set(name, { dtype: dtypes[a.dtype].tag, shape: [...a.shape], data_offsets: [offset, offset + bytes.byteLength] });
     checksums[name] = sha256(bytes);

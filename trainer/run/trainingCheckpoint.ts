@@ -15,6 +15,8 @@ export interface RunProgress {
   flopsForwardTotal: number;
   flopsBackwardTotal: number;
   bestExactAccuracy: number | undefined;
+  /** The step of the first evaluation reaching bestExactAccuracy (kept by checkpoint retention). */
+  bestStep?: number;
 }
 
 export interface TrainingCheckpointMeta {
