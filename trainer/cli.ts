@@ -192,6 +192,7 @@ async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> 
   checkConsistency(config);
   // The torch worker records its own device (metadata.device); "torch" stands for it here.
   const backend = torch ? { name: 'torch', notes: [] } : await selectBackend(config.backend);
+  // The wasm heap's budget; the torch worker has no such cap.
   if (!torch) {
     try {
       checkFitsInMemory(model, config, backend.name);
