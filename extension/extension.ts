@@ -5,15 +5,15 @@ import * as vscode from 'vscode';
 import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
 import { refinementPanelViewType } from '../protocol/refinementMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
-import { Commands, runsRoots } from './commands';
-import { FixedPointPanels } from './fixedPointPanel';
-import { PanelMemory } from './panelMemory';
-import { RefinementPanels } from './refinementPanel';
-import { RunRegistry } from './runRegistry';
-import { RunsTreeProvider } from './runsTree';
-import type { TrainerProcess } from './trainerProcess';
-import { TrainingPanels } from './trainingPanel';
-import { TrainingStatusBar } from './trainingStatusBar';
+import { Commands, runsRoots } from './commands/commands';
+import { FixedPointPanels } from './panels/fixedPointPanel';
+import { PanelMemory } from './panels/panelMemory';
+import { RefinementPanels } from './panels/refinementPanel';
+import { RunRegistry } from './runs/runRegistry';
+import { RunsTreeProvider } from './runs/runsTree';
+import type { TrainerProcess } from './trainer/trainerProcess';
+import { TrainingPanels } from './panels/trainingPanel';
+import { TrainingStatusBar } from './runs/trainingStatusBar';
 
 /** How long deactivation waits for a graceful stop before killing the trainers' process trees. */
 const DEACTIVATE_STOP_MS = 3000;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixedPointStateOf, parseFromFixedPointMessage, parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
-import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from '../../extension/inspectTarget';
+import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from '../../extension/panels/inspectTarget';
 import { answerGrid, puzzleLabel, runColourIndex, trajectoryBounds } from '../../webview/fixedpoint/viewModel';
 
 function puzzle(over: Partial<PuzzleInspection> = {}): PuzzleInspection {

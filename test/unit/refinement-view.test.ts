@@ -16,9 +16,9 @@ import {
 import {
   compactPuzzle, hasCheckpoint, parseTestRow, puzzleInputProblem, refinementEveryOfConfig, runConfigFacts, traceArgs,
   traceFailureReason, tracePathOf, trainedSideOfConfig,
-} from '../../extension/refinementTarget';
-import { RunRegistry } from '../../extension/runRegistry';
-import { RunSeries } from '../../extension/runSeries';
+} from '../../extension/panels/refinementTarget';
+import { RunRegistry } from '../../extension/runs/runRegistry';
+import { RunSeries } from '../../extension/runs/runSeries';
 import { frameLabel, frameOf, navigate, playbackNext, positionOf, resolveFrame, stepTickFractions } from '../../webview/refinement/frameIndex';
 import {
   cellsAt, changedCells, digitsString, gridDescription, puzzleLabel, qHaltOf, settledFrameOf, settledText, wrongCount,

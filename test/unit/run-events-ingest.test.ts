@@ -6,9 +6,9 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StepEvent, TrainerEvent } from '../../protocol/events';
-import { EventMerger } from '../../extension/eventMerger';
-import { EventsFileTail } from '../../extension/eventsFileTail';
-import { RunSeries } from '../../extension/runSeries';
+import { EventMerger } from '../../extension/runs/eventMerger';
+import { EventsFileTail } from '../../extension/runs/eventsFileTail';
+import { RunSeries } from '../../extension/runs/runSeries';
 
 const step = (n: number, extra: Partial<StepEvent> = {}): StepEvent => ({
   v: 1, time: 1_700_000_000_000 + n, type: 'step', step: n, lmLoss: 1 / n, qHaltLoss: 0.5, tokenAccuracy: 0.5, exactAccuracy: null,

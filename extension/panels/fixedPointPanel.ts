@@ -5,11 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import * as vscode from 'vscode';
-import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../protocol/fixedPointMessages';
+import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { webviewHtml } from './panelHtml';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import { TrainerProcess } from './trainerProcess';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 const STOP_MS = 3000;
 

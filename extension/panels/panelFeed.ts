@@ -1,8 +1,8 @@
 // What one Live Training panel is sent: for each of its runs, the step and eval rows it does not
 // have yet, at most every `intervalMs` (10,000 events/s become ten messages a second), in chunks
 // small enough for postMessage, as Float64Array columns (they cross without JSON). No vscode import.
-import type { RunDescriptor, ToWebviewMessage } from '../protocol/webviewMessages';
-import type { RunEntry } from './runRegistry';
+import type { RunDescriptor, ToWebviewMessage } from '../../protocol/webviewMessages';
+import type { RunEntry } from '../runs/runRegistry';
 
 export const CHUNK_ROWS = 65_536;
 

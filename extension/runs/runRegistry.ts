@@ -4,12 +4,12 @@
 // trainer, from the live RPC channel; EventMerger makes one stream of the two. No vscode import.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
-import type { RunDescriptor, RunStatus } from '../protocol/webviewMessages';
+import { runFiles, type RunMetadata, type RunSummary } from '../../protocol/runDirectory';
+import type { RunDescriptor, RunStatus } from '../../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
 import { RunSeries } from './runSeries';
-import { TrainerProcess, type TrainerLaunch } from './trainerProcess';
+import { TrainerProcess, type TrainerLaunch } from '../trainer/trainerProcess';
 
 export interface RegistryLog {
   info(message: string): void;

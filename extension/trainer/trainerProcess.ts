@@ -4,8 +4,8 @@
 // a timeout. No vscode import: unit tests drive it against the real CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { TrainerEvent } from '../protocol/events';
-import { stopRequest, trainerEventsNotification } from '../protocol/rpc';
+import type { TrainerEvent } from '../../protocol/events';
+import { stopRequest, trainerEventsNotification } from '../../protocol/rpc';
 import { killProcessTree } from './processTree';
 
 export interface TrainerLaunch {

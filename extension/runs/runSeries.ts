@@ -1,8 +1,8 @@
 // What a run's events mean for the views: the step and eval tables the panel draws, and the
 // latest figures the tree and the status bar show. Fed in file order by EventMerger.
-import { ColumnTable } from '../protocol/columnTable';
-import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../protocol/events';
-import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../protocol/webviewMessages';
+import { ColumnTable } from '../../protocol/columnTable';
+import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../../protocol/events';
+import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../../protocol/webviewMessages';
 
 export interface RunFigures {
   step: number;

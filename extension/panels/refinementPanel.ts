@@ -7,18 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { RefinementEvent } from '../protocol/events';
+import type { RefinementEvent } from '../../protocol/events';
 import {
   checkTraceFile, checkTrajectory, parseFromRefinementMessage, refinementPanelViewType, refinementStateOf,
   type FromRefinementMessage, type RefinementSource, type ToRefinementMessage,
-} from '../protocol/refinementMessages';
-import type { RunStatus } from '../protocol/webviewMessages';
+} from '../../protocol/refinementMessages';
+import type { RunStatus } from '../../protocol/webviewMessages';
 import { webviewHtml } from './panelHtml';
 import {
   hasCheckpoint, parseTestRow, puzzleInputProblem, runConfigFacts, traceArgs, traceFailureReason, tracePathOf, type TraceInput,
 } from './refinementTarget';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import { TrainerProcess } from './trainerProcess';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 const STOP_MS = 3000;
 const PUZZLE_MEMORY_KEY = 'reclab.inspectPuzzle.lastPuzzle';

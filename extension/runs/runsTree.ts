@@ -2,7 +2,7 @@
 // preset, step and best exact accuracy, and a context menu keyed on `contextValue`.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { RunStatus } from '../protocol/webviewMessages';
+import type { RunStatus } from '../../protocol/webviewMessages';
 import type { RunEntry, RunRegistry } from './runRegistry';
 
 const icons: Record<RunStatus, vscode.ThemeIcon> = {

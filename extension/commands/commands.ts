@@ -3,11 +3,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { defaultPresetName, presets } from '../protocol/presets';
-import { runFiles } from '../protocol/runDirectory';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import type { TrainingPanels } from './trainingPanel';
-import { TrainerProcess } from './trainerProcess';
+import { defaultPresetName, presets } from '../../protocol/presets';
+import { runFiles } from '../../protocol/runDirectory';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import type { TrainingPanels } from '../panels/trainingPanel';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 /** The trainer's ablation arms (trainer/ablation/ablationArms.ts; `reclab ablate` rejects others). */
 export const ablationArms = [

@@ -2,12 +2,12 @@
 // them after a window reload (the serializer); every message from it is parsed before use.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { panelIdOfState, parseFromWebviewMessage, runKeysOfState, trainingPanelViewType, type FromWebviewMessage } from '../protocol/webviewMessages';
+import { panelIdOfState, parseFromWebviewMessage, runKeysOfState, trainingPanelViewType, type FromWebviewMessage } from '../../protocol/webviewMessages';
 import { runsToCsv } from './csvExport';
 import { PanelFeed } from './panelFeed';
 import { webviewHtml } from './panelHtml';
 import type { PanelMemory } from './panelMemory';
-import type { RunEntry, RunRegistry } from './runRegistry';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 
 export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly panels = new Set<TrainingPanel>();

@@ -2,8 +2,8 @@
 // directory or an .onnx file, and where its report lands. No vscode import (unit-tested).
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { INSPECT_REPORT_FILE } from '../protocol/inspectReport';
-import { runFiles } from '../protocol/runDirectory';
+import { INSPECT_REPORT_FILE } from '../../protocol/inspectReport';
+import { runFiles } from '../../protocol/runDirectory';
 
 export type InspectTarget = { kind: 'run'; dir: string } | { kind: 'onnx'; file: string; puzzles: string[] };
 
