@@ -108,15 +108,19 @@ export class PanelFeed {
   }
 
   private async flushNow(): Promise<void> {
-    const runs: RunDescriptor[] = [...this.cursors.values()].map((c) => c.entry.descriptor);
+    // Only the runs of the `runs` message this flush posts get rows: a run added while the flush
+    // awaits a post is sent by the next flush, after the webview has been told of it (rows of a
+    // run it does not know are dropped there, and its cursor would have moved past them).
+    const cursors = [...this.cursors.values()];
+    const runs: RunDescriptor[] = cursors.map((c) => c.entry.descriptor);
     const runsJson = JSON.stringify(runs);
     if (runsJson !== this.lastRuns) {
       this.lastRuns = runsJson;
       await this.post({ type: 'runs', panelId: this.panelId, runs });
     }
-    for (const c of this.cursors.values()) {
+    for (const c of cursors) {
       const s = c.entry.series;
-      if (!s) continue;
+      if (!s || this.cursors.get(c.entry.key) !== c) continue;
       while (c.steps < s.steps.length && !this.disposed) {
         const start = c.steps;
         const end = Math.min(s.steps.length, start + CHUNK_ROWS);

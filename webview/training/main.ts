@@ -12,7 +12,8 @@ import {
 } from '../../protocol/webviewMessages';
 import { chartSpecs } from './chartSpecs';
 import { MetricChart, type ChartInputs } from './metricChart';
-import { RunView } from './runView';
+import { PanelRuns } from './panelRuns';
+import type { RunView } from './runView';
 import { readTheme, watchTheme, type Theme } from './theme';
 
 interface VsCodeApi {
@@ -42,8 +43,7 @@ function loadState(raw: unknown): TrainingPanelState {
 
 class TrainingPanelApp {
   private readonly state: TrainingPanelState;
-  private readonly runs = new Map<string, RunView>();
-  private order: string[] = [];
+  private readonly panelRuns = new PanelRuns();
   private readonly charts: MetricChart[] = [];
   private theme: Theme = readTheme();
   private zoom: [number, number] | undefined;
@@ -153,22 +153,10 @@ class TrainingPanelApp {
         this.state.panelId = m.panelId;
         this.setRuns(m.runs);
         break;
-      case 'steps': {
-        const r = this.runs.get(m.key);
-        if (r) {
-          r.applySteps(m.start, m.columns);
-          this.scheduleRender();
-        }
+      case 'steps':
+      case 'evals':
+        if (this.panelRuns.applyRows(m)) this.scheduleRender();
         break;
-      }
-      case 'evals': {
-        const r = this.runs.get(m.key);
-        if (r) {
-          r.applyEvals(m.start, m.columns);
-          this.scheduleRender();
-        }
-        break;
-      }
       case 'reply': {
         const done = this.pending.get(m.inReplyTo);
         this.pending.delete(m.inReplyTo);
@@ -180,14 +168,8 @@ class TrainingPanelApp {
 
   private setRuns(runs: RunDescriptor[]): void {
     const keys = new Set(runs.map((r) => r.key));
-    for (const k of [...this.runs.keys()]) if (!keys.has(k)) this.runs.delete(k);
-    for (const d of runs) {
-      const existing = this.runs.get(d.key);
-      if (existing) existing.descriptor = d;
-      else this.runs.set(d.key, new RunView(d, this.colourFor(d.key)));
-    }
-    this.order = runs.map((r) => r.key);
-    this.state.keys = this.order;
+    this.panelRuns.setRuns(runs, (k) => this.colourFor(k));
+    this.state.keys = this.panelRuns.order;
     for (const k of Object.keys(this.state.colours)) if (!keys.has(k)) delete this.state.colours[k];
     this.saveState();
     this.renderLegend();
@@ -199,7 +181,7 @@ class TrainingPanelApp {
     const saved = this.state.colours[key];
     if (saved !== undefined) return saved;
     const used = new Map<number, number>();
-    for (const r of this.runs.values()) used.set(r.colour % PALETTE_SIZE, (used.get(r.colour % PALETTE_SIZE) ?? 0) + 1);
+    for (const r of this.panelRuns.byKey.values()) used.set(r.colour % PALETTE_SIZE, (used.get(r.colour % PALETTE_SIZE) ?? 0) + 1);
     let best = 0;
     for (let i = 0; i < PALETTE_SIZE; i++) if ((used.get(i) ?? 0) < (used.get(best) ?? 0)) best = i;
     this.state.colours[key] = best;
@@ -209,9 +191,8 @@ class TrainingPanelApp {
   private renderLegend(): void {
     const legend = this.el.legend;
     legend.replaceChildren();
-    for (const key of this.order) {
-      const r = this.runs.get(key);
-      if (!r) continue;
+    for (const r of this.panelRuns.list) {
+      const key = r.key;
       const item = document.createElement('span');
       item.className = `run status-${r.descriptor.status}`;
       item.dataset['key'] = key;
@@ -233,7 +214,7 @@ class TrainingPanelApp {
       item.append(swatch, name, status, remove);
       legend.append(item);
     }
-    this.el.empty.hidden = this.order.length > 0;
+    this.el.empty.hidden = this.panelRuns.order.length > 0;
   }
 
   private setZoom(range: [number, number] | undefined): void {
@@ -256,7 +237,7 @@ class TrainingPanelApp {
   /** Redraws every chart now; returns the milliseconds it took. */
   render(): number {
     const t0 = performance.now();
-    const runs = this.order.map((k) => this.runs.get(k)).filter((r): r is RunView => !!r);
+    const runs = this.panelRuns.list;
     const live = runs.find((r) => r.descriptor.status === 'running' || r.descriptor.status === 'starting');
     const inputs: ChartInputs = {
       runs, smoothing: this.state.smoothing, logY: this.state.logY, xMode: this.state.xAxis, zoom: this.zoom,

@@ -138,6 +138,8 @@ export class MetricChart {
     const series: uPlot.Series[] = [{}];
     const structureBits: string[] = [spec.id, xMode, String(logY), String(showRaw), theme.kind, theme.palette.join(), theme.foreground];
     let points = 0;
+    // Points drawn per run (its first line, after downsampling), for the e2e tests and the hover.
+    const runPoints: Record<string, number> = {};
     for (const r of runs) {
       const colour = theme.palette[r.colour % theme.palette.length]!;
       structureBits.push(`${r.key}:${r.colour}`);
@@ -152,7 +154,9 @@ export class MetricChart {
           series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
-        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw)));
+        const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
+        parts.push(drawn);
+        runPoints[r.descriptor.name] ??= drawn.n;
         series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
       }
       for (const ev of spec.evalPoints ?? []) {
@@ -181,6 +185,7 @@ export class MetricChart {
     });
     this.lastPhasesMs = { prepare: tAlign - t0, align: tDraw - tAlign, draw: performance.now() - tDraw };
     this.root.dataset['points'] = String(points);
+    this.root.dataset['runPoints'] = JSON.stringify(runPoints);
     this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
