@@ -13,7 +13,6 @@ import {
 import { chartSpecs } from './chartSpecs';
 import { MetricChart, type ChartInputs } from './metricChart';
 import { PanelRuns } from './panelRuns';
-import type { RunView } from './runView';
 import { readTheme, watchTheme, type Theme } from './theme';
 
 interface VsCodeApi {
