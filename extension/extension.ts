@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
 import { refinementPanelViewType } from '../protocol/refinementMessages';
+import { runsTablePanelViewType } from '../protocol/runsTableMessages';
+import { sweepReportPanelViewType } from '../protocol/sweepReportMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
 import { Commands, runsRoots } from './commands/commands';
 import { FixedPointPanels } from './panels/fixedPointPanel';
 import { PanelMemory } from './panels/panelMemory';
 import { RefinementPanels } from './panels/refinementPanel';
+import { RunsTablePanels } from './panels/runsTablePanel';
+import { SweepReportPanels } from './panels/sweepReportPanel';
 import { RunRegistry } from './runs/runRegistry';
-import { RunsTreeProvider } from './runs/runsTree';
+import { RunGroup, RunsTreeProvider } from './runs/runsTree';
 import type { TrainerProcess } from './trainer/trainerProcess';
 import { TrainingPanels } from './panels/trainingPanel';
 import { TrainingStatusBar } from './runs/trainingStatusBar';
@@ -30,7 +34,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new RunsTreeProvider(registry);
   const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
   const refinement = new RefinementPanels(context.extensionUri, registry, log, context.workspaceState);
-  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs });
+  const runsTables = new RunsTablePanels(context.extensionUri, registry, panels, log);
+  const sweepReports = new SweepReportPanels(context.extensionUri, registry, panels, runsTables, log);
+  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs, sweepReports, runsTables });
   const r = registry;
   const showError = (e: unknown) => {
     const msg = e instanceof Error ? e.message : String(e);
@@ -54,12 +60,24 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(refinementPanelViewType, refinement),
     vscode.commands.registerCommand('reclab.openRefinementView', (arg?: unknown) => refinement.openLive(arg).catch(showError)),
     vscode.commands.registerCommand('reclab.inspectPuzzle', (arg?: unknown) => refinement.inspectPuzzle(arg).catch(showError)),
+    runsTables,
+    vscode.window.registerWebviewPanelSerializer(runsTablePanelViewType, runsTables),
+    sweepReports,
+    vscode.window.registerWebviewPanelSerializer(sweepReportPanelViewType, sweepReports),
+    // From a sweep's row in the runs tree (a RunGroup), a sweep folder path (the completion notification), or the palette.
+    vscode.commands.registerCommand('reclab.openRunsTable', (arg?: unknown) => runsTables.open(sweepDirOf(arg)).catch(showError)),
+    vscode.commands.registerCommand('reclab.openSweepReport', (arg?: unknown) => commands.openSweepReport(sweepDirOf(arg)).catch(showError)),
     ...commands.register(),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('reclab.runsDirectory') && void r.poll()),
   );
   registry.start();
   log.info(`Recursion Lab activated; runs folders: ${runsRoots().join(', ') || '(no folder open)'}`);
+}
+
+function sweepDirOf(arg: unknown): string | undefined {
+  if (arg instanceof RunGroup) return arg.key;
+  return typeof arg === 'string' && arg.length > 0 ? arg : undefined;
 }
 
 /** Reload, window close, uninstall: no trainer may outlive the window. */

@@ -6,6 +6,8 @@ import * as vscode from 'vscode';
 import { defaultPresetName, presets } from '../../protocol/presets';
 import { runFiles } from '../../protocol/runDirectory';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import type { RunsTablePanels } from '../panels/runsTablePanel';
+import type { SweepReportPanels } from '../panels/sweepReportPanel';
 import type { TrainingPanels } from '../panels/trainingPanel';
 import { TrainerProcess } from '../trainer/trainerProcess';
 
@@ -26,6 +28,8 @@ export interface CommandContext {
   log: vscode.LogOutputChannel;
   /** Ablation processes this window started (stopped on deactivation). */
   jobs: Set<TrainerProcess>;
+  sweepReports: SweepReportPanels;
+  runsTables: RunsTablePanels;
 }
 
 /** "20261129-153012-name": the trainer's own run-id form, so runs sort by start time. */
@@ -158,13 +162,23 @@ export class Commands {
   async runAblation(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (!folder) throw new Error('open a folder first');
-    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/3): preset' });
+    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/4): preset' });
     if (!preset) return;
-    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/3): arms', canPickMany: true });
+    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/4): arms', canPickMany: true });
     if (!arms?.length) return;
-    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/3): seeds per arm' });
+    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/4): seeds per arm' });
     if (!seeds) return;
-    const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label];
+    const presetSteps = presets[preset.label]!.train.steps;
+    const stepsText = await vscode.window.showInputBox({
+      title: 'Run Ablation (4/4): optimizer steps per run', value: String(presetSteps), prompt: `The preset trains ${presetSteps.toLocaleString('en-US')} steps; fewer make a quick comparison`,
+      validateInput: (v) => (/^[1-9]\d{0,8}$/.test(v.trim()) ? undefined : 'a positive whole number of steps'),
+    });
+    if (!stepsText) return;
+    // The sweep folder is ours to name, in the runs folder the tree lists, so the notification can open its report.
+    const root = join(folder.uri.fsPath, settings().runsDirectory);
+    let sweepDir = join(root, `ablation-${newRunDirName(preset.label).slice(0, 15)}`);
+    for (let i = 2; existsSync(sweepDir); i++) sweepDir = join(root, `ablation-${newRunDirName(preset.label).slice(0, 15)}-${i}`);
+    const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label, '--steps', stepsText.trim(), '--out', sweepDir];
     const proc = new TrainerProcess({ node: process.execPath, cli: this.trainerCli, args, cwd: folder.uri.fsPath, rpc: false });
     this.c.jobs.add(proc);
     proc.onStderrLine((l) => this.c.log.info(`[ablate] ${l}`));
@@ -178,11 +192,38 @@ export class Commands {
     );
     this.c.jobs.delete(proc);
     await this.c.registry.poll();
+    const title = `Ablation ${preset.label} (${arms.map((a) => a.id).join(', ')} × ${seeds.label} seeds)`;
+    const reportWritten = existsSync(join(sweepDir, 'ablation.json'));
+    if (exit.code === 0 || (reportWritten && !exit.stopRequested)) {
+      // Exit 1 with a report: some runs failed, the others are in it.
+      const text = exit.code === 0 ? `${title} finished.` : `${title} finished; some runs failed (see the report).`;
+      const show = exit.code === 0 ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+      this.c.log.info(`[ablate] ${text} ${sweepDir}`);
+      const a = await show(text, 'Open Report', 'Open Runs Table');
+      if (a === 'Open Report') await this.openSweepReport(sweepDir);
+      else if (a === 'Open Runs Table') await this.c.runsTables.open(sweepDir);
+      return;
+    }
     if (exit.code !== 0 && !exit.stopRequested) {
       const reason = proc.lastStderr.find((l) => /^reclab\b/.test(l)) ?? proc.lastStderr[proc.lastStderr.length - 1] ?? `exit code ${exit.code}`;
       const a = await vscode.window.showErrorMessage(`Run Ablation failed: ${reason}`, 'Show Log');
       if (a) this.c.log.show();
     }
+  }
+
+  /** The sweep report of `sweepDir` (or of a sweep picked from the runs folders). */
+  async openSweepReport(sweepDir?: string): Promise<void> {
+    let dir = sweepDir;
+    if (!dir) {
+      await this.c.registry.poll();
+      const sweeps = [...new Set(this.c.registry.runs.map((r) => r.group).filter((g): g is string => !!g))].sort().reverse();
+      if (!sweeps.length) {
+        void vscode.window.showInformationMessage('No ablation sweep in the runs folders (Run Ablation starts one).');
+        return;
+      }
+      dir = sweeps.length === 1 ? sweeps[0] : (await vscode.window.showQuickPick(sweeps.map((s) => ({ label: basename(s), detail: s, dir: s })), { title: 'Open which sweep report?' }))?.dir;
+    }
+    if (dir) await this.c.sweepReports.open(dir);
   }
 
   async openRunFolder(target?: RunEntry): Promise<void> {

@@ -31,6 +31,14 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
     await this.attach(panel, randomBytes(9).toString('base64url'), runs.map((r) => r.key));
   }
 
+  /** Shows exactly `runs` (overlaid) in the active panel (or a new one): the Runs table's selection. */
+  async showExactly(runs: RunEntry[]): Promise<void> {
+    const existing = [...this.panels].find((p) => p.active) ?? [...this.panels][0];
+    if (!existing) return this.open(runs);
+    existing.reveal();
+    await existing.setRuns(runs.map((r) => r.key));
+  }
+
   /** After a window reload: the panel's runs from the host's memory, else from the webview's saved state. */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     panel.webview.options = this.webviewOptions();
@@ -130,6 +138,13 @@ class TrainingPanel implements vscode.Disposable {
     }
     this.remember(this.feed.keys);
     this.updateTitle();
+  }
+
+  /** Shows exactly `keys`: the others are removed, the missing ones added. */
+  async setRuns(keys: string[]): Promise<void> {
+    const wanted = new Set(keys);
+    for (const k of this.feed.keys) if (!wanted.has(k)) this.removeRun(k);
+    await this.addRuns(keys);
   }
 
   private removeRun(key: string): void {

@@ -35,7 +35,7 @@ test('unknown arm, unknown preset and a bad seed count are refused before anythi
 test('a crashing arm is reported as failed; the other arms finish and are in ablation.json, the table and the HTML report', () => {
   const config = join(dir, 'tiny.reclab.json');
   writeFileSync(config, JSON.stringify({
-    extends: 'sudoku4', backend: 'cpu',
+    extends: 'sudoku4-hard', backend: 'cpu', // not the default preset: the arms must still say which preset they are
     model: { hiddenSize: 8, layers: 1 },
     train: { batchSize: 8, microBatchSize: 8, haltMaxSteps: 2 },
     data: { trainPuzzles: 30, trainBlanks: [4, 6], testBlanks: [4, 5], testPerBlank: 2 },
@@ -51,6 +51,8 @@ test('a crashing arm is reported as failed; the other arms finish and are in abl
   assert.equal(hsw.failed, 1);
   // The finished arms are complete run directories, and the PDC arm ran cheaper steps.
   for (const arm of ['baseline', 'pdc']) assert.ok(existsSync(join(out, `${arm}-seed0`, 'summary.json')));
+  // Each arm's run records the sweep's preset (the runs tree labels the arms with it), not the default one.
+  for (const arm of ['baseline', 'pdc']) assert.equal(JSON.parse(readFileSync(join(out, `${arm}-seed0`, 'config.json'), 'utf8')).metadata.preset, 'sudoku4-hard');
   const base = report.arms.find((a: { arm: string }) => a.arm === 'baseline');
   const pdc = report.arms.find((a: { arm: string }) => a.arm === 'pdc');
   assert.equal(base.speedupVsBaseline, 1);

@@ -80,7 +80,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         if (runResult(armName, seed, runDir, o.target).status === 'completed') continue;
         rmSync(runDir, { recursive: true, force: true });
       } else {
-        writeFileAtomic(configPath, JSON.stringify(c, null, 2) + '\n');
+        // `extends` names the sweep's preset, so each run's metadata (and the runs tree) says which preset it is.
+        writeFileAtomic(configPath, JSON.stringify({ extends: presetName, ...c }, null, 2) + '\n');
       }
       jobs.push({ arm: armName, seed, name, runDir, configPath });
     }
