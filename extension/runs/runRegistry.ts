@@ -9,6 +9,7 @@ import type { RunDescriptor, RunStatus } from '../../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
 import { RunSeries } from './runSeries';
+import { armOf } from './runTableRows';
 import { TrainerProcess, type TrainerLaunch } from '../trainer/trainerProcess';
 
 export interface RegistryLog {
@@ -73,6 +74,12 @@ export class RunEntry {
   get descriptor(): RunDescriptor {
     const d: RunDescriptor = { key: this.key, runId: this.runId, name: this.name, status: this.status };
     if (this.preset) d.preset = this.preset;
+    const step = this.step;
+    if (step !== undefined && Number.isSafeInteger(step) && step >= 0) d.step = step;
+    const total = this.series?.figures.totalSteps;
+    if (total !== undefined) d.totalSteps = total;
+    const arm = this.group ? armOf(basename(this.key)) : undefined;
+    if (arm) d.arm = arm;
     return d;
   }
 

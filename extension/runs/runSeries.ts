@@ -111,7 +111,7 @@ export class RunSeries {
     t.appendRow({
       step: e.step, time: e.time, lmLoss: num(e.lmLoss), qHaltLoss: num(e.qHaltLoss), tokenAccuracy: num(e.tokenAccuracy),
       exactAccuracy: num(e.exactAccuracy), qHaltAccuracy: num(e.qHaltAccuracy), gradNorm: num(e.gradNorm), gradVariance: num(e.gradVarianceRunning),
-      samplesPerSecond: num(e.samplesPerSecond), hCycles: num(e.hCycles), lCycles: num(e.lCycles),
+      samplesPerSecond: num(e.samplesPerSecond), hCycles: num(e.hCycles), lCycles: num(e.lCycles), lr: num(e.lr),
     });
     const f = this.figures;
     f.step = e.step;

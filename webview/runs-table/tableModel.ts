@@ -91,6 +91,10 @@ export function filterRows(rows: RunRow[], columns: Column[], filter: string): R
     byName.set(c.label.toLowerCase(), c);
     if (c.id.startsWith('config.')) byName.set(c.id.slice(7).toLowerCase(), c);
   }
+  // A config field also by its last name ("lr" for train.lr), where that is not ambiguous.
+  const last = new Map<string, Column[]>();
+  for (const c of columns) if (c.id.startsWith('config.')) last.set(c.id.split('.').pop()!.toLowerCase(), [...(last.get(c.id.split('.').pop()!.toLowerCase()) ?? []), c]);
+  for (const [k, cs] of last) if (cs.length === 1 && !byName.has(k)) byName.set(k, cs[0]!);
   const tests = terms.map((t): ((r: RunRow) => boolean) => {
     const m = /^([^=<>]+)(=|<|>)(.*)$/.exec(t);
     const col = m ? byName.get(m[1]!.toLowerCase()) : undefined;

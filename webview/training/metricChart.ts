@@ -1,15 +1,18 @@
 // One chart of the panel: a uPlot plot of a ChartSpec's lines for every run (a faint raw line
-// under its smoothed line), the curriculum stage bands underneath, a hover readout. Each render
+// under its smoothed line), or per sweep arm the mean over its seeds with a ± sd band, the
+// curriculum stage bands underneath, axis titles, per-series toggles, a hover readout. Each render
 // downsamples every series to the pixel width (min/max per pixel), so its cost follows the
 // chart's width, not the run's length, beyond one pass over the visible points.
 import uPlot from 'uplot';
 import type { XAxisMode } from '../../protocol/webviewMessages';
+import { armBand, type RunSeriesView } from './armBands';
 import type { ChartSpec } from './chartSpecs';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
 import { withAlpha, type Theme } from './theme';
+import { readoutValue, tickLabels } from './tickFormat';
 
 export interface ChartInputs {
   runs: RunView[];
@@ -22,11 +25,22 @@ export interface ChartInputs {
   /** The run whose curriculum stages are drawn as bands. */
   bandsRun: RunView | undefined;
   theme: Theme;
+  /** Series hidden with the chart key's toggles: `${chart id}:${metric}` or `${chart id}:eval:${column}`. */
+  hidden: ReadonlySet<string>;
+  /** Draw the runs of each sweep arm as their mean over seeds with a ± sd band. */
+  groupByArm: boolean;
 }
 
 export interface ChartCallbacks {
   onZoom(range: [number, number] | undefined): void;
+  /** A series toggle of the chart key was clicked. */
+  onToggle(seriesId: string): void;
 }
+
+const xTitles: Record<XAxisMode, string> = { step: 'optimizer step', relative: 'time since the run started', wall: 'wall-clock time' };
+
+/** An axis wide enough for its longest label (the font is ~7 px per character). */
+const axisSize = (_u: uPlot, values: string[] | null) => 16 + 7 * Math.max(3, ...(values ?? []).map((v) => (v ?? '').length));
 
 interface Part extends Downsampled {
   x: Float64Array;
@@ -140,13 +154,28 @@ export class MetricChart {
     let points = 0;
     // Points drawn per run (its first line, after downsampling), for the e2e tests and the hover.
     const runPoints: Record<string, number> = {};
+    const hidden = inputs.hidden;
+    const lineShown = spec.lines.map((l) => !hidden.has(`${spec.id}:${l.metric}`));
+    const evalShown = (spec.evalPoints ?? []).map((e) => !hidden.has(`${spec.id}:eval:${e.column}`));
+    structureBits.push(lineShown.join(), evalShown.join(), String(inputs.groupByArm));
+    // One run: each series its own colour. Several: the run's colour, the series told by its dash.
+    const perSeriesColour = runs.length === 1;
+    const seriesColour = (i: number) => theme.palette[i % theme.palette.length]!;
+    // Group by arm: arms with two or more runs become one mean line with a ± sd band.
+    const groups = new Map<string, RunView[]>();
+    if (inputs.groupByArm) for (const r of runs) if (r.descriptor.arm) groups.set(r.descriptor.arm, [...(groups.get(r.descriptor.arm) ?? []), r]);
+    for (const [arm, members] of groups) if (members.length < 2) groups.delete(arm);
+    const grouped = new Set([...groups.values()].flat());
+    const bands: uPlot.Band[] = [];
     for (const r of runs) {
-      const colour = theme.palette[r.colour % theme.palette.length]!;
+      if (grouped.has(r)) continue;
       structureBits.push(`${r.key}:${r.colour}`);
       const n = r.steps.length;
       points += r.lossPoints;
       const xs = r.x(xMode, 'steps');
-      for (const line of spec.lines) {
+      for (const [li, line] of spec.lines.entries()) {
+        if (!lineShown[li]) continue;
+        const colour = perSeriesColour ? seriesColour(li) : theme.palette[r.colour % theme.palette.length]!;
         const scale = line.scale ?? 'y';
         const raw = r.metric(line.metric);
         if (showRaw) {
@@ -157,12 +186,36 @@ export class MetricChart {
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false } });
       }
-      for (const ev of spec.evalPoints ?? []) {
+      runPoints[r.descriptor.name] ??= 0;
+      for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
+        if (!evalShown[ei]) continue;
+        const colour = perSeriesColour ? seriesColour(spec.lines.length + ei) : theme.palette[r.colour % theme.palette.length]!;
         const ne = r.evals.length;
         parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY));
         series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
+      }
+    }
+    for (const [arm, members] of groups) {
+      const colour = theme.palette[members[0]!.colour % theme.palette.length]!;
+      structureBits.push(`arm:${arm}:${members.map((m) => m.key).join(',')}`);
+      for (const m of members) points += m.lossPoints;
+      for (const [li, line] of spec.lines.entries()) {
+        if (!lineShown[li]) continue;
+        const scale = line.scale ?? 'y';
+        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, 'steps'), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.steps.length }));
+        const band = armBand(views, xMin, xMax, Math.max(8, Math.round(buckets / 2)));
+        if (logY) for (let i = 0; i < band.n; i++) if (!(band.lo[i]! > 0)) band.lo[i] = band.mean[i]! > 0 ? band.mean[i]! : NaN;
+        const base = series.length;
+        parts.push({ x: band.x, y: band.hi, n: band.n }, { x: band.x, y: band.lo, n: band.n }, { x: band.x, y: band.mean, n: band.n });
+        series.push(
+          { label: `${arm} ${line.label} (mean + sd)`, scale, stroke: withAlpha(colour, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label: `${arm} ${line.label} (mean − sd)`, scale, stroke: withAlpha(colour, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label: `${arm} ${line.label} (mean of ${members.length} seeds)`, scale, stroke: colour, width: 2, dash: line.dash, spanGaps: true, points: { show: false } },
+        );
+        bands.push({ series: [base, base + 1], fill: withAlpha(colour, 0.15) });
+        if (li === 0) for (const m of members) runPoints[m.descriptor.name] ??= band.n;
       }
     }
     const tAlign = performance.now();
@@ -173,7 +226,7 @@ export class MetricChart {
     if (!this.u || structure !== this.structure) {
       this.structure = structure;
       this.u?.destroy();
-      this.u = new uPlot(this.options(inputs, series, width, height, logY), data, this.plotEl);
+      this.u = new uPlot({ ...this.options(inputs, series, width, height, logY), bands }, data, this.plotEl);
       this.renderKey(inputs);
     }
     const u = this.u;
@@ -215,10 +268,13 @@ export class MetricChart {
       stroke: theme.muted, font: theme.font, labelFont: theme.font,
       grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1, size: 4 }, ...o,
     });
-    const yValues = (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.format(v)));
+    const kind = logY ? 'log' : spec.ticks;
+    const yValues = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, kind);
+    const xAxis: Partial<uPlot.Axis> = { label: xTitles[xMode], labelSize: 18, labelFont: theme.font };
     const axes: uPlot.Axis[] = [
-      axis(xMode === 'relative' ? { values: (_u, splits) => splits.map(formatDuration) } : xMode === 'step' ? { values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : {}),
-      axis({ values: yValues, size: 56 }),
+      axis(xMode === 'relative' ? { ...xAxis, values: (_u, splits) => splits.map(formatDuration) }
+        : xMode === 'step' ? { ...xAxis, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : xAxis),
+      axis({ values: yValues, size: axisSize, label: spec.yLabel, labelSize: 18, labelFont: theme.font }),
     ];
     const scales: uPlot.Scales = {
       x: { time: xMode === 'wall', auto: false },
@@ -226,7 +282,8 @@ export class MetricChart {
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
       scales['y2'] = logY ? { distr: 3, log: 10 } : {};
-      axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: yValues, size: 56, label: spec.y2Label, labelSize: 14 }));
+      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : 'number');
+      axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: y2Values, size: axisSize, label: spec.y2Label, labelSize: 18, labelFont: theme.font }));
     }
     return {
       width, height, series, axes, scales,
@@ -249,10 +306,40 @@ export class MetricChart {
     };
   }
 
+  /** The key: one toggle per series (click to hide or show it in every run), in its colour or dash. */
   private renderKey(inputs: ChartInputs): void {
-    const parts = this.spec.lines.map((l) => `${l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──'} ${l.label}`);
-    for (const e of this.spec.evalPoints ?? []) parts.push(`○ ${e.label}`);
-    this.keyEl.textContent = parts.join('   ') + (inputs.smoothing > 0 ? '   (faint: raw)' : '');
+    const perSeriesColour = inputs.runs.length === 1;
+    const palette = inputs.theme.palette;
+    const items: { id: string; glyph: string; label: string; colour?: string }[] = this.spec.lines.map((l, i) => ({
+      id: `${this.spec.id}:${l.metric}`, label: l.label,
+      glyph: perSeriesColour ? '──' : l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──',
+      colour: perSeriesColour ? palette[i % palette.length] : undefined,
+    }));
+    (this.spec.evalPoints ?? []).forEach((e, i) => items.push({
+      id: `${this.spec.id}:eval:${e.column}`, label: e.label, glyph: '○',
+      colour: perSeriesColour ? palette[(this.spec.lines.length + i) % palette.length] : undefined,
+    }));
+    this.keyEl.replaceChildren(...items.map((it) => {
+      const b = document.createElement('button');
+      b.className = 'series-toggle';
+      b.dataset['series'] = it.id;
+      const on = !inputs.hidden.has(it.id);
+      b.setAttribute('aria-pressed', String(on));
+      b.title = `${on ? 'Hide' : 'Show'} ${it.label}`;
+      const g = document.createElement('span');
+      g.className = 'glyph';
+      g.textContent = it.glyph;
+      if (it.colour) g.style.color = it.colour;
+      b.append(g, ` ${it.label}`);
+      b.addEventListener('click', () => this.callbacks.onToggle(it.id));
+      return b;
+    }));
+    if (inputs.smoothing > 0) {
+      const faint = document.createElement('span');
+      faint.className = 'faint';
+      faint.textContent = '(faint: raw)';
+      this.keyEl.append(faint);
+    }
   }
 
   private drawBands(u: uPlot): void {
@@ -307,8 +394,7 @@ export class MetricChart {
       if (i > 0 && Math.abs(xs[i - 1]! - x) < Math.abs(xs[i]! - x)) i--;
       const vals = this.spec.lines.map((l) => {
         const col = inp.smoothing > 0 ? r.smoothedMetric(l.metric, inp.smoothing) : r.metric(l.metric);
-        const v = col[i]!;
-        return `${l.label} ${Number.isFinite(v) ? this.spec.format(v) : '–'}`;
+        return `${l.label} ${readoutValue(col[i]!, this.spec.ticks)}`;
       });
       parts.push(`${r.descriptor.name} @ step ${r.steps.get('step', i)}: ${vals.join(', ')}`);
     }
