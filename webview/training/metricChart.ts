@@ -59,6 +59,7 @@ export class MetricChart {
   private structure = '';
   private inputs: ChartInputs | undefined;
   private buffers = new Map<string, Downsampled>();
+  private size: { width: number; height: number } | undefined;
   /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
   lastPhasesMs = { prepare: 0, align: 0, draw: 0 };
@@ -82,6 +83,10 @@ export class MetricChart {
     this.root.append(head, this.plotEl, this.readoutEl);
     parent.append(this.root);
     this.plotEl.addEventListener('dblclick', () => this.callbacks.onZoom(undefined));
+    new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1]!.contentRect;
+      this.size = { width: Math.round(r.width), height: Math.round(r.height) };
+    }).observe(this.plotEl);
   }
 
   destroy(): void {
@@ -96,8 +101,11 @@ export class MetricChart {
     this.inputs = inputs;
     const { runs, smoothing, xMode, theme } = inputs;
     const spec = this.spec;
-    const width = Math.max(100, this.plotEl.clientWidth || 400);
-    const height = Math.max(120, this.plotEl.clientHeight || 220);
+    // The plot's size as the ResizeObserver last saw it: reading clientWidth here would force a
+    // layout per chart, after the previous chart's DOM writes (five charts, five layouts a frame).
+    this.size ??= { width: this.plotEl.clientWidth, height: this.plotEl.clientHeight };
+    const width = Math.max(100, this.size.width || 400);
+    const height = Math.max(120, this.size.height || 220);
     const logY = !!spec.logY && inputs.logY;
     const showRaw = smoothing > 0;
 
