@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseFromRunsTableMessage, runsTablePanelViewType, runsTableStateOf, type FromRunsTableMessage, type RowsMessage } from '../../protocol/runsTableMessages';
-import { webviewHtml } from './panelHtml';
+import { webviewHtml, webviewPanelOptions } from './panelHtml';
 import type { TrainingPanels } from './trainingPanel';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { runTableRows } from '../runs/runTableRows';
@@ -43,11 +43,7 @@ export class RunsTablePanels implements vscode.WebviewPanelSerializer, vscode.Di
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+    return webviewPanelOptions(this.extensionUri);
   }
 
   private async attach(panel: vscode.WebviewPanel, scope: string | undefined): Promise<void> {

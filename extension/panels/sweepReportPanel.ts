@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseFromSweepReportMessage, sweepReportPanelViewType, sweepReportStateOf, type FromSweepReportMessage } from '../../protocol/sweepReportMessages';
-import { webviewHtml } from './panelHtml';
+import { webviewHtml, webviewPanelOptions } from './panelHtml';
 import type { RunsTablePanels } from './runsTablePanel';
 import type { TrainingPanels } from './trainingPanel';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
@@ -47,11 +47,7 @@ export class SweepReportPanels implements vscode.WebviewPanelSerializer, vscode.
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+    return webviewPanelOptions(this.extensionUri);
   }
 
   private async attach(panel: vscode.WebviewPanel, sweepDir: string): Promise<void> {
