@@ -155,7 +155,9 @@ export class TrainerProcess {
 
   private signal(sig: NodeJS.Signals): void {
     try {
-      this.child.kill(sig);
+      // The whole group: `reclab ablate` exits on SIGTERM, and its `train` children must stop too.
+      if (this.groupLeader && this.child.pid !== undefined) process.kill(-this.child.pid, sig);
+      else this.child.kill(sig);
     } catch {
       // gone
     }

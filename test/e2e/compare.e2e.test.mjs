@@ -1,7 +1,7 @@
 /* global setTimeout */
 // End-to-end: comparing runs in a real VS Code (code-server) driven by Chromium (issue 10).
-//   1. A single sudoku4 run trains from a terminal; "Run Ablation" from the palette (sudoku4, the
-//      default arms, 1 seed, 8 steps) ends with a notification whose "Open Report" opens the Sweep
+//   1. A single sudoku4 run trains from a terminal; "Run Ablation" from the palette (sudoku4, arms
+//      baseline and pdc, 1 seed, 3 steps) ends with a notification whose "Open Report" opens the Sweep
 //      Report webview: the arms' table and the two plots.
 //   2. "Open Runs Table" from the report: one row per arm, with the config field that differs
 //      between the arms (train.curriculum.enabled) and each row's value of it, read here from the
@@ -25,7 +25,8 @@ const EXTENSION_ID = 'recursion-lab.recursion-lab';
 const CLI = join(EXT_DIR, 'dist', 'trainer', 'cli.js');
 const RUNS = join(CS_FOLDER, 'runs');
 const SINGLE = 'compare-single';
-const ARMS = ['baseline', 'pdc', 'hsw', 'cgar']; // the arms Run Ablation picks by default
+const ARMS = ['baseline', 'pdc']; // of the defaults baseline, pdc, hsw, cgar: hsw and cgar are unticked
+const STEPS = 3;
 
 const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -94,9 +95,15 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
   await wb.pick('sudoku4');
   await wb.quickInput.waitFor({ state: 'visible', timeout: 15_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'pdc' }).first().waitFor({ timeout: 15_000 });
+  for (const arm of ['hsw', 'cgar']) {
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${arm}$`) }) });
+    const box = row.locator('.quick-input-list-checkbox');
+    await box.click();
+    await poll(`${arm} unticked`, async () => !(await box.isChecked()), 5_000);
+  }
   await page.keyboard.press('Enter');
   await wb.pick('1');
-  await wb.answer('8');
+  await wb.answer(String(STEPS));
   lap('ablation started');
   const openReport = page.locator('.notification-toast', { hasText: /Ablation sudoku4 .* finished/ }).locator('.monaco-button', { hasText: 'Open Report' });
   await openReport.waitFor({ timeout: 540_000 });
@@ -128,11 +135,11 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
     assert.equal((await rowEl.locator('td[data-column="arm"]').textContent()).trim(), arm);
     assert.equal((await rowEl.locator('td[data-column="preset"]').textContent()).trim(), 'sudoku4');
     assert.equal((await rowEl.locator('td[data-column="config.train.curriculum.enabled"]').textContent()).trim(), String(own.train.curriculum.enabled));
-    assert.equal((await rowEl.locator('td[data-column="steps"]').textContent()).trim(), '8');
+    assert.equal((await rowEl.locator('td[data-column="steps"]').textContent()).trim(), String(STEPS));
   }
   await page.mouse.move(10, 10);
   await page.screenshot({ path: join(SHOT_DIR, 'runs-table.png') });
-  lap('sweep runs table: 4 rows with train.curriculum.enabled; screenshot runs-table.png');
+  lap(`sweep runs table: ${ARMS.length} rows with train.curriculum.enabled; screenshot runs-table.png`);
 
   // 3. The workspace's runs table: select two arms and the single run, overlay them.
   await singleDone;
@@ -155,7 +162,7 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
     return legend.length === 3 && names.every((n) => legend.includes(n));
   }, 60_000);
   const expected = picked.reduce((a, d) => a + stepRows(d), 0);
-  assert.equal(expected, 8 + 8 + 40);
+  assert.equal(expected, STEPS + STEPS + 40);
   for (const chart of ['loss', 'accuracy', 'gradient', 'lr', 'throughput']) {
     const el = panel.locator(`#chart-${chart}`);
     await poll(`${chart}: every run drawn`, async () => {
@@ -165,7 +172,7 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
     const per = JSON.parse(await el.getAttribute('data-run-points'));
     lap(`${chart}: points per run ${JSON.stringify(per)}, ${await el.getAttribute('data-points')} step rows`);
   }
-  // The raw points: all of the 8 + 8 + 40 rows are few enough to be drawn one for one in the loss chart.
+  // The raw points: all of the 3 + 3 + 40 rows are few enough to be drawn one for one in the loss chart.
   const loss = JSON.parse(await panel.locator('#chart-loss').getAttribute('data-run-points'));
   assert.deepEqual(loss, { 'baseline-seed0': stepRows(picked[0]), 'pdc-seed0': stepRows(picked[1]), [SINGLE]: stepRows(picked[2]) });
   await page.mouse.move(10, 10);
