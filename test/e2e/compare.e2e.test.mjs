@@ -95,11 +95,13 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
   await wb.pick('sudoku4');
   await wb.quickInput.waitFor({ state: 'visible', timeout: 15_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'pdc' }).first().waitFor({ timeout: 15_000 });
-  for (const arm of ['hsw', 'cgar']) {
-    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${arm}$`) }) });
-    const box = row.locator('.quick-input-list-checkbox');
-    await box.click();
-    await poll(`${arm} unticked`, async () => !(await box.isChecked()), 5_000);
+  // Untick hsw and cgar: the first row mentioning each is its own (hsw-code, cgar-code come after).
+  for (const [arm, left] of [['hsw', 3], ['cgar', 2]]) {
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: arm }).first();
+    const box = row.locator('input[type="checkbox"], .monaco-custom-toggle, .quick-input-list-checkbox').first();
+    if (await box.count()) await box.click();
+    else await row.click({ position: { x: 12, y: 14 } });
+    await poll(`${arm} unticked`, async () => new RegExp(`(^|\\D)${left} Selected`).test(await page.locator('.quick-input-widget').textContent()), 5_000);
   }
   await page.keyboard.press('Enter');
   await wb.pick('1');
@@ -143,6 +145,8 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
 
   // 3. The workspace's runs table: select two arms and the single run, overlay them.
   await singleDone;
+  // One webview at a time on screen (a hidden one's frame can sit under the active one).
+  await wb.runCommand('View: Close All Editors');
   await wb.runCommand('Recursion Lab: Open Runs Table');
   table = wb.visibleWebview(EXTENSION_ID);
   const picked = [join(sweep, 'baseline-seed0'), join(sweep, 'pdc-seed0'), join(RUNS, SINGLE)];
@@ -154,6 +158,8 @@ test('ablation -> notification "Open Report" -> sweep report -> runs table with 
   await poll('3 selected', async () => /3 selected/.test(await table.locator('#selection').textContent()), 10_000);
   await table.locator('#overlay').click();
   lap('overlay requested');
+  await poll('the Live Training panel in front', async () => /Live Training/.test(await page.locator('.tabs-container .tab.active').textContent()), 30_000);
+  await wb.runCommand('View: Close Other Editors in Group');
 
   const panel = wb.visibleWebview(EXTENSION_ID);
   const names = ['baseline-seed0', 'pdc-seed0', SINGLE];

@@ -199,7 +199,7 @@ class RunsTableApp {
     const axes = parallelAxes(this.columns, rows);
     const width = Math.max(320, (document.body.clientWidth || 800) - 24);
     const height = 260;
-    const top = 34;
+    const top = 40;
     const bottom = 24;
     svg.setAttribute('width', String(width));
     svg.setAttribute('height', String(height));
@@ -221,7 +221,8 @@ class RunsTableApp {
     axes.forEach((a, i) => {
       const g = el('g', { class: 'axis' });
       g.append(el('line', { x1: xOf(i), x2: xOf(i), y1: yOf(0), y2: yOf(1) }));
-      g.append(el('text', { x: xOf(i), y: 14, 'text-anchor': 'middle' }, a.column.label));
+      // Column titles alternate between two rows so that neighbours do not overlap.
+      g.append(el('text', { x: xOf(i), y: 12 + (i % 2) * 13, 'text-anchor': 'middle' }, a.column.label));
       const ticks = a.categories ? a.categories.map((c, k) => [c, a.categories!.length > 1 ? k / (a.categories!.length - 1) : 0.5] as const)
         : [[a.column.format(a.max), a.max > a.min ? 1 : 0.5] as const, ...(a.max > a.min ? [[a.column.format(a.min), 0] as const] : [])];
       for (const [label, p] of ticks.slice(0, 12)) g.append(el('text', { class: 'tick', x: xOf(i) + 4, y: yOf(p) + 3 }, String(label)));
