@@ -131,6 +131,9 @@ export class MetricChart {
     let points = 0;
     // Points drawn per run (its first line, after downsampling), for the e2e tests and the hover.
     const runPoints: Record<string, number> = {};
+    // ... and all the points drawn for it, over its lines and evaluation points.
+    const runDrawn: Record<string, number> = {};
+    const addDrawn = (name: string, n: number) => (runDrawn[name] = (runDrawn[name] ?? 0) + n);
     const hidden = inputs.hidden;
     const lineShown = spec.lines.map((l) => !hidden.has(`${spec.id}:${l.metric}`));
     const evalShown = (spec.evalPoints ?? []).map((e) => !hidden.has(`${spec.id}:eval:${e.column}`));
@@ -163,6 +166,7 @@ export class MetricChart {
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
+        addDrawn(r.descriptor.name, drawn.n);
         series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false } });
       }
       runPoints[r.descriptor.name] ??= 0;
@@ -170,7 +174,9 @@ export class MetricChart {
         if (!evalShown[ei]) continue;
         const colour = perSeriesColour ? seriesColour(spec.lines.length + ei) : theme.palette[r.colour % theme.palette.length]!;
         const ne = r.evals.length;
-        parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY));
+        const evalsDrawn = this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY);
+        parts.push(evalsDrawn);
+        addDrawn(r.descriptor.name, evalsDrawn.n);
         series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
       }
     }
@@ -193,6 +199,7 @@ export class MetricChart {
         );
         bands.push({ series: [base, base + 1], fill: withAlpha(colour, 0.15) });
         if (li === 0) for (const m of members) runPoints[m.descriptor.name] ??= band.n;
+        for (const m of members) addDrawn(m.descriptor.name, band.n);
       }
     }
     const tAlign = performance.now();
@@ -219,6 +226,7 @@ export class MetricChart {
     this.lastPhasesMs = { prepare: tAlign - t0, align: tDraw - tAlign, draw: performance.now() - tDraw };
     this.root.dataset['points'] = String(points);
     this.root.dataset['runPoints'] = JSON.stringify(runPoints);
+    this.root.dataset['runDrawn'] = JSON.stringify(runDrawn);
     this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
