@@ -11,8 +11,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ToWebviewMessage } from '../protocol/webviewMessages';
-import { PanelFeed } from '../extension/panelFeed';
-import { RunRegistry, type RunEntry } from '../extension/runRegistry';
+import { PanelFeed } from '../extension/panels/panelFeed';
+import { RunRegistry, type RunEntry } from '../extension/runs/runRegistry';
 
 const fake = resolve('bench/fakeTrainer.mjs');
 const recent: string[] = [];

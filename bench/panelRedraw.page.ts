@@ -1,5 +1,5 @@
 // Browser side of bench/panel-redraw.bench.ts: the panel's own chart code (MetricChart, RunView)
-// with a synthetic run of N steps, and functions the benchmark calls to time redraws.
+// with synthetic runs of N steps each, and functions the benchmark calls to time redraws.
 import 'uplot/dist/uPlot.min.css';
 import { stepColumnNames, type StepColumns } from '../protocol/webviewMessages';
 import { chartSpecs, type ChartSpec } from '../webview/training/chartSpecs';
@@ -26,44 +26,72 @@ function synthetic(start: number, n: number): StepColumns {
     c.samplesPerSecond[i] = 6400 + 300 * noise;
     c.hCycles[i] = step < 300_000 ? 1 : step < 700_000 ? 2 : 3;
     c.lCycles[i] = step < 300_000 ? 2 : step < 700_000 ? 4 : 6;
+    c.lr[i] = step < 2000 ? 1e-4 * (step / 2000) : 1e-4 * (0.1 + 0.45 * (1 + Math.cos((Math.PI * step) / 1e6)));
   }
   return c;
 }
 
-const oneSeries: ChartSpec = { id: 'loss', title: 'Loss (one series)', format: (v) => v.toFixed(3), lines: [{ metric: 'lmLoss', label: 'lm' }] };
+const oneSeries: ChartSpec = { id: 'loss', title: 'Loss (one series)', ticks: 'number', yLabel: 'loss', lines: [{ metric: 'lmLoss', label: 'lm' }] };
 
-let run: RunView;
+let runs: RunView[] = [];
 const charts = new Map<string, MetricChart>();
 const host = document.createElement('div');
 host.style.cssText = 'display:grid;grid-template-columns:1fr 1fr;gap:12px;width:1400px';
 document.body.append(host);
 
 const api = {
-  setup(n: number): void {
-    run = new RunView({ key: '/bench/run', runId: 'bench', name: 'bench', status: 'running' }, 0);
-    const chunk = 65_536;
-    for (let s = 0; s < n; s += chunk) run.applySteps(s, synthetic(s, Math.min(chunk, n - s)));
-  },
-  /** Appends one step (a live update) and redraws `chart` ('one-series' or a panel chart id); returns ms. */
-  redraw(chart: string, smoothing: number, append: boolean): number {
-    if (append) run.applySteps(run.steps.length, synthetic(run.steps.length, 1));
-    let c = charts.get(chart);
-    if (!c) {
-      const spec = chart === 'one-series' ? oneSeries : chartSpecs.find((s) => s.id === chart)!;
-      c = new MetricChart(spec, host, { onZoom: () => {} });
-      if (chart === 'one-series') c.root.style.gridColumn = '1 / 3';
-      charts.set(chart, c);
+  /** `count` runs of `n` steps each (the charts drawn so far are dropped). */
+  setup(n: number, count = 1): void {
+    for (const c of charts.values()) c.destroy();
+    charts.clear();
+    runs = [];
+    for (let k = 0; k < count; k++) {
+      const run = new RunView({ key: `/bench/run${k}`, runId: `bench${k}`, name: `bench${k}`, status: 'running' }, k);
+      const chunk = 65_536;
+      for (let s = 0; s < n; s += chunk) run.applySteps(s, synthetic(s, Math.min(chunk, n - s)));
+      runs.push(run);
     }
-    const inputs: ChartInputs = { runs: [run], smoothing, logY: false, xMode: 'step', zoom: undefined, bandsRun: run, theme: readTheme() };
+  },
+  /** Appends one step to every run (a live update) and redraws `chart` ('one-series' or a panel chart id); returns ms. */
+  redraw(chart: string, smoothing: number, append: boolean): number {
+    if (append) for (const run of runs) run.applySteps(run.steps.length, synthetic(run.steps.length, 1));
+    const c = chartOf(chart);
     const t0 = performance.now();
-    c.render(inputs);
+    c.render(inputsOf(smoothing));
     return performance.now() - t0;
+  },
+  /** Appends one step to every run and redraws every chart of the panel, as one frame does; returns ms. */
+  redrawPanel(smoothing: number, append: boolean): number {
+    if (append) for (const run of runs) run.applySteps(run.steps.length, synthetic(run.steps.length, 1));
+    const inputs = inputsOf(smoothing);
+    const t0 = performance.now();
+    for (const spec of chartSpecs) chartOf(spec.id).render(inputs);
+    return performance.now() - t0;
+  },
+  /** Points drawn per run in `chart` (its data-run-points). */
+  runPoints(chart: string): string {
+    return chartOf(chart).root.dataset['runPoints'] ?? '';
   },
   phases(chart: string): { prepare: number; align: number; draw: number } | undefined {
     return charts.get(chart)?.lastPhasesMs;
   },
   points(): number {
-    return run.steps.length;
+    return runs[0]?.steps.length ?? 0;
   },
 };
+
+function chartOf(chart: string): MetricChart {
+  let c = charts.get(chart);
+  if (!c) {
+    const spec = chart === 'one-series' ? oneSeries : chartSpecs.find((s) => s.id === chart)!;
+    c = new MetricChart(spec, host, { onZoom: () => {}, onToggle: () => {} });
+    if (chart === 'one-series') c.root.style.gridColumn = '1 / 3';
+    charts.set(chart, c);
+  }
+  return c;
+}
+
+function inputsOf(smoothing: number): ChartInputs {
+  return { runs, smoothing, logY: false, xMode: 'step', zoom: undefined, bandsRun: runs[0], theme: readTheme(), hidden: new Set(), groupByArm: false };
+}
 (window as unknown as { bench: typeof api }).bench = api;

@@ -4,18 +4,22 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { fixedPointPanelViewType } from '../protocol/fixedPointMessages';
 import { refinementPanelViewType } from '../protocol/refinementMessages';
+import { runsTablePanelViewType } from '../protocol/runsTableMessages';
+import { sweepReportPanelViewType } from '../protocol/sweepReportMessages';
 import { trainingPanelViewType } from '../protocol/webviewMessages';
-import { Commands, runsRoots } from './commands';
-import { ConfigDiagnostics } from './configDiagnostics';
-import { FixedPointPanels } from './fixedPointPanel';
-import { PanelMemory } from './panelMemory';
-import { RefinementPanels } from './refinementPanel';
-import { RunRegistry } from './runRegistry';
-import { RunsTreeProvider } from './runsTree';
-import { SlurmSweeps } from './slurmSweeps';
-import type { TrainerProcess } from './trainerProcess';
-import { TrainingPanels } from './trainingPanel';
-import { TrainingStatusBar } from './trainingStatusBar';
+import { Commands, runsRoots } from './commands/commands';
+import { ConfigDiagnostics } from './config/configDiagnostics';
+import { FixedPointPanels } from './panels/fixedPointPanel';
+import { PanelMemory } from './panels/panelMemory';
+import { RefinementPanels } from './panels/refinementPanel';
+import { RunsTablePanels } from './panels/runsTablePanel';
+import { SweepReportPanels } from './panels/sweepReportPanel';
+import { RunRegistry } from './runs/runRegistry';
+import { RunGroup, RunsTreeProvider } from './runs/runsTree';
+import type { TrainerProcess } from './trainer/trainerProcess';
+import { TrainingPanels } from './panels/trainingPanel';
+import { TrainingStatusBar } from './runs/trainingStatusBar';
+import { SlurmSweeps } from './runs/slurmSweeps';
 
 /** How long deactivation waits for a graceful stop before killing the trainers' process trees. */
 const DEACTIVATE_STOP_MS = 3000;
@@ -33,7 +37,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new RunsTreeProvider(registry, slurm);
   const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
   const refinement = new RefinementPanels(context.extensionUri, registry, log, context.workspaceState);
-  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs, slurm });
+  const runsTables = new RunsTablePanels(context.extensionUri, registry, panels, log);
+  const sweepReports = new SweepReportPanels(context.extensionUri, registry, panels, runsTables, log);
+  const commands = new Commands({ extensionUri: context.extensionUri, registry, panels, log, jobs, slurm, sweepReports, runsTables });
   const r = registry;
   const showError = (e: unknown) => {
     const msg = e instanceof Error ? e.message : String(e);
@@ -58,6 +64,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(refinementPanelViewType, refinement),
     vscode.commands.registerCommand('reclab.openRefinementView', (arg?: unknown) => refinement.openLive(arg).catch(showError)),
     vscode.commands.registerCommand('reclab.inspectPuzzle', (arg?: unknown) => refinement.inspectPuzzle(arg).catch(showError)),
+    runsTables,
+    vscode.window.registerWebviewPanelSerializer(runsTablePanelViewType, runsTables),
+    sweepReports,
+    vscode.window.registerWebviewPanelSerializer(sweepReportPanelViewType, sweepReports),
+    // From a sweep's row in the runs tree (a RunGroup), a sweep folder path (the completion notification), or the palette.
+    vscode.commands.registerCommand('reclab.openRunsTable', (arg?: unknown) => runsTables.open(sweepDirOf(arg)).catch(showError)),
+    vscode.commands.registerCommand('reclab.openSweepReport', (arg?: unknown) => commands.openSweepReport(sweepDirOf(arg)).catch(showError)),
     ...commands.register(),
     new ConfigDiagnostics(),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void r.poll()),
@@ -66,6 +79,11 @@ export function activate(context: vscode.ExtensionContext): void {
   registry.start();
   slurm.start();
   log.info(`Recursion Lab activated; runs folders: ${runsRoots().join(', ') || '(no folder open)'}`);
+}
+
+function sweepDirOf(arg: unknown): string | undefined {
+  if (arg instanceof RunGroup) return arg.key;
+  return typeof arg === 'string' && arg.length > 0 ? arg : undefined;
 }
 
 /** Reload, window close, uninstall: no trainer may outlive the window. */

@@ -31,6 +31,8 @@ export interface FixedPointPanelState {
   reportPath?: string;
   puzzle: number;
   step: number;
+  /** The puzzle picker lists only the puzzles that end on, or reach in the census, a wrong fixed point. */
+  wrongOnly: boolean;
 }
 
 export type { Parsed };
@@ -90,11 +92,12 @@ export function parseFromFixedPointMessage(m: unknown): Parsed<FromFixedPointMes
 
 /** The panel state from whatever getState() returned (defaults for anything missing or wrong). */
 export function fixedPointStateOf(raw: unknown): FixedPointPanelState {
-  const s: FixedPointPanelState = { puzzle: 0, step: 0 };
+  const s: FixedPointPanelState = { puzzle: 0, step: 0, wrongOnly: false };
   if (!isObj(raw)) return s;
   if (isText(raw['target'])) s.target = raw['target'];
   if (isText(raw['reportPath'])) s.reportPath = raw['reportPath'];
   if (Number.isInteger(raw['puzzle']) && (raw['puzzle'] as number) >= 0) s.puzzle = raw['puzzle'] as number;
   if (Number.isInteger(raw['step']) && (raw['step'] as number) >= 0) s.step = raw['step'] as number;
+  if (typeof raw['wrongOnly'] === 'boolean') s.wrongOnly = raw['wrongOnly'];
   return s;
 }

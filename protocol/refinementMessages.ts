@@ -15,8 +15,11 @@ export type RefinementSource =
   | { kind: 'trace'; runKey: string; runName: string; tracePath: string; checkpoint: string };
 
 // ---- host -> webview ---------------------------------------------------------------------------
-/** A trajectory to show; `snapshotStep` is the training step of a live snapshot (null for a trace). */
-export interface TrajectoryMessage { type: 'trajectory'; source: RefinementSource; snapshotStep: number | null; trajectory: RefinementTrajectory }
+/**
+ * A trajectory to show; `snapshotStep` is the training step of a live snapshot (null for a trace),
+ * `snapshotSteps` the training steps of all the run's snapshots, ascending (the training-step slider; [] for a trace).
+ */
+export interface TrajectoryMessage { type: 'trajectory'; source: RefinementSource; snapshotStep: number | null; snapshotSteps: number[]; trajectory: RefinementTrajectory }
 /** Nothing to show yet (no snapshot so far, a trace running); `message` says why. */
 export interface WaitingMessage { type: 'waiting'; source: RefinementSource; message: string }
 /** The trace failed or the trajectory could not be read. */
@@ -29,7 +32,9 @@ export type ToRefinementMessage = TrajectoryMessage | WaitingMessage | Refinemen
 export interface RefinementReadyMessage { type: 'ready' }
 /** "Inspect Puzzle…" for the panel's run (type a puzzle or pick one from the test set). */
 export interface InspectPuzzleMessage { type: 'inspectPuzzle' }
-export type FromRefinementMessage = RefinementReadyMessage | InspectPuzzleMessage;
+/** Show the live snapshot of training step `step` (null = the latest, following new ones). */
+export interface SelectSnapshotMessage { type: 'selectSnapshot'; step: number | null }
+export type FromRefinementMessage = RefinementReadyMessage | InspectPuzzleMessage | SelectSnapshotMessage;
 
 /** Playback speeds of the scrubber, in frames per second. */
 export const playbackSpeeds = [1, 2, 4, 8, 16] as const;
@@ -41,6 +46,8 @@ export interface RefinementPanelState {
   puzzle: number;
   /** The frame shown; -1 = the last one (follows new snapshots). */
   frame: number;
+  /** The training step of the live snapshot shown; null = the latest (follows new snapshots). */
+  snapshotStep: number | null;
   speed: number;
 }
 
@@ -58,6 +65,8 @@ const MAX_PUZZLES = 64;
 const MAX_STEPS = 256;
 const MAX_CYCLES = 64;
 const MAX_BASE64 = 64 << 20;
+const MAX_SNAPSHOTS = 100_000;
+const isStep = (v: unknown): v is number => isInt(v, 0, Number.MAX_SAFE_INTEGER);
 
 const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_BASE64 && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 
@@ -134,16 +143,20 @@ export function parseToRefinementMessage(m: unknown): Parsed<ToRefinementMessage
   return parseWith(m, (o, type): ToRefinementMessage => {
     switch (type) {
       case 'trajectory': {
-        onlyKeys(o, ['type', 'source', 'snapshotStep', 'trajectory']);
+        onlyKeys(o, ['type', 'source', 'snapshotStep', 'snapshotSteps', 'trajectory']);
         const s = source(o['source']);
-        need(o['snapshotStep'] === null || isInt(o['snapshotStep'], 0, Number.MAX_SAFE_INTEGER), 'snapshotStep is not null or a non-negative integer');
+        need(o['snapshotStep'] === null || isStep(o['snapshotStep']), 'snapshotStep is not null or a non-negative integer');
+        const steps = o['snapshotSteps'];
+        need(Array.isArray(steps) && steps.length <= MAX_SNAPSHOTS && steps.every((x, i) => isStep(x) && (i === 0 || x > (steps[i - 1] as number))),
+          'snapshotSteps is not an ascending array of non-negative integers');
+        need(o['snapshotStep'] === null || steps.includes(o['snapshotStep']), 'snapshotStep is not one of snapshotSteps');
         let trajectory: RefinementTrajectory;
         try {
           trajectory = checkTrajectory(o['trajectory']);
         } catch (e) {
           throw new Reject((e as Error).message);
         }
-        return { type, source: s, snapshotStep: o['snapshotStep'] as number | null, trajectory };
+        return { type, source: s, snapshotStep: o['snapshotStep'] as number | null, snapshotSteps: [...steps as number[]], trajectory };
       }
       case 'waiting':
       case 'failed':
@@ -168,6 +181,10 @@ export function parseFromRefinementMessage(m: unknown): Parsed<FromRefinementMes
       case 'inspectPuzzle':
         onlyKeys(o, ['type']);
         return { type };
+      case 'selectSnapshot':
+        onlyKeys(o, ['type', 'step']);
+        need(o['step'] === null || isStep(o['step']), 'step is not null or a non-negative integer');
+        return { type, step: o['step'] as number | null };
       default:
         throw new Reject(`unknown message type "${type}"`);
     }
@@ -176,7 +193,7 @@ export function parseFromRefinementMessage(m: unknown): Parsed<FromRefinementMes
 
 /** The panel state from whatever getState() returned (defaults for anything missing or wrong). */
 export function refinementStateOf(raw: unknown): RefinementPanelState {
-  const s: RefinementPanelState = { puzzle: 0, frame: -1, speed: defaultPlaybackSpeed };
+  const s: RefinementPanelState = { puzzle: 0, frame: -1, speed: defaultPlaybackSpeed, snapshotStep: null };
   if (!isObj(raw)) return s;
   const src = raw['source'];
   if (isObj(src) && isText(src['runKey'], MAX_PATH)) {
@@ -186,5 +203,6 @@ export function refinementStateOf(raw: unknown): RefinementPanelState {
   if (isInt(raw['puzzle'], 0, MAX_PUZZLES - 1)) s.puzzle = raw['puzzle'];
   if (isInt(raw['frame'], -1, MAX_STEPS * MAX_CYCLES)) s.frame = raw['frame'];
   if ((playbackSpeeds as readonly unknown[]).includes(raw['speed'])) s.speed = raw['speed'] as number;
+  if (isStep(raw['snapshotStep'])) s.snapshotStep = raw['snapshotStep'];
   return s;
 }

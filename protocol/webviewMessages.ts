@@ -14,7 +14,7 @@ export const trainingPanelViewType = 'reclab.trainingPanel';
  */
 export const stepColumnNames = [
   'step', 'time', 'lmLoss', 'qHaltLoss', 'tokenAccuracy', 'exactAccuracy', 'qHaltAccuracy',
-  'gradNorm', 'gradVariance', 'samplesPerSecond', 'hCycles', 'lCycles',
+  'gradNorm', 'gradVariance', 'samplesPerSecond', 'hCycles', 'lCycles', 'lr',
 ] as const;
 export type StepColumnName = (typeof stepColumnNames)[number];
 export type StepColumns = Columns<StepColumnName>;
@@ -34,6 +34,11 @@ export interface RunDescriptor {
   name: string;
   status: RunStatus;
   preset?: string;
+  /** The step the run is at (the same figure as the status bar and the runs tree) and its total. */
+  step?: number;
+  totalSteps?: number;
+  /** The sweep arm of a run of an ablation (the panel groups runs by it). */
+  arm?: string;
 }
 
 // ---- host -> webview ---------------------------------------------------------------------------
@@ -92,14 +97,19 @@ function columns<K extends string>(v: unknown, names: readonly K[]): Columns<K> 
 
 function runDescriptor(v: unknown, i: number): RunDescriptor {
   need(isObj(v), `runs[${i}] is not an object`);
-  onlyKeys(v, ['key', 'runId', 'name', 'status', 'preset']);
+  onlyKeys(v, ['key', 'runId', 'name', 'status', 'preset', 'step', 'totalSteps', 'arm']);
   need(isText(v['key'], MAX_KEY), `runs[${i}].key is not a non-empty string`);
   need(isText(v['runId'], MAX_KEY), `runs[${i}].runId is not a non-empty string`);
   need(isText(v['name'], MAX_KEY), `runs[${i}].name is not a non-empty string`);
   need((runStatuses as readonly unknown[]).includes(v['status']), `runs[${i}].status is not a run status`);
   need(v['preset'] === undefined || isText(v['preset'], MAX_KEY), `runs[${i}].preset is not a string`);
+  need(v['arm'] === undefined || isText(v['arm'], MAX_KEY), `runs[${i}].arm is not a string`);
+  for (const k of ['step', 'totalSteps']) need(v[k] === undefined || isIndex(v[k]), `runs[${i}].${k} is not a non-negative integer`);
   const d: RunDescriptor = { key: v['key'], runId: v['runId'], name: v['name'], status: v['status'] as RunStatus };
   if (typeof v['preset'] === 'string') d.preset = v['preset'];
+  if (typeof v['arm'] === 'string') d.arm = v['arm'];
+  if (typeof v['step'] === 'number') d.step = v['step'];
+  if (typeof v['totalSteps'] === 'number') d.totalSteps = v['totalSteps'];
   return d;
 }
 
@@ -167,6 +177,10 @@ export interface TrainingPanelState {
   xAxis: XAxisMode;
   /** Run key -> index into the colour palette, so a run keeps its colour. */
   colours: Record<string, number>;
+  /** Series hidden with the charts' key toggles (`${chart id}:${metric}`). */
+  hidden: string[];
+  /** The runs of a sweep arm drawn as their mean over seeds with a ± sd band. */
+  groupByArm: boolean;
 }
 export const xAxisModes = ['step', 'relative', 'wall'] as const;
 export type XAxisMode = (typeof xAxisModes)[number];

@@ -150,6 +150,14 @@ test('live: the grid shows the probe puzzle, follows new snapshots, and the scru
   assert.equal(digits.length, 16);
   for (let i = 0; i < 16; i++) if (shownQuestion[i] !== '.') assert.equal(digits[i], shownQuestion[i], `given cell ${i}`);
 
+  // A puzzle picked while the run trains stays picked when the next snapshot arrives (issue 10, item 2).
+  const picker = webview.locator('#puzzle');
+  const openedLive = /\(running\)/.test(sourceAtOpen) && !/training step 120\b/.test(sourceAtOpen);
+  if (openedLive) {
+    await grid.click();
+    await page.keyboard.press('ArrowDown');
+    await poll('puzzle #2 picked', async () => (await grid.getAttribute('data-puzzle')) === '1', 10_000);
+  }
   // Live: the view follows the run to its last snapshot (the one at the end, step 120).
   await liveDone;
   lap('the live run finished');
@@ -162,6 +170,31 @@ test('live: the grid shows the probe puzzle, follows new snapshots, and the scru
   if (/\(running\)/.test(sourceAtOpen)) assert.match(sourceAtOpen, /training step (40|80)\b/, 'opened during the run: an earlier snapshot');
   await poll('the view to show the snapshot of step 120, run completed', async () => /training step 120\b/.test(await source.textContent()) && /\(completed\)/.test(await source.textContent()), 30_000);
   lap(`source: ${(await source.textContent()).trim()}`);
+  if (openedLive) {
+    assert.equal(await grid.getAttribute('data-puzzle'), '1', 'the grid still shows the puzzle picked before the new snapshot');
+    assert.equal(await picker.evaluate((e) => e.value), '1', 'the picker still shows it too');
+    lap('puzzle choice kept across new snapshots');
+  }
+
+  // The training-step slider over all the run's snapshots (issue 10, item 4): the same puzzle at
+  // steps 40, 80 and 120, each the digits of that snapshot; the puzzle picked stays picked.
+  const slider = webview.locator('#snapshot');
+  await poll('the training-step slider over the 3 snapshots', async () => (await slider.getAttribute('data-steps')) === '40,80,120', 15_000);
+  await grid.click();
+  await page.keyboard.press('Home');
+  while ((await grid.getAttribute('data-puzzle')) !== '2') await page.keyboard.press('ArrowDown');
+  for (const [index, snap] of [[0, all[0]], [1, all[1]], [2, all[2]]]) {
+    await slider.fill(String(index));
+    await poll(`the snapshot of step ${snap.step}`, async () => (await grid.getAttribute('data-snapshot-step')) === String(snap.step), 15_000);
+    assert.equal(await grid.getAttribute('data-puzzle'), '2', 'the puzzle stays picked across snapshots');
+    assert.equal(await picker.evaluate((e) => e.value), '2');
+    const f = Number(await grid.getAttribute('data-frame'));
+    assert.equal(await grid.getAttribute('data-digits'), expectedDigits(snap.trajectory, 2, f), `step ${snap.step}: the digits of that snapshot`);
+    assert.match(await webview.locator('#snapshot-label').textContent(), new RegExp(`training step ${snap.step} · snapshot ${index + 1} / 3`));
+  }
+  lap('training-step slider: steps 40 -> 80 -> 120, puzzle #3 kept');
+  await grid.click();
+  while ((await grid.getAttribute('data-puzzle')) !== '0') await page.keyboard.press('ArrowUp');
 
   // The scrubber: pick a puzzle and two frames whose cells differ (read from events.jsonl here).
   const t = all[all.length - 1].trajectory;

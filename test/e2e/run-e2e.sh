@@ -11,8 +11,10 @@
 #      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
 #      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
-#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint"; "slurm" needs the
-#      cluster of test/slurm/run-slurm-test.sh, which runs it with RECLAB_SLURM_E2E=1).
+#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint compare"),
+#      RECLAB_E2E_COMPARE_SHOT_DIR (the compare test's screenshots: sweep report, runs table, panel with
+#      three runs; default the work dir, media/screenshots renews the README's).
+#      "slurm" needs the cluster of test/slurm/run-slurm-test.sh, which runs it with RECLAB_SLURM_E2E=1.
 set -euo pipefail
 if [ -n "${RECLAB_SKIP_E2E:-}" ]; then echo "e2e: skipped (RECLAB_SKIP_E2E set)"; exit 0; fi
 
@@ -107,7 +109,7 @@ rc=0
 SHOT="${RECLAB_E2E_SHOT:-$WORK/training-panel.png}"
 mkdir -p "$(dirname "$SHOT")"
 # RECLAB_E2E_TESTS picks test files (default: all of them, in this order).
-want() { [[ " ${RECLAB_E2E_TESTS:-training refinement fixedpoint} " == *" $1 "* ]]; }
+want() { [[ " ${RECLAB_E2E_TESTS:-training refinement fixedpoint compare} " == *" $1 "* ]]; }
 if want training; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
     FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
@@ -127,6 +129,14 @@ if want fixedpoint; then
     FP_SHOT="${RECLAB_E2E_FP_SHOT:-$WORK/fixed-point-view.png}" FAILURE_SHOT="$WORK/failure.png" \
     node --test --test-concurrency=1 --test-reporter=spec "$REPO/test/e2e/fixedpoint.e2e.test.mjs" || rc=$?
 fi
+T_FIXEDPOINT=$(ms)
+# Comparing runs: an ablation from the palette, its report, the runs table, three runs overlaid.
+if want compare; then
+  CMP_DIR="${RECLAB_E2E_COMPARE_SHOT_DIR:-$WORK}"; mkdir -p "$CMP_DIR"; CMP_DIR="$(cd "$CMP_DIR" && pwd)"
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    SHOT_DIR="$CMP_DIR" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/compare.e2e.test.mjs" || rc=$?
+fi
 # The runs tree on a Slurm sweep: only with a cluster (test/slurm/run-slurm-test.sh runs it).
 if [[ " ${RECLAB_E2E_TESTS:-} " == *" slurm "* ]]; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" FAILURE_SHOT="$WORK/failure.png" \
@@ -144,5 +154,5 @@ if [ "$rc" != 0 ]; then
   find "$RUN/user-data/logs" -name '*Recursion Lab*' -exec tail -n 60 {} \; 2>/dev/null || true
 fi
 sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST") (training $(sec "$T_START" "$T_TRAINING"), refinement $(sec "$T_TRAINING" "$T_REFINEMENT"), fixed point $(sec "$T_REFINEMENT" "$T_TEST")), total $(sec "$T0" "$(ms)")"
+echo "e2e timings (s): setup $(sec "$T0" "$T_SETUP"), package+install $(sec "$T_SETUP" "$T_INSTALL"), code-server start $(sec "$T_INSTALL" "$T_START"), test $(sec "$T_START" "$T_TEST") (training $(sec "$T_START" "$T_TRAINING"), refinement $(sec "$T_TRAINING" "$T_REFINEMENT"), fixed point $(sec "$T_REFINEMENT" "$T_FIXEDPOINT"), compare $(sec "$T_FIXEDPOINT" "$T_TEST")), total $(sec "$T0" "$(ms)")"
 exit $rc

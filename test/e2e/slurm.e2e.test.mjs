@@ -40,6 +40,7 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hsw-code' }).first().waitFor({ state: 'visible', timeout: 15_000 });
     await page.keyboard.press('Enter');
     await wb.pick('1');
+    await wb.answer('1500'); // the steps question: sudoku4's own
     await wb.pick('Slurm');
     lap('sweep submitted (4 tasks, 2 CPUs: 2 run, 2 wait)');
 

@@ -84,6 +84,16 @@ export class Workbench {
       .frameLocator('iframe#active-frame');
   }
 
+  /**
+   * The content frame of the extension's webview that is on screen, when several are open in tabs
+   * (the hidden ones keep their iframes, out of view).
+   */
+  visibleWebview(extensionId) {
+    return this.page
+      .frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"] >> visible=true`)
+      .frameLocator('iframe#active-frame');
+  }
+
   /** A row of the tree view `viewTitle` (a pane of the side bar) that contains `text`. */
   treeRow(viewTitle, text) {
     return this.page

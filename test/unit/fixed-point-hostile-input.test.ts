@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { restoredTarget } from '../../extension/inspectTarget';
+import { restoredTarget } from '../../extension/panels/inspectTarget';
 import { parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import type { InspectReport } from '../../protocol/inspectReport';
 import { cappedText, MAX_TEXT } from '../../protocol/messageGuards';

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixedPointStateOf, parseFromFixedPointMessage, parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
-import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from '../../extension/inspectTarget';
+import { inspectArgs, parsePuzzleList, reportPathOf, targetOfOnnxFile, type InspectTarget } from '../../extension/panels/inspectTarget';
 import { puzzle, report } from './inspectReportFixture';
-import { answerGrid, puzzleLabel, runColourIndex, trajectoryBounds } from '../../webview/fixedpoint/viewModel';
+import { answerGrid, hasWrongFixedPoint, pickerPuzzles, puzzleLabel, runColourIndex, trajectoryBounds } from '../../webview/fixedpoint/viewModel';
 
 test('host -> webview messages: a report passes the checks; malformed ones are rejected with the reason', () => {
   const ok = parseToFixedPointMessage({ type: 'report', target: '/runs/a', reportPath: '/runs/a/inspection.json', report: report([puzzle()]) });
@@ -31,8 +31,9 @@ test('webview -> host messages and the saved panel state', () => {
   assert.deepEqual(parseFromFixedPointMessage({ type: 'rerun' }), { ok: true, message: { type: 'rerun' } });
   assert.deepEqual(parseFromFixedPointMessage({ type: 'delete' }), { ok: false, error: 'unknown message type "delete"' });
   assert.deepEqual(parseFromFixedPointMessage({ type: 'ready', x: 1 }), { ok: false, error: 'unexpected field "x"' });
-  assert.deepEqual(fixedPointStateOf({ target: '/r', puzzle: 3, step: -1, reportPath: 7 }), { target: '/r', puzzle: 3, step: 0 });
-  assert.deepEqual(fixedPointStateOf(null), { puzzle: 0, step: 0 });
+  assert.deepEqual(fixedPointStateOf({ target: '/r', puzzle: 3, step: -1, reportPath: 7 }), { target: '/r', puzzle: 3, step: 0, wrongOnly: false });
+  assert.deepEqual(fixedPointStateOf(null), { puzzle: 0, step: 0, wrongOnly: false });
+  assert.equal(fixedPointStateOf({ wrongOnly: true }).wrongOnly, true);
 });
 
 test('answer grid: givens, right and wrong cells against the solution, blanks, and clashing digits', () => {
@@ -60,6 +61,19 @@ test('trajectory bounds cover every point with 5 % padding; unsettled runs get n
   assert.equal(runColourIndex(null, 6), -1);
   assert.equal(runColourIndex(7, 6), 1);
   assert.equal(puzzleLabel(puzzle()), '#1 · 8 blanks · ✗ · not settled');
+});
+
+test('"wrong fixed points only": a puzzle settled on a wrong answer, or whose census finds a wrong fixed point', () => {
+  const cluster = (correct: boolean | null) => ({ answer: '', correct, violations: 0, reached: 1, byNoise: 1, byRelabel: 0, stateClusters: 1 });
+  const census = (...c: (boolean | null)[]) => ({ fixedPoints: c.map(cluster), unsettled: 0, unsettledCorrect: 0 }) as never;
+  const settledWrong = puzzle({ settled: true, correct: false, census: null });
+  const rightButCensusWrong = puzzle({ settled: true, correct: true, census: census(true, false) });
+  const right = puzzle({ settled: true, correct: true, census: census(true) });
+  const unsettledWrong = puzzle({ settled: false, correct: false, census: null }); // wrong, but not a fixed point
+  assert.deepEqual([settledWrong, rightButCensusWrong, right, unsettledWrong].map(hasWrongFixedPoint), [true, true, false, false]);
+  const list = [right, settledWrong, unsettledWrong, rightButCensusWrong];
+  assert.deepEqual(pickerPuzzles(list, true), [1, 3]);
+  assert.deepEqual(pickerPuzzles(list, false), [0, 1, 2, 3]);
 });
 
 test('the inspect command line for a run directory and for an .onnx file; puzzle lists typed by the user', () => {

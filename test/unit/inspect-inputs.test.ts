@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectArgs, puzzlesFileText, type InspectTarget } from '../../extension/inspectTarget';
+import { inspectArgs, puzzlesFileText, type InspectTarget } from '../../extension/panels/inspectTarget';
 import type { InspectReport } from '../../protocol/inspectReport';
 import { checkPuzzleText } from '../../trainer/data/puzzleCheck';
 import { exportIsCurrent } from '../../trainer/onnx/exportRun';

@@ -2,8 +2,8 @@
 // where a value does not exist, run ids quoted when they need it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runsToCsv } from '../../extension/csvExport';
-import { RunSeries } from '../../extension/runSeries';
+import { runsToCsv } from '../../extension/panels/csvExport';
+import { RunSeries } from '../../extension/runs/runSeries';
 import type { EvalEvent, StepEvent } from '../../protocol/events';
 
 test('steps and evals as CSV rows', () => {

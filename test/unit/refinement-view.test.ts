@@ -16,13 +16,14 @@ import {
 import {
   compactPuzzle, hasCheckpoint, parseTestRow, puzzleInputProblem, refinementEveryOfConfig, runConfigFacts, traceArgs,
   traceFailureReason, tracePathOf, trainedSideOfConfig,
-} from '../../extension/refinementTarget';
-import { RunRegistry } from '../../extension/runRegistry';
-import { RunSeries } from '../../extension/runSeries';
+} from '../../extension/panels/refinementTarget';
+import { RunRegistry } from '../../extension/runs/runRegistry';
+import { RunSeries } from '../../extension/runs/runSeries';
 import { frameLabel, frameOf, navigate, playbackNext, positionOf, resolveFrame, stepTickFractions } from '../../webview/refinement/frameIndex';
 import {
   cellsAt, changedCells, digitsString, gridDescription, puzzleLabel, qHaltOf, settledFrameOf, settledText, wrongCount,
 } from '../../webview/refinement/gridCells';
+import { puzzleAfterSnapshot, puzzleOptionsHtml, snapshotIndex, snapshotLabel, snapshotStepAt } from '../../webview/refinement/puzzlePicker';
 import { qHaltRange } from '../../webview/refinement/qHaltChart';
 
 // A 4x4 puzzle and its solution (checked by hand: rows, columns and 2x2 boxes hold 1-4 once).
@@ -152,8 +153,8 @@ const traced = { kind: 'trace', runKey: '/w/runs/a', runName: 'a', tracePath: '/
 
 test('well-formed messages are accepted both ways', () => {
   const ok = [
-    { type: 'trajectory', source: live, snapshotStep: 250, trajectory: trajectory() },
-    { type: 'trajectory', source: traced, snapshotStep: null, trajectory: trajectory({}, FRAMES, null) },
+    { type: 'trajectory', source: live, snapshotStep: 250, snapshotSteps: [125, 250], trajectory: trajectory() },
+    { type: 'trajectory', source: traced, snapshotStep: null, snapshotSteps: [], trajectory: trajectory({}, FRAMES, null) },
     { type: 'waiting', source: live, message: 'No refinement snapshot yet.' },
     { type: 'failed', source: traced, message: 'puzzle refused: digit 3 appears twice in row 1' },
     { type: 'status', status: 'completed' },
@@ -161,6 +162,8 @@ test('well-formed messages are accepted both ways', () => {
   for (const m of ok) assert.ok(parseToRefinementMessage(m).ok, JSON.stringify(m).slice(0, 200));
   assert.ok(parseFromRefinementMessage({ type: 'ready' }).ok);
   assert.ok(parseFromRefinementMessage({ type: 'inspectPuzzle' }).ok);
+  assert.deepEqual(parseFromRefinementMessage({ type: 'selectSnapshot', step: 250 }), { ok: true, message: { type: 'selectSnapshot', step: 250 } });
+  assert.ok(parseFromRefinementMessage({ type: 'selectSnapshot', step: null }).ok);
   // A JSON round trip (events.jsonl, postMessage) keeps it valid.
   assert.ok(parseToRefinementMessage(JSON.parse(JSON.stringify(ok[0]))).ok);
 });
@@ -172,27 +175,34 @@ test('malformed messages are rejected with a reason', () => {
     [null, /not an object/],
     [{}, /no "type"/],
     [{ type: 'explode' }, /unknown message type/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: good, extra: 1 }, /unexpected field "extra"/],
-    [{ type: 'trajectory', source: { ...live, kind: 'remote' }, snapshotStep: 1, trajectory: good }, /source.kind/],
-    [{ type: 'trajectory', source: { ...live, status: 'exploded' }, snapshotStep: 1, trajectory: good }, /source.status/],
-    [{ type: 'trajectory', source: { ...live, runKey: '' }, snapshotStep: 1, trajectory: good }, /runKey/],
-    [{ type: 'trajectory', source: { kind: 'trace', runKey: 'k', runName: 'a', checkpoint: 'c' }, snapshotStep: null, trajectory: good }, /tracePath/],
-    [{ type: 'trajectory', source: live, snapshotStep: -3, trajectory: good }, /snapshotStep/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1 }, /trajectory is not an object/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, side: 5 } }, /side is not 4 or 9/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, steps: 0 } }, /steps/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, cyclesPerStep: 1.5 } }, /cyclesPerStep/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, puzzles: [] } }, /puzzles is not an array/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, puzzles: [{ question: '1.3.', blanks: 2 }] } }, /question is not 16 characters/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, puzzles: [{ question: QUESTION, solution: '1234341221434325', blanks: 8 }] } }, /solution is not 16 digits/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, puzzles: [{ question: QUESTION, blanks: 99 }] } }, /blanks/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, digits: short } }, /digits: expected 64 bytes, got 10/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, qHalt: short } }, /qHalt: expected 16 bytes/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, confidence: 'not base64!' } }, /confidence is not a base64 string/],
-    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: { ...good, evil: 1 } }, /unexpected field "evil"/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: good, extra: 1 }, /unexpected field "extra"/],
+    [{ type: 'trajectory', source: { ...live, kind: 'remote' }, snapshotStep: 1, snapshotSteps: [1], trajectory: good }, /source.kind/],
+    [{ type: 'trajectory', source: { ...live, status: 'exploded' }, snapshotStep: 1, snapshotSteps: [1], trajectory: good }, /source.status/],
+    [{ type: 'trajectory', source: { ...live, runKey: '' }, snapshotStep: 1, snapshotSteps: [1], trajectory: good }, /runKey/],
+    [{ type: 'trajectory', source: { kind: 'trace', runKey: 'k', runName: 'a', checkpoint: 'c' }, snapshotStep: null, snapshotSteps: [], trajectory: good }, /tracePath/],
+    [{ type: 'trajectory', source: live, snapshotStep: -3, snapshotSteps: [1], trajectory: good }, /snapshotStep/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1] }, /trajectory is not an object/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, side: 5 } }, /side is not 4 or 9/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, steps: 0 } }, /steps/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, cyclesPerStep: 1.5 } }, /cyclesPerStep/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, puzzles: [] } }, /puzzles is not an array/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, puzzles: [{ question: '1.3.', blanks: 2 }] } }, /question is not 16 characters/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, puzzles: [{ question: QUESTION, solution: '1234341221434325', blanks: 8 }] } }, /solution is not 16 digits/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, puzzles: [{ question: QUESTION, blanks: 99 }] } }, /blanks/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, digits: short } }, /digits: expected 64 bytes, got 10/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, qHalt: short } }, /qHalt: expected 16 bytes/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, confidence: 'not base64!' } }, /confidence is not a base64 string/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [1], trajectory: { ...good, evil: 1 } }, /unexpected field "evil"/],
     [{ type: 'waiting', source: live }, /message is not a string/],
     [{ type: 'status', status: 'sleeping' }, /status is not a run status/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, snapshotSteps: [2, 1], trajectory: good }, /snapshotSteps is not an ascending array/],
+    [{ type: 'trajectory', source: live, snapshotStep: 3, snapshotSteps: [1, 2], trajectory: good }, /snapshotStep is not one of snapshotSteps/],
+    [{ type: 'trajectory', source: live, snapshotStep: 1, trajectory: good }, /snapshotSteps is not an ascending array/],
   ];
+  for (const [m, re] of [[{ type: 'selectSnapshot', step: -1 }, /step is not null/], [{ type: 'selectSnapshot' }, /step is not null/]] as const) {
+    const r = parseFromRefinementMessage(m);
+    assert.ok(!r.ok && re.test(r.error), JSON.stringify(m));
+  }
   for (const [m, re] of bad) {
     const r = parseToRefinementMessage(m);
     assert.ok(!r.ok, `accepted: ${JSON.stringify(m).slice(0, 160)}`);
@@ -209,10 +219,10 @@ test('malformed messages are rejected with a reason', () => {
 });
 
 test('panel state: defaults for anything missing or wrong', () => {
-  assert.deepEqual(refinementStateOf(undefined), { puzzle: 0, frame: -1, speed: 4 });
-  assert.deepEqual(refinementStateOf({ source: { kind: 'live', runKey: '/r' }, puzzle: 2, frame: 7, speed: 8 }), { source: { kind: 'live', runKey: '/r' }, puzzle: 2, frame: 7, speed: 8 });
+  assert.deepEqual(refinementStateOf(undefined), { puzzle: 0, frame: -1, speed: 4, snapshotStep: null });
+  assert.deepEqual(refinementStateOf({ source: { kind: 'live', runKey: '/r' }, puzzle: 2, frame: 7, speed: 8, snapshotStep: 500 }), { source: { kind: 'live', runKey: '/r' }, puzzle: 2, frame: 7, speed: 8, snapshotStep: 500 });
   assert.deepEqual(refinementStateOf({ source: { kind: 'trace', runKey: '/r', tracePath: '/r/t.json' } }).source, { kind: 'trace', runKey: '/r', tracePath: '/r/t.json' });
-  assert.deepEqual(refinementStateOf({ source: { kind: 'trace', runKey: '/r' }, puzzle: -1, frame: 'x', speed: 3 }), { puzzle: 0, frame: -1, speed: 4 });
+  assert.deepEqual(refinementStateOf({ source: { kind: 'trace', runKey: '/r' }, puzzle: -1, frame: 'x', speed: 3, snapshotStep: -2 }), { puzzle: 0, frame: -1, speed: 4, snapshotStep: null });
 });
 
 test('trace command line, puzzle input checks and run facts the host uses', () => {
@@ -256,13 +266,40 @@ test('trace command line, puzzle input checks and run facts the host uses', () =
 
 const refinementEvent = (step: number): RefinementEvent => ({ v: 1, time: 1_700_000_000_000 + step, type: 'refinement', step, trajectory: trajectory() });
 
-test('the run series keeps the latest snapshot; a resume from before it drops it', () => {
+test('the run series keeps every snapshot in step order; a resume from before one drops it', () => {
   const s = new RunSeries();
   s.apply(refinementEvent(250));
   s.apply(refinementEvent(500));
-  assert.equal(s.refinement?.step, 500);
+  s.apply(refinementEvent(750));
+  assert.equal(s.refinement?.step, 750);
+  assert.deepEqual(s.refinements.map((r) => r.step), [250, 500, 750]);
+  assert.equal(s.refinementAt(500)?.step, 500);
+  assert.equal(s.refinementAt(600), undefined);
   s.apply({ v: 1, time: 2, type: 'run_start', runId: 'a', config: { model: { hCycles: 2, lCycles: 2 } } as never, backend: 'wasm', startStep: 250, totalSteps: 1000, resumed: true, parameterCount: 1 });
-  assert.equal(s.refinement, undefined, 'step 500 belongs to the lost timeline');
+  assert.deepEqual(s.refinements.map((r) => r.step), [250], 'steps 500 and 750 belong to the lost timeline');
+  s.apply(refinementEvent(500));
+  assert.deepEqual(s.refinements.map((r) => r.step), [250, 500]);
+});
+
+test('puzzle picker: a new snapshot keeps the chosen puzzle selected in the rebuilt options', () => {
+  // The picked puzzle (#4, index 3) survives a snapshot of the same 8 probes, and its option is the selected one.
+  assert.equal(puzzleAfterSnapshot(3, 8), 3);
+  assert.equal(puzzleAfterSnapshot(9, 8), 0, 'a smaller probe set: back to the first');
+  const html = puzzleOptionsHtml(['#1', '#2', '#3', '#4 <b>'], 3);
+  assert.equal((html.match(/ selected/g) ?? []).length, 1);
+  assert.match(html, /<vscode-option value="3" selected>#4 &#60;b&#62;<\/vscode-option>$/);
+});
+
+test('training-step slider: positions, the step asked for, and its label', () => {
+  const steps = [100, 200, 300];
+  assert.equal(snapshotIndex(steps, null), 2, 'following the latest: the last position');
+  assert.equal(snapshotIndex(steps, 200), 1);
+  assert.equal(snapshotIndex(steps, 250), 2, 'a step that is gone: the latest');
+  assert.equal(snapshotStepAt(steps, 0), 100);
+  assert.equal(snapshotStepAt(steps, 1), 200);
+  assert.equal(snapshotStepAt(steps, 2), null, 'the last position follows new snapshots');
+  assert.equal(snapshotLabel(steps, 0), 'training step 100 · snapshot 1 / 3');
+  assert.equal(snapshotLabel([1000, 2500], 1), 'training step 2,500 · snapshot 2 / 2 (latest)');
 });
 
 test('live: the host follows a run\'s events.jsonl and holds its latest snapshot as it arrives', async () => {

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkTag, parseRunAnnotations } from '../../protocol/runAnnotations';
-import { RunRegistry } from '../../extension/runRegistry';
-import { readRunAnnotations, splitTags, writeRunAnnotations } from '../../extension/runAnnotationsFile';
+import { RunRegistry } from '../../extension/runs/runRegistry';
+import { readRunAnnotations, splitTags, writeRunAnnotations } from '../../extension/runs/runAnnotationsFile';
 
 const cli = resolve(__dirname, '../../dist/trainer/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'reclab-annot-'));

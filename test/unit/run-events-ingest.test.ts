@@ -6,9 +6,9 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StepEvent, TrainerEvent } from '../../protocol/events';
-import { EventMerger } from '../../extension/eventMerger';
-import { EventsFileTail } from '../../extension/eventsFileTail';
-import { RunSeries } from '../../extension/runSeries';
+import { EventMerger } from '../../extension/runs/eventMerger';
+import { EventsFileTail } from '../../extension/runs/eventsFileTail';
+import { RunSeries } from '../../extension/runs/runSeries';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 
 const step = (n: number, extra: Partial<StepEvent> = {}): StepEvent => ({

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEARTBEAT_STALE_MS, runFiles, type TrainerRecord } from '../../protocol/runDirectory';
-import { RunRegistry } from '../../extension/runRegistry';
+import { RunRegistry } from '../../extension/runs/runRegistry';
 import { runEvents, startCli, stepsOf, tinyConfig, until, writeJson } from './trainerChild';
 
 const ws = mkdtempSync(join(tmpdir(), 'reclab-live-'));

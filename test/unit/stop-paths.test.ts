@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointFileName, parseTrainerRecord, runFiles } from '../../protocol/runDirectory';
-import { RunRegistry } from '../../extension/runRegistry';
-import { TrainerProcess } from '../../extension/trainerProcess';
+import { RunRegistry } from '../../extension/runs/runRegistry';
+import { TrainerProcess } from '../../extension/trainer/trainerProcess';
 import { cli, delay, readSummary, runEvents, slowStepConfig, startCli, stepsOf, stopFrame, tinyConfig, until, writeJson, type Child } from './trainerChild';
 
 const dir = mkdtempSync(join(tmpdir(), 'reclab-stop-'));

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
-import { EventsFileTail } from '../../extension/eventsFileTail';
+import { EventsFileTail } from '../../extension/runs/eventsFileTail';
 import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import { decodeTrajectory } from '../../protocol/refinement';
 import { workerEnvironment } from '../../trainer/engines/workerEnvironment';

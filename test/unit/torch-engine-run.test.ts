@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TrainerProcess } from '../../extension/trainerProcess';
+import { TrainerProcess } from '../../extension/trainer/trainerProcess';
 import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import type { RunSummary } from '../../protocol/runDirectory';
 import type { RunConfigFile } from '../../trainer/run/runDirectory';

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RunRegistry, type RunEntry } from '../../extension/runRegistry';
-import { TrainerProcess } from '../../extension/trainerProcess';
+import { RunRegistry, type RunEntry } from '../../extension/runs/runRegistry';
+import { TrainerProcess } from '../../extension/trainer/trainerProcess';
 
 const cli = resolve('dist/trainer/cli.js');
 const quietLog = { info: () => {}, warn: () => {}, error: () => {} };

@@ -51,7 +51,8 @@ function chartSvg(title: string, xLabel: string, runs: RunResult[], armNames: st
 <text x="${(W + L) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${escapeXml(xLabel)}</text>${lines}${legend}</svg>`;
 }
 
-export function htmlReport(arms: ArmSummary[], runs: RunResult[], sweep: SweepDescription): string {
+/** The report's content (summary, table, plots, stage table, failed runs): the HTML file's body and the extension's sweep report view. */
+export function reportBody(arms: ArmSummary[], runs: RunResult[], sweep: SweepDescription): string {
   const armNames = arms.map((a) => a.arm);
   const ok = runs.filter((r) => r.status === 'completed');
   const table = markdownTable(arms, sweep).split('\n').filter((l) => l.startsWith('|'));
@@ -63,15 +64,19 @@ export function htmlReport(arms: ArmSummary[], runs: RunResult[], sweep: SweepDe
   const mainRows = table.slice(0, 2 + arms.length);
   const stageRows = table.slice(2 + arms.length);
   const failed = runs.filter((r) => r.status === 'failed').map((r) => `<li>${escapeXml(`${r.arm} seed ${r.seed}: ${r.error ?? 'failed'}`)}</li>`).join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Recursion Lab ablation — ${escapeXml(sweep.preset)}</title>
-<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}</style></head>
-<body><h1>Ablation: ${escapeXml(armNames.join(', '))}</h1>
+  return `<h1>Ablation: ${escapeXml(armNames.join(', '))}</h1>
 <p>Preset <b>${escapeXml(sweep.preset)}</b>, ${escapeXml(sweep.setting)}; base depth T=${sweep.depth.hCycles}, n=${sweep.depth.lCycles}; ${sweep.steps} optimizer steps; ${sweep.seeds} seed(s) per arm. Training time excludes evaluation (every arm evaluates at full depth). Accuracy: exact match on the held-out puzzles (periodic evaluations on a subset, the last point on the whole set).</p>
 ${toHtmlTable(mainRows)}
 <div class="charts">${chartSvg('Exact accuracy vs training time', 'training time (s)', ok, armNames, (p) => p.trainSeconds)}${chartSvg('Exact accuracy vs cumulative FLOPs', 'training FLOPs (forward + backward)', ok, armNames, (p) => p.flops)}</div>
 <h2>Step time per curriculum stage</h2>${stageRows.length > 2 ? toHtmlTable(stageRows) : '<p>–</p>'}
-${failed ? `<h2>Failed runs</h2><ul>${failed}</ul>` : ''}
+${failed ? `<h2>Failed runs</h2><ul>${failed}</ul>` : ''}`;
+}
+
+export function htmlReport(arms: ArmSummary[], runs: RunResult[], sweep: SweepDescription): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Recursion Lab ablation — ${escapeXml(sweep.preset)}</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:16px}</style></head>
+<body>${reportBody(arms, runs, sweep)}
 </body></html>
 `;
 }

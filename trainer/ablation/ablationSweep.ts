@@ -90,7 +90,8 @@ export function planSweep(o: SweepOptions, executor: 'local' | 'slurm', checkpoi
         if (!existsSync(run.configPath)) throw new Error(`${run.configPath}: missing; re-run with the sweep's original arms, seeds and steps`);
         if (runResult(armName, seed, run.runDir, o.target).status !== 'completed') pending.push(run);
       } else {
-        writeFileAtomic(run.configPath, JSON.stringify(c, null, 2) + '\n');
+        // `extends` names the sweep's preset, so each run's metadata (and the runs tree) says which preset it is.
+        writeFileAtomic(run.configPath, JSON.stringify({ extends: presetName, ...c }, null, 2) + '\n');
         pending.push(run);
       }
     }

@@ -15,7 +15,7 @@ import { fixedPointStateOf, parseToFixedPointMessage, type FixedPointPanelState,
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
 import { h } from '../shared/dom';
 import { readTheme, watchTheme, withAlpha, type Theme } from '../training/theme';
-import { answerGrid, puzzleLabel, runColourIndex, summaryLine, trajectoryBounds } from './viewModel';
+import { answerGrid, pickerPuzzles, puzzleLabel, runColourIndex, summaryLine, termExplanations, trajectoryBounds } from './viewModel';
 
 interface VsCodeApi {
   postMessage(message: FromFixedPointMessage): void;
@@ -42,6 +42,7 @@ class FixedPointApp {
     document.body.innerHTML = `
       <div class="toolbar" role="toolbar">
         <label>Puzzle <vscode-single-select id="puzzle" class="puzzle"></vscode-single-select></label>
+        <label title="List only the puzzles that settle on a wrong answer or whose census reaches a wrong fixed point"><input id="wrong-only" type="checkbox"> Wrong fixed points only</label>
         <label>Step <input id="step" type="range" min="1" max="1" value="1"><span id="step-value"></span></label>
         <vscode-button id="rerun" secondary>Re-run inspection</vscode-button>
         <vscode-button id="open-report" secondary>Open JSON</vscode-button>
@@ -55,13 +56,22 @@ class FixedPointApp {
         <section class="panel"><h3>Stability at the end state</h3><dl id="stability" class="facts"></dl></section>
         <section class="panel"><h3>Answer at step <span id="grid-step"></span></h3><div id="grid"></div><div class="key">bold: given · green: right · red: wrong · underline: clashes with its row, column or box</div></section>
         <section class="panel"><h3>Trajectory of <span id="answer-state"></span> on its first two principal components</h3><canvas id="pca" width="420" height="320"></canvas><div id="pca-key" class="key"></div></section>
-        <section class="panel wide"><h3>Fixed-point census</h3><div id="census"></div></section>
+        <section class="panel wide"><h3>Fixed-point census</h3><p class="key">${termExplanations.census}.</p><div id="census"></div></section>
         <section class="panel wide"><h3>One-unknown probe (solved grids with 1, 2, 3 blanks)</h3><div id="probe"></div></section>
       </div>`;
     const puzzle = this.$<HTMLElement & { value: string }>('puzzle');
     puzzle.addEventListener('change', () => {
       this.state.puzzle = Number(puzzle.value) || 0;
       this.save();
+      this.render();
+    });
+    const wrongOnly = this.$<HTMLInputElement>('wrong-only');
+    wrongOnly.checked = this.state.wrongOnly;
+    wrongOnly.addEventListener('change', () => {
+      this.state.wrongOnly = wrongOnly.checked;
+      this.save();
+      if (!this.report) return;
+      this.fillPicker();
       this.render();
     });
     const step = this.$<HTMLInputElement>('step');
@@ -121,7 +131,12 @@ class FixedPointApp {
   private fillPicker(): void {
     const r = this.report!;
     const select = this.$<HTMLElement & { value: string }>('puzzle');
-    select.replaceChildren(...r.puzzles.map((p, i) => h('vscode-option', { value: String(i) }, puzzleLabel(p))));
+    const shown = pickerPuzzles(r.puzzles, this.state.wrongOnly);
+    if (shown.length && !shown.includes(this.state.puzzle)) this.state.puzzle = shown[0]!;
+    select.replaceChildren(...(shown.length
+      ? shown.map((i) => h('vscode-option', i === this.state.puzzle ? { value: String(i), selected: '' } : { value: String(i) }, puzzleLabel(r.puzzles[i]!)))
+      : [h('vscode-option', { value: '', disabled: '' }, 'no puzzle has a wrong fixed point')]));
+    select.dataset['shown'] = String(shown.length);
     select.value = String(this.state.puzzle);
     const step = this.$<HTMLInputElement>('step');
     step.max = String(r.options.steps);
@@ -139,7 +154,7 @@ class FixedPointApp {
     this.$('empty').hidden = true;
     this.$('content').hidden = false;
     this.$('summary').textContent = summaryLine(r);
-    this.$('answer-state').textContent = r.contract.answerState;
+    this.$('answer-state').textContent = r.contract.answerState ? `the answer state ${r.contract.answerState}` : 'the answer state';
     for (const c of this.charts) c.destroy();
     this.charts = [];
     this.renderResiduals(r, p);
@@ -197,11 +212,11 @@ class FixedPointApp {
 
   private renderStability(r: InspectReport, p: PuzzleInspection): void {
     const rows: [string, string][] = [
-      ['spectral radius ρ(J) at z_K', p.spectralRadius === null ? '–' : `${p.spectralRadius.toFixed(3)}${p.spectralRadius > 1 ? ' (unstable)' : ''}`],
+      ['spectral radius ρ(J) at z_K', `${p.spectralRadius === null ? '–' : `${p.spectralRadius.toFixed(3)}${p.spectralRadius > 1 ? ' (unstable)' : ''}`} — ${termExplanations.spectralRadius}`],
       ['one-step residual at the end', `${sci(p.endResidualMax)} (${Object.entries(p.endResidual).map(([k, v]) => `${k} ${sci(v)}`).join(', ')})`],
       ['settled', p.settled ? `yes (< ${sci(r.options.settleTolerance)})` : 'no'],
       ['right at the end', p.correct === null ? 'unknown (no solution)' : p.correct ? 'yes' : 'no'],
-      ['critical step', p.criticalStep === null ? '–' : String(p.criticalStep)],
+      ['critical step', `${p.criticalStep === null ? '–' : String(p.criticalStep)} — ${termExplanations.criticalStep}`],
       ['right, then left', p.rightThenLeft ? 'yes' : 'no'],
       ['constraint violations at the end', p.violations === null ? '–' : String(p.violations)],
     ];

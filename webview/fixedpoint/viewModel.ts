@@ -68,6 +68,23 @@ export function puzzleLabel(p: PuzzleInspection): string {
   return `#${p.index + 1} · ${p.blanks} blanks · ${verdict} · ${p.settled ? 'settled' : 'not settled'}${fps}`;
 }
 
+/** A puzzle worth debugging: it settles on a wrong answer, or its census finds a wrong fixed point. */
+export function hasWrongFixedPoint(p: PuzzleInspection): boolean {
+  return (p.settled && p.correct === false) || !!p.census?.fixedPoints.some((f) => f.correct === false);
+}
+
+/** The indexes the puzzle picker lists: all, or with `wrongOnly` those with a wrong fixed point. */
+export function pickerPuzzles(puzzles: PuzzleInspection[], wrongOnly: boolean): number[] {
+  return puzzles.map((p, i) => (!wrongOnly || hasWrongFixedPoint(p) ? i : -1)).filter((i) => i >= 0);
+}
+
+/** What the view's terms mean, in one line each (shown beside them). */
+export const termExplanations = {
+  spectralRadius: 'largest |eigenvalue| of the step map\'s Jacobian at the end state: below 1 a small push dies out (a stable fixed point), above 1 it grows',
+  criticalStep: 'the first step from which the answer is right and stays right',
+  census: 'the end states reached from noisy starts and relabelled copies of the puzzle, grouped by the answer they decode to',
+} as const;
+
 /** The header's one-line verdict over all puzzles. */
 export function summaryLine(r: InspectReport): string {
   const s = r.summary;

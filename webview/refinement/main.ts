@@ -17,6 +17,7 @@ import { readTheme, watchTheme } from '../training/theme';
 import { frameLabel, navigate, playbackNext, positionOf, resolveFrame, stepTickFractions } from './frameIndex';
 import { drawGrid, readGridColours, type GridColours } from './gridCanvas';
 import { cellsAt, digitsString, gridDescription, puzzleLabel, qHaltOf, settledFrameOf, settledText, wrongCount } from './gridCells';
+import { puzzleAfterSnapshot, puzzleOptionsHtml, snapshotIndex, snapshotLabel, snapshotStepAt } from './puzzlePicker';
 import { drawQHaltChart } from './qHaltChart';
 
 interface VsCodeApi {
@@ -34,6 +35,7 @@ const sameSource = (a: RefinementSource | undefined, b: RefinementSource) =>
 interface Shown {
   source: RefinementSource;
   snapshotStep: number | null;
+  snapshotSteps: number[];
   trajectory: RefinementTrajectory;
   decoded: DecodedTrajectory;
   /** Per puzzle: the settled frame (-1 never, null without a solution). */
@@ -62,6 +64,12 @@ class RefinementApp {
       <p id="source" class="source"></p>
       <p id="empty" class="empty">Waiting for a refinement trajectory…</p>
       <div id="content" class="content" hidden>
+        <div id="snapshots" class="scrubber snapshots" hidden>
+          <div class="track">
+            <input id="snapshot" type="range" min="0" max="0" value="0" step="1" aria-label="Training step of the snapshot">
+          </div>
+          <span id="snapshot-label" class="frame-label"></span>
+        </div>
         <div class="scrubber">
           <div class="track">
             <input id="scrubber" type="range" min="0" max="0" value="0" step="1" aria-label="Frame: supervision step and recursion cycle">
@@ -90,6 +98,8 @@ class RefinementApp {
     });
     const scrubber = this.$<HTMLInputElement>('scrubber');
     scrubber.addEventListener('input', () => this.setFrame(Number(scrubber.value)));
+    const snapshot = this.$<HTMLInputElement>('snapshot');
+    snapshot.addEventListener('input', () => this.selectSnapshot(Number(snapshot.value)));
     this.$('play').addEventListener('click', () => (this.timer ? this.pause() : this.play()));
     this.$('inspect').addEventListener('click', () => this.vscode.postMessage({ type: 'inspectPuzzle' }));
     window.addEventListener('keydown', (e) => this.onKey(e));
@@ -135,10 +145,15 @@ class RefinementApp {
     if (m.type === 'trajectory') {
       const decoded = decodeTrajectory(m.trajectory);
       this.shown = {
-        source: m.source, snapshotStep: m.snapshotStep, trajectory: m.trajectory, decoded,
+        source: m.source, snapshotStep: m.snapshotStep, snapshotSteps: m.snapshotSteps, trajectory: m.trajectory, decoded,
         settled: m.trajectory.puzzles.map((p, i) => settledFrameOf(p, decoded, i)),
       };
-      if (this.state.puzzle >= m.trajectory.puzzles.length) this.state.puzzle = 0;
+      this.state.puzzle = puzzleAfterSnapshot(this.state.puzzle, m.trajectory.puzzles.length);
+      // After a reload: ask again for the snapshot the slider was on.
+      const wanted = this.state.snapshotStep;
+      if (m.source.kind === 'live' && wanted !== null && wanted !== m.snapshotStep && m.snapshotSteps.includes(wanted)) {
+        this.vscode.postMessage({ type: 'selectSnapshot', step: wanted });
+      }
       this.note('');
       this.renderAll();
       return;
@@ -200,6 +215,33 @@ class RefinementApp {
     this.renderFrame();
   }
 
+  /** The training-step slider moved: ask the host for that snapshot (the last position follows new ones). */
+  private selectSnapshot(index: number): void {
+    const steps = this.shown?.snapshotSteps ?? [];
+    if (!steps.length) return;
+    const step = snapshotStepAt(steps, index);
+    this.state.snapshotStep = step;
+    this.save();
+    this.$('snapshot-label').textContent = snapshotLabel(steps, index);
+    this.vscode.postMessage({ type: 'selectSnapshot', step });
+  }
+
+  private renderSnapshots(): void {
+    const s = this.shown;
+    const box = this.$('snapshots');
+    const steps = s?.source.kind === 'live' ? s.snapshotSteps : [];
+    box.hidden = steps.length === 0;
+    if (!s || !steps.length) return;
+    const slider = this.$<HTMLInputElement>('snapshot');
+    const index = snapshotIndex(steps, s.snapshotStep);
+    slider.max = String(steps.length - 1);
+    slider.value = String(index);
+    slider.disabled = steps.length < 2;
+    slider.dataset['step'] = String(s.snapshotStep ?? '');
+    slider.dataset['steps'] = steps.join(',');
+    this.$('snapshot-label').textContent = snapshotLabel(steps, index);
+  }
+
   private play(): void {
     if (!this.shown) return;
     this.pause();
@@ -249,8 +291,9 @@ class RefinementApp {
     this.renderSource();
     const t = s.trajectory;
     const select = this.$<Select>('puzzle');
-    select.innerHTML = t.puzzles.map((p, i) => `<vscode-option value="${i}">${esc(puzzleLabel(p, i, s.settled[i]!, t.cyclesPerStep))}</vscode-option>`).join('');
+    select.innerHTML = puzzleOptionsHtml(t.puzzles.map((p, i) => puzzleLabel(p, i, s.settled[i]!, t.cyclesPerStep)), this.state.puzzle);
     select.value = String(this.state.puzzle);
+    this.renderSnapshots();
     const scrubber = this.$<HTMLInputElement>('scrubber');
     scrubber.max = String(s.decoded.frames - 1);
     this.renderScrubberMarks();
@@ -307,6 +350,7 @@ class RefinementApp {
     grid.dataset['question'] = p.question;
     grid.dataset['puzzle'] = String(puzzle);
     grid.dataset['frame'] = String(frame);
+    grid.dataset['snapshotStep'] = String(s.snapshotStep ?? '');
     grid.dataset['side'] = String(t.side);
     grid.dataset['changed'] = String(cells.filter((c) => c.changed).length);
     grid.dataset['theme'] = this.colours.theme.kind;

@@ -1,18 +1,20 @@
-// The four charts of the Live Training panel and the lines each draws per run.
+// The charts of the Live Training panel and the lines each draws per run, with their axis titles
+// (with units) and tick kinds.
 import type { EvalColumnName } from '../../protocol/webviewMessages';
 import type { StepMetric } from './runView';
+import type { TickKind } from './tickFormat';
 
 export interface LineSpec {
   metric: StepMetric;
   label: string;
-  /** Canvas dash pattern; the run is told by colour, the metric by dash. */
+  /** Canvas dash pattern: with several runs the run is told by colour, the metric by dash (and each can be hidden). */
   dash?: number[];
   /** Scale key: 'y' (left axis) or 'y2' (right axis). */
   scale?: 'y' | 'y2';
 }
 
 export interface ChartSpec {
-  id: 'loss' | 'accuracy' | 'gradient' | 'throughput';
+  id: 'loss' | 'accuracy' | 'gradient' | 'lr' | 'throughput';
   title: string;
   lines: LineSpec[];
   /** Held-out evaluations drawn as points. */
@@ -21,20 +23,19 @@ export interface ChartSpec {
   yRange?: [number, number];
   /** Follows the panel's log-y toggle. */
   logY?: boolean;
+  /** Axis titles, with units. */
+  yLabel: string;
   y2Label?: string;
-  format: (v: number) => string;
+  ticks: TickKind;
 }
-
-const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-const fix = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3));
 
 export const chartSpecs: ChartSpec[] = [
   {
-    id: 'loss', title: 'Loss', logY: true, format: fix,
+    id: 'loss', title: 'Loss', logY: true, ticks: 'number', yLabel: 'cross-entropy (nats / token)',
     lines: [{ metric: 'lmLoss', label: 'lm' }, { metric: 'qHaltLoss', label: 'Q (halt)', dash: [6, 4] }],
   },
   {
-    id: 'accuracy', title: 'Accuracy', yRange: [0, 1], format: pct,
+    id: 'accuracy', title: 'Accuracy', yRange: [0, 1], ticks: 'percent', yLabel: 'accuracy (%)',
     lines: [
       { metric: 'tokenAccuracy', label: 'token' },
       { metric: 'exactAccuracy', label: 'exact', dash: [6, 4] },
@@ -43,12 +44,16 @@ export const chartSpecs: ChartSpec[] = [
     evalPoints: [{ column: 'exactAccuracy', label: 'eval exact' }],
   },
   {
-    id: 'gradient', title: 'Gradient', format: fix, y2Label: 'variance', logY: true,
-    lines: [{ metric: 'gradNorm', label: 'norm' }, { metric: 'gradVariance', label: 'variance ‖g−m‖²/‖m‖²', dash: [6, 4], scale: 'y2' }],
+    id: 'gradient', title: 'Gradient', ticks: 'number', yLabel: 'norm ‖g‖₂', y2Label: 'variance ‖g−m‖²/‖m‖² (ratio)', logY: true,
+    lines: [{ metric: 'gradNorm', label: 'norm' }, { metric: 'gradVariance', label: 'variance', dash: [6, 4], scale: 'y2' }],
     evalPoints: [{ column: 'gradientVariance', label: 'V (eval)', scale: 'y2' }],
   },
   {
-    id: 'throughput', title: 'Throughput (samples/s)', format: (v) => v.toFixed(0),
+    id: 'lr', title: 'Learning rate', ticks: 'log', logY: false, yLabel: 'learning rate (per step)',
+    lines: [{ metric: 'lr', label: 'lr' }],
+  },
+  {
+    id: 'throughput', title: 'Throughput', ticks: 'number', yLabel: 'samples / s',
     lines: [{ metric: 'samplesPerSecond', label: 'samples/s' }],
   },
 ];

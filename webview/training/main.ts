@@ -11,8 +11,9 @@ import {
   parseToWebviewMessage, xAxisModes, type FromWebviewMessage, type RunDescriptor, type ToWebviewMessage, type TrainingPanelState, type XAxisMode,
 } from '../../protocol/webviewMessages';
 import { chartSpecs } from './chartSpecs';
+import { progressText } from './progress';
 import { MetricChart, type ChartInputs } from './metricChart';
-import { RunView } from './runView';
+import { PanelRuns } from './panelRuns';
 import { readTheme, watchTheme, type Theme } from './theme';
 
 interface VsCodeApi {
@@ -26,7 +27,7 @@ const DEFAULT_SMOOTHING = 0.6;
 const PALETTE_SIZE = 6;
 
 function loadState(raw: unknown): TrainingPanelState {
-  const s: TrainingPanelState = { keys: [], smoothing: DEFAULT_SMOOTHING, logY: false, xAxis: 'step', colours: {} };
+  const s: TrainingPanelState = { keys: [], smoothing: DEFAULT_SMOOTHING, logY: false, xAxis: 'step', colours: {}, hidden: [], groupByArm: false };
   if (typeof raw !== 'object' || raw === null) return s;
   const o = raw as Record<string, unknown>;
   if (typeof o['panelId'] === 'string') s.panelId = o['panelId'];
@@ -34,6 +35,8 @@ function loadState(raw: unknown): TrainingPanelState {
   if (typeof o['smoothing'] === 'number' && o['smoothing'] >= 0 && o['smoothing'] < 1) s.smoothing = o['smoothing'];
   if (typeof o['logY'] === 'boolean') s.logY = o['logY'];
   if ((xAxisModes as readonly unknown[]).includes(o['xAxis'])) s.xAxis = o['xAxis'] as XAxisMode;
+  if (Array.isArray(o['hidden'])) s.hidden = o['hidden'].filter((k): k is string => typeof k === 'string' && k.length < 128).slice(0, 64);
+  if (typeof o['groupByArm'] === 'boolean') s.groupByArm = o['groupByArm'];
   if (typeof o['colours'] === 'object' && o['colours'] !== null) {
     for (const [k, v] of Object.entries(o['colours'] as Record<string, unknown>)) if (typeof v === 'number' && Number.isInteger(v) && v >= 0) s.colours[k] = v;
   }
@@ -42,8 +45,7 @@ function loadState(raw: unknown): TrainingPanelState {
 
 class TrainingPanelApp {
   private readonly state: TrainingPanelState;
-  private readonly runs = new Map<string, RunView>();
-  private order: string[] = [];
+  private readonly panelRuns = new PanelRuns();
   private readonly charts: MetricChart[] = [];
   private theme: Theme = readTheme();
   private zoom: [number, number] | undefined;
@@ -51,7 +53,7 @@ class TrainingPanelApp {
   private nextRequest = 1;
   private readonly pending = new Map<number, (ok: boolean, message: string) => void>();
   private readonly el: {
-    smoothing: HTMLInputElement; smoothingValue: HTMLElement; xAxis: HTMLElement & { value: string }; logY: HTMLElement & { checked: boolean };
+    smoothing: HTMLInputElement; smoothingValue: HTMLElement; xAxis: HTMLElement & { value: string }; logY: HTMLElement & { checked: boolean }; groupByArm: HTMLElement & { checked: boolean };
     addRuns: HTMLElement; exportCsv: HTMLElement; note: HTMLElement; legend: HTMLElement; charts: HTMLElement; empty: HTMLElement;
   };
 
@@ -68,6 +70,7 @@ class TrainingPanelApp {
             <vscode-option value="wall">Wall time</vscode-option>
           </vscode-single-select></label>
         <vscode-checkbox id="log-y" label="Log scale (loss, gradient)"></vscode-checkbox>
+        <vscode-checkbox id="group-by-arm" label="Group by arm (mean ± sd over seeds)" title="The runs of each ablation arm as one line, the mean over their seeds, with a band of ± one standard deviation"></vscode-checkbox>
         <vscode-button id="add-runs" secondary>Add runs…</vscode-button>
         <vscode-button id="export-csv" secondary>Export CSV</vscode-button>
         <span id="note" role="status"></span>
@@ -77,10 +80,10 @@ class TrainingPanelApp {
       <div id="charts" class="charts"></div>`;
     const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
     this.el = {
-      smoothing: $('smoothing'), smoothingValue: $('smoothing-value'), xAxis: $('x-axis'), logY: $('log-y'),
+      smoothing: $('smoothing'), smoothingValue: $('smoothing-value'), xAxis: $('x-axis'), logY: $('log-y'), groupByArm: $('group-by-arm'),
       addRuns: $('add-runs'), exportCsv: $('export-csv'), note: $('note'), legend: $('legend'), charts: $('charts'), empty: $('empty'),
     };
-    for (const spec of chartSpecs) this.charts.push(new MetricChart(spec, this.el.charts, { onZoom: (r) => this.setZoom(r) }));
+    for (const spec of chartSpecs) this.charts.push(new MetricChart(spec, this.el.charts, { onZoom: (r) => this.setZoom(r), onToggle: (id) => this.toggleSeries(id) }));
     this.bindControls();
     window.addEventListener('message', (ev: MessageEvent<unknown>) => this.receive(ev.data));
     watchTheme(() => {
@@ -118,8 +121,24 @@ class TrainingPanelApp {
       this.saveState();
       this.scheduleRender();
     });
+    const group = this.el.groupByArm;
+    group.checked = this.state.groupByArm;
+    group.addEventListener('change', () => {
+      this.state.groupByArm = !!group.checked;
+      this.saveState();
+      this.scheduleRender();
+    });
     this.el.addRuns.addEventListener('click', () => this.request('addRuns'));
     this.el.exportCsv.addEventListener('click', () => this.request('exportCsv'));
+  }
+
+  private toggleSeries(id: string): void {
+    const hidden = new Set(this.state.hidden);
+    if (hidden.has(id)) hidden.delete(id);
+    else hidden.add(id);
+    this.state.hidden = [...hidden];
+    this.saveState();
+    this.scheduleRender();
   }
 
   private post(m: FromWebviewMessage): void {
@@ -153,22 +172,10 @@ class TrainingPanelApp {
         this.state.panelId = m.panelId;
         this.setRuns(m.runs);
         break;
-      case 'steps': {
-        const r = this.runs.get(m.key);
-        if (r) {
-          r.applySteps(m.start, m.columns);
-          this.scheduleRender();
-        }
+      case 'steps':
+      case 'evals':
+        if (this.panelRuns.applyRows(m)) this.scheduleRender();
         break;
-      }
-      case 'evals': {
-        const r = this.runs.get(m.key);
-        if (r) {
-          r.applyEvals(m.start, m.columns);
-          this.scheduleRender();
-        }
-        break;
-      }
       case 'reply': {
         const done = this.pending.get(m.inReplyTo);
         this.pending.delete(m.inReplyTo);
@@ -180,14 +187,8 @@ class TrainingPanelApp {
 
   private setRuns(runs: RunDescriptor[]): void {
     const keys = new Set(runs.map((r) => r.key));
-    for (const k of [...this.runs.keys()]) if (!keys.has(k)) this.runs.delete(k);
-    for (const d of runs) {
-      const existing = this.runs.get(d.key);
-      if (existing) existing.descriptor = d;
-      else this.runs.set(d.key, new RunView(d, this.colourFor(d.key)));
-    }
-    this.order = runs.map((r) => r.key);
-    this.state.keys = this.order;
+    this.panelRuns.setRuns(runs, (k) => this.colourFor(k));
+    this.state.keys = this.panelRuns.order;
     for (const k of Object.keys(this.state.colours)) if (!keys.has(k)) delete this.state.colours[k];
     this.saveState();
     this.renderLegend();
@@ -199,7 +200,7 @@ class TrainingPanelApp {
     const saved = this.state.colours[key];
     if (saved !== undefined) return saved;
     const used = new Map<number, number>();
-    for (const r of this.runs.values()) used.set(r.colour % PALETTE_SIZE, (used.get(r.colour % PALETTE_SIZE) ?? 0) + 1);
+    for (const r of this.panelRuns.byKey.values()) used.set(r.colour % PALETTE_SIZE, (used.get(r.colour % PALETTE_SIZE) ?? 0) + 1);
     let best = 0;
     for (let i = 0; i < PALETTE_SIZE; i++) if ((used.get(i) ?? 0) < (used.get(best) ?? 0)) best = i;
     this.state.colours[key] = best;
@@ -209,9 +210,8 @@ class TrainingPanelApp {
   private renderLegend(): void {
     const legend = this.el.legend;
     legend.replaceChildren();
-    for (const key of this.order) {
-      const r = this.runs.get(key);
-      if (!r) continue;
+    for (const r of this.panelRuns.list) {
+      const key = r.key;
       const item = document.createElement('span');
       item.className = `run status-${r.descriptor.status}`;
       item.dataset['key'] = key;
@@ -225,15 +225,19 @@ class TrainingPanelApp {
       const status = document.createElement('span');
       status.className = 'status';
       status.textContent = r.descriptor.status;
+      const progress = document.createElement('span');
+      progress.className = 'progress';
+      progress.textContent = progressText(r);
       const remove = document.createElement('button');
       remove.className = 'remove';
       remove.title = 'Remove from this panel';
       remove.textContent = '×';
       remove.addEventListener('click', () => this.post({ type: 'removeRun', key }));
-      item.append(swatch, name, status, remove);
+      if (r.descriptor.arm) item.dataset['arm'] = r.descriptor.arm;
+      item.append(swatch, name, status, progress, remove);
       legend.append(item);
     }
-    this.el.empty.hidden = this.order.length > 0;
+    this.el.empty.hidden = this.panelRuns.order.length > 0;
   }
 
   private setZoom(range: [number, number] | undefined): void {
@@ -242,7 +246,7 @@ class TrainingPanelApp {
   }
 
   private saveState(): void {
-    this.vscode.setState({ ...this.state, keys: [...this.state.keys], colours: { ...this.state.colours } });
+    this.vscode.setState({ ...this.state, keys: [...this.state.keys], colours: { ...this.state.colours }, hidden: [...this.state.hidden] });
   }
 
   private scheduleRender(): void {
@@ -256,11 +260,11 @@ class TrainingPanelApp {
   /** Redraws every chart now; returns the milliseconds it took. */
   render(): number {
     const t0 = performance.now();
-    const runs = this.order.map((k) => this.runs.get(k)).filter((r): r is RunView => !!r);
+    const runs = this.panelRuns.list;
     const live = runs.find((r) => r.descriptor.status === 'running' || r.descriptor.status === 'starting');
     const inputs: ChartInputs = {
       runs, smoothing: this.state.smoothing, logY: this.state.logY, xMode: this.state.xAxis, zoom: this.zoom,
-      bandsRun: live ?? runs[0], theme: this.theme,
+      bandsRun: live ?? runs[0], theme: this.theme, hidden: new Set(this.state.hidden), groupByArm: this.state.groupByArm,
     };
     if (this.legendColoursStale()) this.renderLegend();
     for (const c of this.charts) c.render(inputs);

@@ -1,15 +1,19 @@
 // One chart of the panel: a uPlot plot of a ChartSpec's lines for every run (a faint raw line
-// under its smoothed line), the curriculum stage bands underneath, a hover readout. Each render
+// under its smoothed line), or per sweep arm the mean over its seeds with a ± sd band, the
+// curriculum stage bands underneath, axis titles, per-series toggles, a hover readout. Each render
 // downsamples every series to the pixel width (min/max per pixel), so its cost follows the
 // chart's width, not the run's length, beyond one pass over the visible points.
 import uPlot from 'uplot';
 import type { XAxisMode } from '../../protocol/webviewMessages';
+import { armBand, type RunSeriesView } from './armBands';
 import type { ChartSpec } from './chartSpecs';
+import { alignOnGrid, alignParts, type Part } from './alignOnGrid';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
 import { withAlpha, type Theme } from './theme';
+import { readoutValue, tickLabels } from './tickFormat';
 
 export interface ChartInputs {
   runs: RunView[];
@@ -22,43 +26,22 @@ export interface ChartInputs {
   /** The run whose curriculum stages are drawn as bands. */
   bandsRun: RunView | undefined;
   theme: Theme;
+  /** Series hidden with the chart key's toggles: `${chart id}:${metric}` or `${chart id}:eval:${column}`. */
+  hidden: ReadonlySet<string>;
+  /** Draw the runs of each sweep arm as their mean over seeds with a ± sd band. */
+  groupByArm: boolean;
 }
 
 export interface ChartCallbacks {
   onZoom(range: [number, number] | undefined): void;
+  /** A series toggle of the chart key was clicked. */
+  onToggle(seriesId: string): void;
 }
 
-interface Part extends Downsampled {
-  x: Float64Array;
-}
+const xTitles: Record<XAxisMode, string> = { step: 'optimizer step', relative: 'time since the run started', wall: 'wall-clock time' };
 
-/** The sorted union of the parts' x values, and each part's y at those x (null elsewhere). */
-export function alignParts(parts: Part[]): uPlot.AlignedData {
-  let total = 0;
-  for (const p of parts) total += p.n;
-  const all = new Float64Array(total);
-  let k = 0;
-  for (const p of parts) {
-    all.set(p.x.subarray(0, p.n), k);
-    k += p.n;
-  }
-  all.sort();
-  let m = 0;
-  for (let i = 0; i < total; i++) if (i === 0 || all[i] !== all[m - 1]) all[m++] = all[i]!;
-  const xs = all.slice(0, m);
-  const out: [Float64Array, ...(number | null)[][]] = [xs];
-  for (const p of parts) {
-    const ys: (number | null)[] = new Array<number | null>(m).fill(null);
-    let j = 0;
-    for (let i = 0; i < p.n; i++) {
-      const x = p.x[i]!;
-      while (xs[j]! < x) j++;
-      ys[j] = p.y[i]!;
-    }
-    out.push(ys);
-  }
-  return out;
-}
+/** An axis wide enough for its longest label (the font is ~7 px per character). */
+const axisSize = (_u: uPlot, values: string[] | null) => 16 + 7 * Math.max(3, ...(values ?? []).map((v) => (v ?? '').length));
 
 function formatDuration(s: number): string {
   const a = Math.abs(s);
@@ -76,6 +59,7 @@ export class MetricChart {
   private structure = '';
   private inputs: ChartInputs | undefined;
   private buffers = new Map<string, Downsampled>();
+  private size: { width: number; height: number } | undefined;
   /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
   lastPhasesMs = { prepare: 0, align: 0, draw: 0 };
@@ -99,6 +83,10 @@ export class MetricChart {
     this.root.append(head, this.plotEl, this.readoutEl);
     parent.append(this.root);
     this.plotEl.addEventListener('dblclick', () => this.callbacks.onZoom(undefined));
+    new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1]!.contentRect;
+      this.size = { width: Math.round(r.width), height: Math.round(r.height) };
+    }).observe(this.plotEl);
   }
 
   destroy(): void {
@@ -113,8 +101,11 @@ export class MetricChart {
     this.inputs = inputs;
     const { runs, smoothing, xMode, theme } = inputs;
     const spec = this.spec;
-    const width = Math.max(100, this.plotEl.clientWidth || 400);
-    const height = Math.max(120, this.plotEl.clientHeight || 220);
+    // The plot's size as the ResizeObserver last saw it: reading clientWidth here would force a
+    // layout per chart, after the previous chart's DOM writes (five charts, five layouts a frame).
+    this.size ??= { width: this.plotEl.clientWidth, height: this.plotEl.clientHeight };
+    const width = Math.max(100, this.size.width || 400);
+    const height = Math.max(120, this.size.height || 220);
     const logY = !!spec.logY && inputs.logY;
     const showRaw = smoothing > 0;
 
@@ -138,13 +129,33 @@ export class MetricChart {
     const series: uPlot.Series[] = [{}];
     const structureBits: string[] = [spec.id, xMode, String(logY), String(showRaw), theme.kind, theme.palette.join(), theme.foreground];
     let points = 0;
+    // Points drawn per run (its first line, after downsampling), for the e2e tests and the hover.
+    const runPoints: Record<string, number> = {};
+    // ... and all the points drawn for it, over its lines and evaluation points.
+    const runDrawn: Record<string, number> = {};
+    const addDrawn = (name: string, n: number) => (runDrawn[name] = (runDrawn[name] ?? 0) + n);
+    const hidden = inputs.hidden;
+    const lineShown = spec.lines.map((l) => !hidden.has(`${spec.id}:${l.metric}`));
+    const evalShown = (spec.evalPoints ?? []).map((e) => !hidden.has(`${spec.id}:eval:${e.column}`));
+    structureBits.push(lineShown.join(), evalShown.join(), String(inputs.groupByArm));
+    // One run: each series its own colour. Several: the run's colour, the series told by its dash.
+    const perSeriesColour = runs.length === 1;
+    const seriesColour = (i: number) => theme.palette[i % theme.palette.length]!;
+    // Group by arm: arms with two or more runs become one mean line with a ± sd band.
+    const groups = new Map<string, RunView[]>();
+    if (inputs.groupByArm) for (const r of runs) if (r.descriptor.arm) groups.set(r.descriptor.arm, [...(groups.get(r.descriptor.arm) ?? []), r]);
+    for (const [arm, members] of groups) if (members.length < 2) groups.delete(arm);
+    const grouped = new Set([...groups.values()].flat());
+    const bands: uPlot.Band[] = [];
     for (const r of runs) {
-      const colour = theme.palette[r.colour % theme.palette.length]!;
+      if (grouped.has(r)) continue;
       structureBits.push(`${r.key}:${r.colour}`);
       const n = r.steps.length;
       points += r.lossPoints;
       const xs = r.x(xMode, 'steps');
-      for (const line of spec.lines) {
+      for (const [li, line] of spec.lines.entries()) {
+        if (!lineShown[li]) continue;
+        const colour = perSeriesColour ? seriesColour(li) : theme.palette[r.colour % theme.palette.length]!;
         const scale = line.scale ?? 'y';
         const raw = r.metric(line.metric);
         if (showRaw) {
@@ -152,24 +163,57 @@ export class MetricChart {
           series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
-        parts.push(this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw)));
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: line.dash, spanGaps: true, points: { show: false } });
+        const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
+        parts.push(drawn);
+        runPoints[r.descriptor.name] ??= drawn.n;
+        addDrawn(r.descriptor.name, drawn.n);
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false } });
       }
-      for (const ev of spec.evalPoints ?? []) {
+      runPoints[r.descriptor.name] ??= 0;
+      for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
+        if (!evalShown[ei]) continue;
+        const colour = perSeriesColour ? seriesColour(spec.lines.length + ei) : theme.palette[r.colour % theme.palette.length]!;
         const ne = r.evals.length;
-        parts.push(this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY));
+        const evalsDrawn = this.downsample(`${r.key}:eval:${ev.column}`, r.x(xMode, 'evals'), r.evals.column(ev.column), ne, xMin, xMax, buckets, logY);
+        parts.push(evalsDrawn);
+        addDrawn(r.descriptor.name, evalsDrawn.n);
         series.push({ label: `${r.descriptor.name} ${ev.label}`, scale: ev.scale ?? 'y', stroke: colour, width: 0, paths: () => null, points: { show: true, size: 7, width: 1.5, stroke: colour, fill: theme.background } });
       }
     }
+    for (const [arm, members] of groups) {
+      const colour = theme.palette[members[0]!.colour % theme.palette.length]!;
+      structureBits.push(`arm:${arm}:${members.map((m) => m.key).join(',')}`);
+      for (const m of members) points += m.lossPoints;
+      for (const [li, line] of spec.lines.entries()) {
+        if (!lineShown[li]) continue;
+        const scale = line.scale ?? 'y';
+        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, 'steps'), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.steps.length }));
+        const band = armBand(views, xMin, xMax, Math.max(8, Math.round(buckets / 2)));
+        if (logY) for (let i = 0; i < band.n; i++) if (!(band.lo[i]! > 0)) band.lo[i] = band.mean[i]! > 0 ? band.mean[i]! : NaN;
+        const base = series.length;
+        parts.push({ x: band.x, y: band.hi, n: band.n }, { x: band.x, y: band.lo, n: band.n }, { x: band.x, y: band.mean, n: band.n });
+        series.push(
+          { label: `${arm} ${line.label} (mean + sd)`, scale, stroke: withAlpha(colour, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label: `${arm} ${line.label} (mean − sd)`, scale, stroke: withAlpha(colour, 0.35), width: 0.5, spanGaps: true, points: { show: false } },
+          { label: `${arm} ${line.label} (mean of ${members.length} seeds)`, scale, stroke: colour, width: 2, dash: line.dash, spanGaps: true, points: { show: false } },
+        );
+        bands.push({ series: [base, base + 1], fill: withAlpha(colour, 0.15) });
+        if (li === 0) for (const m of members) runPoints[m.descriptor.name] ??= band.n;
+        for (const m of members) addDrawn(m.descriptor.name, band.n);
+      }
+    }
     const tAlign = performance.now();
-    const data = parts.length ? alignParts(parts) : ([new Float64Array(0)] as uPlot.AlignedData);
+    // Every series on one grid of 4 columns per pixel: the union of all series' x would be ~2 points
+    // per pixel per series, and uPlot walks it for each series.
+    const data = !parts.length ? ([new Float64Array(0)] as uPlot.AlignedData)
+      : Number.isFinite(xMin) && xMax > xMin ? alignOnGrid(parts, xMin, xMax, buckets * 4) : alignParts(parts);
     const tDraw = performance.now();
     const structure = structureBits.join('|');
     const range = Number.isFinite(xMin) && Number.isFinite(xMax) ? { min: xMin - (xMax > xMin ? 0 : 1), max: xMax + (xMax > xMin ? 0 : 1) } : undefined;
     if (!this.u || structure !== this.structure) {
       this.structure = structure;
       this.u?.destroy();
-      this.u = new uPlot(this.options(inputs, series, width, height, logY), data, this.plotEl);
+      this.u = new uPlot({ ...this.options(inputs, series, width, height, logY), bands }, data, this.plotEl);
       this.renderKey(inputs);
     }
     const u = this.u;
@@ -181,6 +225,8 @@ export class MetricChart {
     });
     this.lastPhasesMs = { prepare: tAlign - t0, align: tDraw - tAlign, draw: performance.now() - tDraw };
     this.root.dataset['points'] = String(points);
+    this.root.dataset['runPoints'] = JSON.stringify(runPoints);
+    this.root.dataset['runDrawn'] = JSON.stringify(runDrawn);
     this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
@@ -210,10 +256,13 @@ export class MetricChart {
       stroke: theme.muted, font: theme.font, labelFont: theme.font,
       grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1, size: 4 }, ...o,
     });
-    const yValues = (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.format(v)));
+    const kind = logY ? 'log' : spec.ticks;
+    const yValues = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, kind);
+    const xAxis: Partial<uPlot.Axis> = { label: xTitles[xMode], labelSize: 18, labelFont: theme.font };
     const axes: uPlot.Axis[] = [
-      axis(xMode === 'relative' ? { values: (_u, splits) => splits.map(formatDuration) } : xMode === 'step' ? { values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : {}),
-      axis({ values: yValues, size: 56 }),
+      axis(xMode === 'relative' ? { ...xAxis, values: (_u, splits) => splits.map(formatDuration) }
+        : xMode === 'step' ? { ...xAxis, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : xAxis),
+      axis({ values: yValues, size: axisSize, label: spec.yLabel, labelSize: 18, labelFont: theme.font }),
     ];
     const scales: uPlot.Scales = {
       x: { time: xMode === 'wall', auto: false },
@@ -221,7 +270,8 @@ export class MetricChart {
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
       scales['y2'] = logY ? { distr: 3, log: 10 } : {};
-      axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: yValues, size: 56, label: spec.y2Label, labelSize: 14 }));
+      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : 'number');
+      axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: y2Values, size: axisSize, label: spec.y2Label, labelSize: 18, labelFont: theme.font }));
     }
     return {
       width, height, series, axes, scales,
@@ -244,10 +294,40 @@ export class MetricChart {
     };
   }
 
+  /** The key: one toggle per series (click to hide or show it in every run), in its colour or dash. */
   private renderKey(inputs: ChartInputs): void {
-    const parts = this.spec.lines.map((l) => `${l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──'} ${l.label}`);
-    for (const e of this.spec.evalPoints ?? []) parts.push(`○ ${e.label}`);
-    this.keyEl.textContent = parts.join('   ') + (inputs.smoothing > 0 ? '   (faint: raw)' : '');
+    const perSeriesColour = inputs.runs.length === 1;
+    const palette = inputs.theme.palette;
+    const items: { id: string; glyph: string; label: string; colour?: string }[] = this.spec.lines.map((l, i) => ({
+      id: `${this.spec.id}:${l.metric}`, label: l.label,
+      glyph: perSeriesColour ? '──' : l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──',
+      colour: perSeriesColour ? palette[i % palette.length] : undefined,
+    }));
+    (this.spec.evalPoints ?? []).forEach((e, i) => items.push({
+      id: `${this.spec.id}:eval:${e.column}`, label: e.label, glyph: '○',
+      colour: perSeriesColour ? palette[(this.spec.lines.length + i) % palette.length] : undefined,
+    }));
+    this.keyEl.replaceChildren(...items.map((it) => {
+      const b = document.createElement('button');
+      b.className = 'series-toggle';
+      b.dataset['series'] = it.id;
+      const on = !inputs.hidden.has(it.id);
+      b.setAttribute('aria-pressed', String(on));
+      b.title = `${on ? 'Hide' : 'Show'} ${it.label}`;
+      const g = document.createElement('span');
+      g.className = 'glyph';
+      g.textContent = it.glyph;
+      if (it.colour) g.style.color = it.colour;
+      b.append(g, ` ${it.label}`);
+      b.addEventListener('click', () => this.callbacks.onToggle(it.id));
+      return b;
+    }));
+    if (inputs.smoothing > 0) {
+      const faint = document.createElement('span');
+      faint.className = 'faint';
+      faint.textContent = '(faint: raw)';
+      this.keyEl.append(faint);
+    }
   }
 
   private drawBands(u: uPlot): void {
@@ -302,8 +382,7 @@ export class MetricChart {
       if (i > 0 && Math.abs(xs[i - 1]! - x) < Math.abs(xs[i]! - x)) i--;
       const vals = this.spec.lines.map((l) => {
         const col = inp.smoothing > 0 ? r.smoothedMetric(l.metric, inp.smoothing) : r.metric(l.metric);
-        const v = col[i]!;
-        return `${l.label} ${Number.isFinite(v) ? this.spec.format(v) : '–'}`;
+        return `${l.label} ${readoutValue(col[i]!, this.spec.ticks)}`;
       });
       parts.push(`${r.descriptor.name} @ step ${r.steps.get('step', i)}: ${vals.join(', ')}`);
     }

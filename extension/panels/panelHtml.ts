@@ -27,3 +27,12 @@ ${opts.styles.map((s) => `<link rel="stylesheet" nonce="${nonce}" href="${esc(we
 </body>
 </html>`;
 }
+
+/** A panel's options: scripts on, kept while hidden, and only the webview bundles and the icons as local resources (no workspace file, no node_modules). */
+export function webviewPanelOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    retainContextWhenHidden: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}

@@ -1,8 +1,8 @@
 // What a run's events mean for the views: the step and eval tables the panel draws, and the
 // latest figures the tree and the status bar show. Fed in file order by EventMerger.
-import { ColumnTable } from '../protocol/columnTable';
-import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../protocol/events';
-import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../protocol/webviewMessages';
+import { ColumnTable } from '../../protocol/columnTable';
+import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../../protocol/events';
+import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../../protocol/webviewMessages';
 
 export interface RunFigures {
   step: number;
@@ -31,8 +31,11 @@ export class RunSeries {
   readonly steps = new ColumnTable<StepColumnName>(stepColumnNames, 256);
   readonly evals = new ColumnTable<EvalColumnName>(evalColumnNames, 16);
   readonly figures: RunFigures = { step: 0, started: false };
-  /** The latest refinement snapshot of the probe puzzles (the Puzzle Refinement view); only the latest is kept. */
-  refinement: RefinementEvent | undefined;
+  /**
+   * Every refinement snapshot of the probe puzzles, in step order (the Puzzle Refinement view's
+   * training-step slider). A snapshot is a few kB to ~100 kB (base64 bytes of puzzles × frames × cells).
+   */
+  readonly refinements: RefinementEvent[] = [];
   /** Told when rows from `fromRow` on were dropped (a resume rewrites the lost timeline). */
   readonly rewriteListeners = new Set<(table: 'steps' | 'evals', fromRow: number) => void>();
 
@@ -59,7 +62,7 @@ export class RunSeries {
         // A resumed run continues from its checkpoint: rows past it belong to the lost timeline.
         this.truncateSteps(e.startStep);
         this.truncateEvals(e.startStep);
-        if (this.refinement && this.refinement.step > e.startStep) this.refinement = undefined;
+        this.dropRefinementsAfter(e.startStep);
         break;
       case 'step':
         this.addStep(e);
@@ -72,7 +75,9 @@ export class RunSeries {
         f.bestExactAccuracy = Math.max(f.bestExactAccuracy ?? 0, e.exactAccuracy);
         break;
       case 'refinement':
-        this.refinement = e;
+        // A snapshot of a step already held replaces it and what follows (a rewritten timeline).
+        this.dropRefinementsAfter(e.step - 1);
+        this.refinements.push(e);
         break;
       case 'checkpoint':
         break;
@@ -86,13 +91,27 @@ export class RunSeries {
     }
   }
 
+  /** The latest refinement snapshot. */
+  get refinement(): RefinementEvent | undefined {
+    return this.refinements[this.refinements.length - 1];
+  }
+
+  /** The snapshot of training step `step`, if there is one. */
+  refinementAt(step: number): RefinementEvent | undefined {
+    return this.refinements.find((r) => r.step === step);
+  }
+
+  private dropRefinementsAfter(step: number): void {
+    while (this.refinements.length && this.refinements[this.refinements.length - 1]!.step > step) this.refinements.pop();
+  }
+
   private addStep(e: StepEvent): void {
     const t = this.steps;
     if (t.length > 0 && t.get('step', t.length - 1) >= e.step) this.truncateSteps(e.step - 1);
     t.appendRow({
       step: e.step, time: e.time, lmLoss: num(e.lmLoss), qHaltLoss: num(e.qHaltLoss), tokenAccuracy: num(e.tokenAccuracy),
       exactAccuracy: num(e.exactAccuracy), qHaltAccuracy: num(e.qHaltAccuracy), gradNorm: num(e.gradNorm), gradVariance: num(e.gradVarianceRunning),
-      samplesPerSecond: num(e.samplesPerSecond), hCycles: num(e.hCycles), lCycles: num(e.lCycles),
+      samplesPerSecond: num(e.samplesPerSecond), hCycles: num(e.hCycles), lCycles: num(e.lCycles), lr: num(e.lr),
     });
     const f = this.figures;
     f.step = e.step;

@@ -3,8 +3,8 @@
 // (the puzzle size it was trained on, whether it has a checkpoint). No vscode import (unit-tested).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPuzzleInput } from '../protocol/puzzleInput';
-import { runFiles } from '../protocol/runDirectory';
+import { checkPuzzleInput } from '../../protocol/puzzleInput';
+import { runFiles } from '../../protocol/runDirectory';
 
 export type TraceInput = { kind: 'puzzle'; text: string } | { kind: 'testRow'; row: number };
 

@@ -2,7 +2,7 @@
 // (protocol/configDiagnostics.ts — JSON syntax, unknown fields with "did you mean", ill-typed
 // values, an unknown preset) shown as errors while the file is edited, so editor and trainer agree.
 import * as vscode from 'vscode';
-import { checkConfigText, type ConfigProblem } from '../protocol/configDiagnostics';
+import { checkConfigText, type ConfigProblem } from '../../protocol/configDiagnostics';
 
 export const isConfigFile = (path: string): boolean => path.endsWith('.reclab.json');
 

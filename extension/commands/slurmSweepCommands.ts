@@ -2,8 +2,8 @@
 // --executor slurm`, `reclab sweep-cancel` and `reclab sweep-status` (through SlurmSweeps).
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { SweepTaskStatus } from '../protocol/slurmSweep';
-import { runTrainerCli, type SlurmSweeps } from './slurmSweeps';
+import type { SweepTaskStatus } from '../../protocol/slurmSweep';
+import { runTrainerCli, type SlurmSweeps } from '../runs/slurmSweeps';
 
 /** The cluster settings (`reclab.slurm.*`) as `reclab ablate --executor slurm` flags. */
 export function slurmAblationArgs(c = vscode.workspace.getConfiguration('reclab.slurm')): string[] {

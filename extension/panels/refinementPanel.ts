@@ -7,18 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { RefinementEvent } from '../protocol/events';
+import type { RefinementEvent } from '../../protocol/events';
 import {
   checkTraceFile, checkTrajectory, parseFromRefinementMessage, refinementPanelViewType, refinementStateOf,
   type FromRefinementMessage, type RefinementSource, type ToRefinementMessage,
-} from '../protocol/refinementMessages';
-import type { RunStatus } from '../protocol/webviewMessages';
+} from '../../protocol/refinementMessages';
+import type { RunStatus } from '../../protocol/webviewMessages';
 import { webviewHtml } from './panelHtml';
 import {
   hasCheckpoint, parseTestRow, puzzleInputProblem, runConfigFacts, traceArgs, traceFailureReason, tracePathOf, type TraceInput,
 } from './refinementTarget';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import { TrainerProcess } from './trainerProcess';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 const STOP_MS = 3000;
 const PUZZLE_MEMORY_KEY = 'reclab.inspectPuzzle.lastPuzzle';
@@ -182,6 +182,9 @@ class RefinementPanel implements vscode.Disposable {
   private lastMessage: ToRefinementMessage | undefined;
   private lastStatus: RunStatus | undefined;
   private sentSnapshot: RefinementEvent | undefined;
+  private sentSteps = '';
+  /** The training step of the snapshot the webview asked for; null = the latest. */
+  private selectedStep: number | null = null;
   private job: TrainerProcess | undefined;
 
   constructor(
@@ -239,6 +242,11 @@ class RefinementPanel implements vscode.Disposable {
       case 'inspectPuzzle':
         await this.c.inspectPuzzle(this.runKey);
         return;
+      case 'selectSnapshot':
+        if (this.mode !== 'live') return;
+        this.selectedStep = m.step;
+        this.update();
+        return;
     }
   }
 
@@ -262,13 +270,17 @@ class RefinementPanel implements vscode.Disposable {
     const status = entry?.status ?? 'completed';
     const title = `Refinement: ${this.runName}`;
     if (this.panel.title !== title) this.panel.title = title;
-    const snapshot = entry?.series?.refinement;
-    if (snapshot && snapshot !== this.sentSnapshot) {
+    const series = entry?.series;
+    // The snapshot asked for (the latest unless the slider picked one that still exists).
+    const snapshot = (this.selectedStep !== null ? series?.refinementAt(this.selectedStep) : undefined) ?? series?.refinement;
+    const steps = series?.refinements.map((r) => r.step) ?? [];
+    if (snapshot && (snapshot !== this.sentSnapshot || steps.join() !== this.sentSteps)) {
       this.sentSnapshot = snapshot;
+      this.sentSteps = steps.join();
       this.lastStatus = status;
       try {
         const trajectory = checkTrajectory(snapshot.trajectory, `events.jsonl refinement event of step ${snapshot.step}: trajectory`);
-        this.post({ type: 'trajectory', source: this.liveSource(), snapshotStep: snapshot.step, trajectory });
+        this.post({ type: 'trajectory', source: this.liveSource(), snapshotStep: snapshot.step, snapshotSteps: steps, trajectory });
       } catch (e) {
         this.post({ type: 'failed', source: this.liveSource(), message: (e as Error).message });
       }
@@ -334,7 +346,7 @@ class RefinementPanel implements vscode.Disposable {
     try {
       const file = checkTraceFile(JSON.parse(await readFile(path, 'utf8')));
       this.panel.title = `Puzzle Trace: ${this.runName}`;
-      this.post({ type: 'trajectory', source: { ...fallback, checkpoint: file.checkpoint }, snapshotStep: null, trajectory: file.trajectory });
+      this.post({ type: 'trajectory', source: { ...fallback, checkpoint: file.checkpoint }, snapshotStep: null, snapshotSteps: [], trajectory: file.trajectory });
     } catch (e) {
       this.post({ type: 'failed', source: fallback, message: `${path}: ${(e as Error).message}` });
     }

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { parseSweepStatus, slurmSweepFiles, type SweepStatus, type SweepTaskStatus } from '../protocol/slurmSweep';
+import { parseSweepStatus, slurmSweepFiles, type SweepStatus, type SweepTaskStatus } from '../../protocol/slurmSweep';
 import { statOrUndefined, subdirectories } from './runRegistry';
 
 export interface CliResult { code: number; stdout: string; stderr: string }

@@ -1,6 +1,6 @@
 // CSV of the runs a panel shows: one row per training step and one per evaluation, raw values
 // (no smoothing), empty cells where a value does not exist. No vscode import.
-import type { RunSeries } from './runSeries';
+import type { RunSeries } from '../runs/runSeries';
 
 const header = ['run', 'kind', 'step', 'wall_time_iso', 'relative_seconds', 'lm_loss', 'q_halt_loss', 'token_accuracy',
   'exact_accuracy', 'halting_accuracy', 'grad_norm', 'samples_per_second', 'h_cycles', 'l_cycles'];

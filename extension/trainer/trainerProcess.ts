@@ -4,8 +4,8 @@
 // a timeout. No vscode import: unit tests drive it against the real CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { TrainerEvent } from '../protocol/events';
-import { stopRequest, trainerEventsNotification } from '../protocol/rpc';
+import type { TrainerEvent } from '../../protocol/events';
+import { stopRequest, trainerEventsNotification } from '../../protocol/rpc';
 import { killProcessTree } from './processTree';
 
 export interface TrainerLaunch {
@@ -176,7 +176,9 @@ export class TrainerProcess {
 
   private signal(sig: NodeJS.Signals): void {
     try {
-      this.child.kill(sig);
+      // The whole group: `reclab ablate` exits on SIGTERM, and its `train` children must stop too.
+      if (this.groupLeader && this.child.pid !== undefined) process.kill(-this.child.pid, sig);
+      else this.child.kill(sig);
     } catch {
       // gone
     }

@@ -3,18 +3,20 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { checkConfigText } from '../protocol/configDiagnostics';
-import { defaultPresetName, presets } from '../protocol/presets';
-import { checkTag, MAX_NOTE_LENGTH } from '../protocol/runAnnotations';
-import { problemRange } from './configDiagnostics';
-import { readRunAnnotations, splitTags, writeRunAnnotations } from './runAnnotationsFile';
-import { runFiles } from '../protocol/runDirectory';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import type { RunGroup, SlurmTaskNode } from './runsTree';
-import { liveTaskStates, type SlurmSweeps } from './slurmSweeps';
+import { checkConfigText } from '../../protocol/configDiagnostics';
+import { defaultPresetName, presets } from '../../protocol/presets';
+import { checkTag, MAX_NOTE_LENGTH } from '../../protocol/runAnnotations';
+import { runFiles } from '../../protocol/runDirectory';
+import { problemRange } from '../config/configDiagnostics';
+import { readRunAnnotations, splitTags, writeRunAnnotations } from '../runs/runAnnotationsFile';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import type { RunGroup, SlurmTaskNode } from '../runs/runsTree';
+import { liveTaskStates, type SlurmSweeps } from '../runs/slurmSweeps';
 import { cancelSlurmSweep, cancelSlurmTask, slurmAblationArgs, watchSlurmSweep } from './slurmSweepCommands';
-import type { TrainingPanels } from './trainingPanel';
-import { TrainerProcess } from './trainerProcess';
+import type { RunsTablePanels } from '../panels/runsTablePanel';
+import type { SweepReportPanels } from '../panels/sweepReportPanel';
+import type { TrainingPanels } from '../panels/trainingPanel';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 /** The trainer's ablation arms (trainer/ablation/ablationArms.ts; `reclab ablate` rejects others). */
 export const ablationArms = [
@@ -35,6 +37,8 @@ export interface CommandContext {
   jobs: Set<TrainerProcess>;
   /** The Slurm sweeps in the runs folders and their tasks' scheduler states. */
   slurm: SlurmSweeps;
+  sweepReports: SweepReportPanels;
+  runsTables: RunsTablePanels;
 }
 
 /** "20261129-153012-name": the trainer's own run-id form, so runs sort by start time. */
@@ -190,22 +194,33 @@ export class Commands {
   async runAblation(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
     if (!folder) throw new Error('open a folder first');
-    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/4): preset' });
+    const preset = await vscode.window.showQuickPick(Object.keys(presets).map((p) => ({ label: p })), { title: 'Run Ablation (1/5): preset' });
     if (!preset) return;
-    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/4): arms', canPickMany: true });
+    const arms = await vscode.window.showQuickPick(ablationArms.map((a) => ({ label: a.id, detail: a.detail, id: a.id, picked: a.picked })), { title: 'Run Ablation (2/5): arms', canPickMany: true });
     if (!arms?.length) return;
-    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/4): seeds per arm' });
+    const seeds = await vscode.window.showQuickPick(['1', '2', '3', '5'].map((s) => ({ label: s, description: s === '3' ? 'recommended' : undefined })), { title: 'Run Ablation (3/5): seeds per arm' });
     if (!seeds) return;
+    const presetSteps = presets[preset.label]!.train.steps;
+    const stepsText = await vscode.window.showInputBox({
+      title: 'Run Ablation (4/5): optimizer steps per run', value: String(presetSteps), prompt: `The preset trains ${presetSteps.toLocaleString('en-US')} steps; fewer make a quick comparison`,
+      validateInput: (v) => (/^[1-9]\d{0,8}$/.test(v.trim()) ? undefined : 'a positive whole number of steps'),
+    });
+    if (!stepsText) return;
     const executor = await vscode.window.showQuickPick([
       { label: 'Local', description: 'this machine, one run per core', id: 'local' },
       { label: 'Slurm', description: 'one sbatch --array job, one task per arm × seed (settings reclab.slurm.*)', id: 'slurm' },
-    ], { title: 'Run Ablation (4/4): where to run' });
+    ], { title: 'Run Ablation (5/5): where to run' });
     if (!executor) return;
-    const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label];
+    const args = ['ablate', '--preset', preset.label, '--arms', arms.map((a) => a.id).join(','), '--seeds', seeds.label, '--steps', stepsText.trim()];
     if (executor.id === 'slurm') {
       const out = join(folder.uri.fsPath, settings().runsDirectory, `ablation-${newRunDirName('slurm')}`);
       return watchSlurmSweep(this.trainerCli, this.c.slurm, this.c.log, [...args, ...slurmAblationArgs(), '--out', out], out, folder.uri.fsPath, `Ablation ${preset.label} on Slurm`);
     }
+    // The sweep folder is ours to name, in the runs folder the tree lists, so the notification can open its report.
+    const root = join(folder.uri.fsPath, settings().runsDirectory);
+    let sweepDir = join(root, `ablation-${newRunDirName(preset.label).slice(0, 15)}`);
+    for (let i = 2; existsSync(sweepDir); i++) sweepDir = join(root, `ablation-${newRunDirName(preset.label).slice(0, 15)}-${i}`);
+    args.push('--out', sweepDir);
     const proc = new TrainerProcess({ node: process.execPath, cli: this.trainerCli, args, cwd: folder.uri.fsPath, rpc: false });
     this.c.jobs.add(proc);
     proc.onStderrLine((l) => this.c.log.info(`[ablate] ${l}`));
@@ -219,11 +234,38 @@ export class Commands {
     );
     this.c.jobs.delete(proc);
     await this.c.registry.poll();
+    const title = `Ablation ${preset.label} (${arms.map((a) => a.id).join(', ')} × ${seeds.label} seeds)`;
+    const reportWritten = existsSync(join(sweepDir, 'ablation.json'));
+    if (exit.code === 0 || (reportWritten && !exit.stopRequested)) {
+      // Exit 1 with a report: some runs failed, the others are in it.
+      const text = exit.code === 0 ? `${title} finished.` : `${title} finished; some runs failed (see the report).`;
+      const show = exit.code === 0 ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+      this.c.log.info(`[ablate] ${text} ${sweepDir}`);
+      const a = await show(text, 'Open Report', 'Open Runs Table');
+      if (a === 'Open Report') await this.openSweepReport(sweepDir);
+      else if (a === 'Open Runs Table') await this.c.runsTables.open(sweepDir);
+      return;
+    }
     if (exit.code !== 0 && !exit.stopRequested) {
       const reason = proc.lastStderr.find((l) => /^reclab\b/.test(l)) ?? proc.lastStderr[proc.lastStderr.length - 1] ?? `exit code ${exit.code}`;
       const a = await vscode.window.showErrorMessage(`Run Ablation failed: ${reason}`, 'Show Log');
       if (a) this.c.log.show();
     }
+  }
+
+  /** The sweep report of `sweepDir` (or of a sweep picked from the runs folders). */
+  async openSweepReport(sweepDir?: string): Promise<void> {
+    let dir = sweepDir;
+    if (!dir) {
+      await this.c.registry.poll();
+      const sweeps = [...new Set(this.c.registry.runs.map((r) => r.group).filter((g): g is string => !!g))].sort().reverse();
+      if (!sweeps.length) {
+        void vscode.window.showInformationMessage('No ablation sweep in the runs folders (Run Ablation starts one).');
+        return;
+      }
+      dir = sweeps.length === 1 ? sweeps[0] : (await vscode.window.showQuickPick(sweeps.map((s) => ({ label: basename(s), detail: s, dir: s })), { title: 'Open which sweep report?' }))?.dir;
+    }
+    if (dir) await this.c.sweepReports.open(dir);
   }
 
   async openRunFolder(target?: RunEntry): Promise<void> {

@@ -2,7 +2,7 @@
 // temporary name and is renamed, so a reader never sees half a file. No vscode import.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { annotationsFile, emptyAnnotations, parseRunAnnotations, type RunAnnotations } from '../protocol/runAnnotations';
+import { annotationsFile, emptyAnnotations, parseRunAnnotations, type RunAnnotations } from '../../protocol/runAnnotations';
 
 /** The run's annotations; none when the file is absent. A malformed file is an error naming it. */
 export async function readRunAnnotations(runDir: string): Promise<RunAnnotations> {

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cappedText } from '../protocol/messageGuards';
-import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../protocol/fixedPointMessages';
+import { cappedText } from '../../protocol/messageGuards';
+import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { webviewHtml } from './panelHtml';
-import type { RunEntry, RunRegistry } from './runRegistry';
-import { TrainerProcess } from './trainerProcess';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { TrainerProcess } from '../trainer/trainerProcess';
 
 const STOP_MS = 3000;
 

@@ -5,15 +5,16 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { hostname } from 'node:os';
-import { annotationsFile, type RunAnnotations } from '../protocol/runAnnotations';
-import { HEARTBEAT_STALE_MS, heartbeatAgeMs, parseTrainerRecord, runFiles, type RunMetadata, type RunSummary } from '../protocol/runDirectory';
-import type { RunDescriptor, RunStatus } from '../protocol/webviewMessages';
+import { annotationsFile, type RunAnnotations } from '../../protocol/runAnnotations';
+import { HEARTBEAT_STALE_MS, heartbeatAgeMs, parseTrainerRecord, runFiles, type RunMetadata, type RunSummary } from '../../protocol/runDirectory';
+import type { RunDescriptor, RunStatus } from '../../protocol/webviewMessages';
 import { EventMerger } from './eventMerger';
 import { EventsFileTail } from './eventsFileTail';
 import { readRunAnnotations } from './runAnnotationsFile';
 import { RunSeries } from './runSeries';
-import { processRunning } from './processTree';
-import { TrainerProcess, type TrainerLaunch } from './trainerProcess';
+import { processRunning } from '../trainer/processTree';
+import { armOf } from './runTableRows';
+import { TrainerProcess, type TrainerLaunch } from '../trainer/trainerProcess';
 
 export interface RegistryLog {
   info(message: string): void;
@@ -84,6 +85,12 @@ export class RunEntry {
   get descriptor(): RunDescriptor {
     const d: RunDescriptor = { key: this.key, runId: this.runId, name: this.name, status: this.status };
     if (this.preset) d.preset = this.preset;
+    const step = this.step;
+    if (step !== undefined && Number.isSafeInteger(step) && step >= 0) d.step = step;
+    const total = this.series?.figures.totalSteps;
+    if (total !== undefined) d.totalSteps = total;
+    const arm = this.group ? armOf(basename(this.key)) : undefined;
+    if (arm) d.arm = arm;
     return d;
   }
 

@@ -2,12 +2,12 @@
 // them after a window reload (the serializer); every message from it is parsed before use.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { panelIdOfState, parseFromWebviewMessage, runKeysOfState, trainingPanelViewType, type FromWebviewMessage } from '../protocol/webviewMessages';
+import { panelIdOfState, parseFromWebviewMessage, runKeysOfState, trainingPanelViewType, type FromWebviewMessage } from '../../protocol/webviewMessages';
 import { runsToCsv } from './csvExport';
 import { PanelFeed } from './panelFeed';
 import { webviewHtml } from './panelHtml';
 import type { PanelMemory } from './panelMemory';
-import type { RunEntry, RunRegistry } from './runRegistry';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 
 export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly panels = new Set<TrainingPanel>();
@@ -29,6 +29,14 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
     }
     const panel = vscode.window.createWebviewPanel(trainingPanelViewType, 'Live Training', vscode.ViewColumn.Active, this.webviewOptions());
     await this.attach(panel, randomBytes(9).toString('base64url'), runs.map((r) => r.key));
+  }
+
+  /** Shows exactly `runs` (overlaid) in the active panel (or a new one): the Runs table's selection. */
+  async showExactly(runs: RunEntry[]): Promise<void> {
+    const existing = [...this.panels].find((p) => p.active) ?? [...this.panels][0];
+    if (!existing) return this.open(runs);
+    existing.reveal();
+    await existing.setRuns(runs.map((r) => r.key));
   }
 
   /** After a window reload: the panel's runs from the host's memory, else from the webview's saved state. */
@@ -130,6 +138,13 @@ class TrainingPanel implements vscode.Disposable {
     }
     this.remember(this.feed.keys);
     this.updateTitle();
+  }
+
+  /** Shows exactly `keys`: the others are removed, the missing ones added. */
+  async setRuns(keys: string[]): Promise<void> {
+    const wanted = new Set(keys);
+    for (const k of this.feed.keys) if (!wanted.has(k)) this.removeRun(k);
+    await this.addRuns(keys);
   }
 
   private removeRun(key: string): void {

@@ -2,8 +2,8 @@
 // directory or an .onnx file, and where its report lands. No vscode import (unit-tested).
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, isAbsolute } from 'node:path';
-import { INSPECT_REPORT_FILE, MAX_INSPECT_PUZZLES } from '../protocol/inspectReport';
-import { runFiles } from '../protocol/runDirectory';
+import { INSPECT_REPORT_FILE, MAX_INSPECT_PUZZLES } from '../../protocol/inspectReport';
+import { runFiles } from '../../protocol/runDirectory';
 
 export type InspectTarget = { kind: 'run'; dir: string } | { kind: 'onnx'; file: string; puzzles: string[] };
 

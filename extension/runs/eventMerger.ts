@@ -3,7 +3,7 @@
 // RPC notifications (the k-th notification of a process = line base + k of the file). Whichever
 // source delivers line i first wins; the other source's copy is dropped without being parsed.
 // Torn and malformed lines are skipped with a warning, never delivered.
-import { parseEventLine, type TrainerEvent } from '../protocol/events';
+import { parseEventLine, type TrainerEvent } from '../../protocol/events';
 import type { LineSink } from './eventsFileTail';
 
 export class EventMerger implements LineSink {

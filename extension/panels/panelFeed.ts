@@ -1,8 +1,8 @@
 // What one Live Training panel is sent: for each of its runs, the step and eval rows it does not
 // have yet, at most every `intervalMs` (10,000 events/s become ten messages a second), in chunks
 // small enough for postMessage, as Float64Array columns (they cross without JSON). No vscode import.
-import type { RunDescriptor, ToWebviewMessage } from '../protocol/webviewMessages';
-import type { RunEntry } from './runRegistry';
+import type { RunDescriptor, ToWebviewMessage } from '../../protocol/webviewMessages';
+import type { RunEntry } from '../runs/runRegistry';
 
 export const CHUNK_ROWS = 65_536;
 
@@ -108,15 +108,19 @@ export class PanelFeed {
   }
 
   private async flushNow(): Promise<void> {
-    const runs: RunDescriptor[] = [...this.cursors.values()].map((c) => c.entry.descriptor);
+    // Only the runs of the `runs` message this flush posts get rows: a run added while the flush
+    // awaits a post is sent by the next flush, after the webview has been told of it (rows of a
+    // run it does not know are dropped there, and its cursor would have moved past them).
+    const cursors = [...this.cursors.values()];
+    const runs: RunDescriptor[] = cursors.map((c) => c.entry.descriptor);
     const runsJson = JSON.stringify(runs);
     if (runsJson !== this.lastRuns) {
       this.lastRuns = runsJson;
       await this.post({ type: 'runs', panelId: this.panelId, runs });
     }
-    for (const c of this.cursors.values()) {
+    for (const c of cursors) {
       const s = c.entry.series;
-      if (!s) continue;
+      if (!s || this.cursors.get(c.entry.key) !== c) continue;
       while (c.steps < s.steps.length && !this.disposed) {
         const start = c.steps;
         const end = Math.min(s.steps.length, start + CHUNK_ROWS);

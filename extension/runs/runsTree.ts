@@ -2,8 +2,8 @@
 // preset, step and best exact accuracy, and a context menu keyed on `contextValue`.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { SweepTaskStatus, TaskState } from '../protocol/slurmSweep';
-import type { RunStatus } from '../protocol/webviewMessages';
+import type { SweepTaskStatus, TaskState } from '../../protocol/slurmSweep';
+import type { RunStatus } from '../../protocol/webviewMessages';
 import type { RunEntry, RunRegistry } from './runRegistry';
 import { liveTaskStates, type SlurmSweeps } from './slurmSweeps';
 
