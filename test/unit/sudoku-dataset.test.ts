@@ -32,10 +32,8 @@ function checkSeparated(train: Puzzle[], test: Puzzle[], side: SudokuSide, rng: 
 }
 
 test('4x4 S1 dataset: sizes, blank ranges, valid unique puzzles', () => {
-  const start = performance.now();
+  // (Its build time is not asserted here: timing belongs in bench/, the machine is shared.)
   const { train, test, testSummary } = build4(1);
-  const elapsed = performance.now() - start;
-  assert.ok(elapsed < 5000, `built in ${elapsed.toFixed(0)} ms`);
   assert.equal(train.length, 1000);
   for (const p of train) {
     assert.ok(p.blanks >= 4 && p.blanks <= 12);
