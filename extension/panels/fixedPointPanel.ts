@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { cappedText } from '../../protocol/messageGuards';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
-import { webviewHtml } from './panelHtml';
+import { showWebviewBundle } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { TrainerProcess } from '../trainer/trainerProcess';
 
@@ -107,12 +107,7 @@ class FixedPointPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     restoreFrom: string | undefined,
   ) {
-    // build.mjs bundles webview/fixedpoint/main.ts (and its CSS) as dist/webview/fixedpoint.{js,css}.
-    const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'reclab.svg');
-    panel.webview.html = webviewHtml(panel.webview, {
-      title: 'Fixed-Point Debugging', script: vscode.Uri.joinPath(dist, 'fixedpoint.js'), styles: [vscode.Uri.joinPath(dist, 'fixedpoint.css')],
-    });
+    showWebviewBundle(panel, extensionUri, 'Fixed-Point Debugging', 'fixedpoint');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const parsed = parseFromFixedPointMessage(raw);

@@ -36,3 +36,10 @@ export function webviewPanelOptions(extensionUri: vscode.Uri): vscode.WebviewPan
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
   };
 }
+
+/** A panel's icon and page: the bundle `dist/webview/<bundle>.{js,css}` that build.mjs writes from `webview/<bundle>/`. */
+export function showWebviewBundle(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, bundle: string): void {
+  const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+  panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'reclab.svg');
+  panel.webview.html = webviewHtml(panel.webview, { title, script: vscode.Uri.joinPath(dist, `${bundle}.js`), styles: [vscode.Uri.joinPath(dist, `${bundle}.css`)] });
+}

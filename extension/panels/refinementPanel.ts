@@ -13,7 +13,7 @@ import {
   type FromRefinementMessage, type RefinementSource, type ToRefinementMessage,
 } from '../../protocol/refinementMessages';
 import type { RunStatus } from '../../protocol/webviewMessages';
-import { webviewHtml } from './panelHtml';
+import { showWebviewBundle } from './panelHtml';
 import {
   hasCheckpoint, parseTestRow, puzzleInputProblem, runConfigFacts, traceArgs, traceFailureReason, tracePathOf, type TraceInput,
 } from './refinementTarget';
@@ -193,12 +193,7 @@ class RefinementPanel implements vscode.Disposable {
     readonly runKey: string,
     private readonly c: PanelContext,
   ) {
-    // build.mjs bundles webview/refinement/main.ts (and its CSS) as dist/webview/refinement.{js,css}.
-    const dist = vscode.Uri.joinPath(c.extensionUri, 'dist', 'webview');
-    panel.iconPath = vscode.Uri.joinPath(c.extensionUri, 'media', 'reclab.svg');
-    panel.webview.html = webviewHtml(panel.webview, {
-      title: 'Puzzle Refinement', script: vscode.Uri.joinPath(dist, 'refinement.js'), styles: [vscode.Uri.joinPath(dist, 'refinement.css')],
-    });
+    showWebviewBundle(panel, c.extensionUri, 'Puzzle Refinement', 'refinement');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const parsed = parseFromRefinementMessage(raw);

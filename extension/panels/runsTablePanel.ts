@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseFromRunsTableMessage, runsTablePanelViewType, runsTableStateOf, type FromRunsTableMessage, type RowsMessage } from '../../protocol/runsTableMessages';
-import { webviewHtml, webviewPanelOptions } from './panelHtml';
+import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { TrainingPanels } from './trainingPanel';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { runTableRows } from '../runs/runTableRows';
@@ -70,11 +70,7 @@ class RunsTablePanel implements vscode.Disposable {
     private readonly trainingPanels: TrainingPanels,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'reclab.svg');
-    panel.webview.html = webviewHtml(panel.webview, {
-      title: 'Runs Table', script: vscode.Uri.joinPath(dist, 'runs-table.js'), styles: [vscode.Uri.joinPath(dist, 'runs-table.css')],
-    });
+    showWebviewBundle(panel, extensionUri, 'Runs Table', 'runs-table');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const parsed = parseFromRunsTableMessage(raw);

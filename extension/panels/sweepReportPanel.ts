@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseFromSweepReportMessage, sweepReportPanelViewType, sweepReportStateOf, type FromSweepReportMessage } from '../../protocol/sweepReportMessages';
-import { webviewHtml, webviewPanelOptions } from './panelHtml';
+import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { RunsTablePanels } from './runsTablePanel';
 import type { TrainingPanels } from './trainingPanel';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
@@ -52,11 +52,7 @@ export class SweepReportPanels implements vscode.WebviewPanelSerializer, vscode.
 
   private async attach(panel: vscode.WebviewPanel, sweepDir: string): Promise<void> {
     this.panels.set(sweepDir, panel);
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'reclab.svg');
-    panel.webview.html = webviewHtml(panel.webview, {
-      title: 'Sweep Report', script: vscode.Uri.joinPath(dist, 'sweep-report.js'), styles: [vscode.Uri.joinPath(dist, 'sweep-report.css')],
-    });
+    showWebviewBundle(panel, this.extensionUri, 'Sweep Report', 'sweep-report');
     const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
       const parsed = parseFromSweepReportMessage(raw);
       if (!parsed.ok) {

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { panelIdOfState, parseFromWebviewMessage, runKeysOfState, trainingPanelViewType, type FromWebviewMessage } from '../../protocol/webviewMessages';
 import { runsToCsv } from './csvExport';
 import { PanelFeed } from './panelFeed';
-import { webviewHtml } from './panelHtml';
+import { showWebviewBundle } from './panelHtml';
 import type { PanelMemory } from './panelMemory';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 
@@ -84,14 +84,7 @@ class TrainingPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     private readonly remember: (keys: string[]) => void,
   ) {
-    // build.mjs bundles webview/training/main.ts (and the CSS it imports) as dist/webview/training.{js,css}.
-    const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'reclab.svg');
-    panel.webview.html = webviewHtml(panel.webview, {
-      title: 'Live Training',
-      script: vscode.Uri.joinPath(dist, 'training.js'),
-      styles: [vscode.Uri.joinPath(dist, 'training.css')],
-    });
+    showWebviewBundle(panel, extensionUri, 'Live Training', 'training');
     this.feed = new PanelFeed((m) => panel.webview.postMessage(m), id);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
