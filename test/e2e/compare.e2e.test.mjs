@@ -11,16 +11,16 @@
 //      as many points as their events.jsonl has step rows (counted here).
 // Screenshots (sweep report, runs table, panel with three runs) go to $SHOT_DIR. Started by
 // run-e2e.sh, which provides CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT, HARNESS.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { launchPage, Workbench } from './workbench.mjs';
+import { suiteBrowser } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
-const { CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT } = process.env;
+const { CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR } = process.env;
 const EXTENSION_ID = 'recursion-lab.recursion-lab';
 const CLI = join(EXT_DIR, 'dist', 'trainer', 'cli.js');
 const RUNS = join(CS_FOLDER, 'runs');
@@ -31,6 +31,7 @@ const STEPS = 3;
 const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
+/** As workbench.mjs's poll, but a probe that throws (a webview mid-reload) counts as not yet. */
 async function poll(what, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -48,31 +49,14 @@ function stepRows(dir) {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length;
 }
 
-let browser;
 let page;
 let wb;
-let failures = 0;
 
-before(async () => {
+const { withShot } = suiteBrowser(chromium, 'compare', (b) => {
   mkdirSync(SHOT_DIR, { recursive: true });
-  ({ browser, page } = await launchPage(chromium));
-  wb = new Workbench(page);
+  ({ page, wb } = b);
   lap('browser launched');
 });
-
-after(async () => {
-  await browser?.close();
-});
-
-const withShot = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (e) {
-    failures++;
-    await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, `-compare-${failures}.png`) }).catch(() => {});
-    throw e;
-  }
-};
 
 test('ablation -> notification "Open Report" -> sweep report -> runs table with the differing field -> three runs overlaid and all drawn', { timeout: 600_000 }, withShot(async () => {
   // The single run, from a terminal (it appears in the window by itself).

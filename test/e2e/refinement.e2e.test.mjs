@@ -10,13 +10,13 @@
 // Screenshots (live 4x4, 9x9 trace) go to $SHOT_DIR. Started by run-e2e.sh, which provides:
 //   CS_URL, CS_FOLDER (workspace), EXT_DIR (installed extension), SHOT_DIR, FAILURE_SHOT, HARNESS;
 //   RECLAB_E2E_RUN9 (optional): a 9x9 run directory to inspect instead of training a tiny one.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { launchPage, Workbench } from './workbench.mjs';
+import { poll, suiteBrowser } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT } = process.env;
@@ -29,15 +29,6 @@ const NINE = 'refine-9x9';
 const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
-async function poll(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** `reclab train` from a terminal (the run appears in the window by itself), with a small config. */
 function train(name, config) {
@@ -93,31 +84,14 @@ function changedPredictions(t, puzzle, frame) {
   return n;
 }
 
-let browser;
 let page;
 let wb;
-let failures = 0;
 
-before(async () => {
+const { withShot } = suiteBrowser(chromium, 'refinement', (b) => {
   mkdirSync(SHOT_DIR, { recursive: true });
-  ({ browser, page } = await launchPage(chromium));
-  wb = new Workbench(page);
+  ({ page, wb } = b);
   lap('browser launched');
 });
-
-after(async () => {
-  await browser?.close();
-});
-
-const withShot = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (e) {
-    failures++;
-    await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, `-refinement-${failures}.png`) }).catch(() => {});
-    throw e;
-  }
-};
 
 let nineDone;
 

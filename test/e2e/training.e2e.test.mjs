@@ -1,4 +1,3 @@
-/* global setTimeout */
 // End-to-end: the extension in a real VS Code (code-server) driven by Chromium. From the command
 // palette start a short training run; inside the Live Training webview the loss chart's point count
 // grows; the status bar shows the curriculum stage; Stop Run stops it; the runs tree shows it
@@ -6,17 +5,17 @@
 // Training, Python from the reclab.pythonPath setting). A screenshot of the panel during the run goes to $SHOT.
 // Started by run-e2e.sh, which provides:
 //   CS_URL, CS_FOLDER (workspace), EXT_DIR (installed extension), SHOT, FAILURE_SHOT, HARNESS
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { launchPage, Workbench } from './workbench.mjs';
+import { poll, suiteBrowser } from './workbench.mjs';
 
 // playwright-core lives in the e2e cache (test/e2e/setup.sh), not in the repository's node_modules.
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
-const { CS_URL, CS_FOLDER, EXT_DIR, SHOT, FAILURE_SHOT } = process.env;
+const { CS_URL, CS_FOLDER, EXT_DIR, SHOT } = process.env;
 const EXTENSION_ID = 'recursion-lab.recursion-lab';
 const RUN_NAME = 'e2e-run';
 const TORCH_RUN = 'e2e-torch';
@@ -36,43 +35,16 @@ function workerProcesses() {
   return out.split('\n').filter((l) => l.includes('-m reclab.worker') && l.includes(CS_FOLDER));
 }
 
-async function poll(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-let browser;
 let page;
 let wb;
-let failures = 0;
 /** The first run's loss points when it stopped (the reload test expects them back). */
 let firstRunPoints = 1;
 
-before(async () => {
-  ({ browser, page } = await launchPage(chromium));
-  wb = new Workbench(page);
+const { withShot } = suiteBrowser(chromium, 'training', (b) => {
+  ({ page, wb } = b);
   lap('browser launched');
 });
-
-after(async () => {
-  await browser?.close();
-});
-
-/** Runs a test body; on failure keeps a picture of the window in $FAILURE_SHOT. */
-const withShot = (body) => async (t) => {
-  try {
-    await body(t);
-  } catch (e) {
-    failures++;
-    await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, `-${failures}.png`) }).catch(() => {});
-    throw e;
-  }
-};
 
 test('start from the palette -> live panel grows -> status bar stage -> Stop Run -> tree shows stopped -> no trainer left', { timeout: 240_000 }, withShot(async () => {
   await wb.open(CS_URL, CS_FOLDER);

@@ -2,6 +2,8 @@
 // Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
 // tests. Recipe and pitfalls: ../shared/e2e/README.md.
 
+import { after, before } from 'node:test';
+
 /**
  * Headless Debian Chromium with the flags this closed network needs (../shared/e2e/README.md), and
  * one page whose script errors are logged. `chromium` is playwright-core's launcher.
@@ -114,3 +116,32 @@ export async function poll(what, fn, timeoutMs) {
   }
 }
 
+
+/**
+ * One e2e suite's browser: Chromium launched before the suite's tests (then `onReady({ page, wb })`)
+ * and closed after them. `withShot(body)` runs a test body and, when it fails, keeps a picture of
+ * the window in $FAILURE_SHOT, suffixed with the suite's name and a count.
+ */
+export function suiteBrowser(chromium, name, onReady, viewport) {
+  let browser;
+  let page;
+  let failures = 0;
+  before(async () => {
+    ({ browser, page } = await launchPage(chromium, viewport));
+    await onReady({ page, wb: new Workbench(page) });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    withShot: (body) => async (t) => {
+      try {
+        await body(t);
+      } catch (e) {
+        failures++;
+        await page?.screenshot({ path: process.env.FAILURE_SHOT.replace(/\.png$/, `-${name}-${failures}.png`) }).catch(() => {});
+        throw e;
+      }
+    },
+  };
+}
