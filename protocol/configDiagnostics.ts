@@ -5,7 +5,7 @@
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { configFileSchema, dataSchema } from './config';
-import { defaultPresetName, presets } from './presets';
+import { defaultPresetName, presetNamed, presets } from './presets';
 
 export interface ConfigProblem {
   message: string;
@@ -120,14 +120,14 @@ export function checkConfigText(rawText: string): ConfigProblem[] {
   if (!file.success) report(file.error, configFileSchema, []);
   const obj = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
   const ext = obj['extends'];
-  if (typeof ext === 'string' && !Object.hasOwn(presets, ext)) {
+  if (typeof ext === 'string' && !presetNamed(ext)) {
     const near = didYouMean(ext, Object.keys(presets));
     problems.push(at(findNodeAtLocation(tree, ['extends']), `extends: unknown preset "${ext}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${Object.keys(presets).join(', ')})`));
   }
   // The data section is merged onto the preset's: check its fields against its kind's.
   const data = obj['data'];
   if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
-    const presetKind = presets[typeof ext === 'string' && Object.hasOwn(presets, ext) ? ext : defaultPresetName]?.data.kind;
+    const presetKind = ((typeof ext === 'string' && presetNamed(ext)) || presetNamed(defaultPresetName))?.data.kind;
     const kind = (data as Record<string, unknown>)['kind'] ?? presetKind;
     const variant = dataSchema.options.find((o) => o.shape.kind.value === kind);
     if (!variant) problems.push(at(findNodeAtLocation(tree, ['data', 'kind']), `data.kind: unknown kind ${JSON.stringify(kind)} (known: ${dataSchema.options.map((o) => o.shape.kind.value).join(', ')})`));

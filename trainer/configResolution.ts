@@ -76,10 +76,8 @@ export function resolveConfig(req: ConfigRequest): ResolvedConfig {
     if (file.data.extends && req.preset && file.data.extends !== req.preset) {
       throw new ConfigError(`${req.configFile}: field extends: "${file.data.extends}" conflicts with --preset ${req.preset}`);
     }
+    // An unknown preset in `extends` is one of checkConfigText's problems, refused above.
     presetName = file.data.extends ?? presetName;
-    if (file.data.extends !== undefined && !presetNamed(file.data.extends)) {
-      throw new ConfigError(`${req.configFile}: field extends: unknown preset "${file.data.extends}" (known: ${Object.keys(presets).join(', ')})`);
-    }
     const base = presetConfig(presetName) as unknown as Record<string, unknown>;
     const { extends: _e, $schema: _s, ...overrides } = file.data;
     // A data section of another kind replaces the preset's whole.
