@@ -89,7 +89,9 @@ export const tinyConfig = {
 /** 9x9 TRM steps on wasm: several seconds each on this machine, so a stop arrives mid-step. */
 export const slowStepConfig = {
   extends: 'sudoku9-easy', seed: 1, backend: 'wasm', checkpointEverySteps: 0,
-  train: { steps: 1000, batchSize: 64, microBatchSize: 64 },
+  // 192 rows: a step of 6-10 s, so every signal a test sends after the stop (within 3 s) lands inside it
+  // (at 64 rows, about 2.5 s on a quiet machine, the step could end before the SIGTERM 2 s later).
+  train: { steps: 1000, batchSize: 192, microBatchSize: 192 },
   data: { trainPuzzles: 50, testBlanks: [3, 4], testPerBlank: 2 },
   eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 8, gradientVarianceGroups: 0 },
   refinement: { everySteps: 0 },
