@@ -44,7 +44,7 @@ function identityCells(cells: number): Int32Array {
  * `sudoku_cyclic_shift` (§3.2): digit d -> ((d - 1 + p) mod side) + 1, blanks (0) unchanged,
  * for p = 0..count-1 (count ≤ side; p = 0 is the identity, so the original comes first).
  */
-export function cyclicShiftRelabellings(side: SudokuSide, count = side): Relabelling[] {
+export function cyclicShiftRelabellings(side: SudokuSide, count: number = side): Relabelling[] {
   if (!Number.isInteger(count) || count < 1 || count > side) throw new RangeError(`relabellings: expected 1..${side} digit shifts, got ${count}`);
   return Array.from({ length: count }, (_, p) => ({
     name: p === 0 ? 'identity' : `shift+${p}`,
