@@ -40,6 +40,7 @@ import { evalEventOf, runTraining } from './trainingRun';
 import { traceCommand } from './traceCommand';
 import { exportCommand } from './onnx/exportCommand';
 import { inspectCommand } from './inspect/inspectCommand';
+import { voteCommand } from './vote/voteCommand';
 import { exportTbCommand } from './tensorboard/exportTbCommand';
 
 // Shared flags (one definition, used by the commands that take them).
@@ -398,6 +399,7 @@ const commands: readonly Command[] = [
     summary: 'An ablation sweep: every arm x seed as an ordinary run, then ablation.{json,md,html}.',
     run: (flags) => commandAblate(flags),
   }),
+  voteCommand,
 ];
 
 /** Commands that parse their own flags (each with its own --help). */

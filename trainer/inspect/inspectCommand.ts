@@ -65,7 +65,7 @@ export function parsePuzzleArg(text: string, side: 4 | 9, where: string): Inspec
 }
 
 /** The puzzle lines of a file, or of stdin for "-" ('#' comments and blank lines skipped). */
-function readPuzzleLines(file: string): { text: string; where: string }[] {
+export function readPuzzleLines(file: string): { text: string; where: string }[] {
   const name = file === '-' ? 'stdin' : file;
   let text: string;
   try {

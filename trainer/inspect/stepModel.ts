@@ -19,6 +19,8 @@ export interface StepOutput {
   logits: Float32Array;
   /** [B] */
   qHalt: Float32Array;
+  /** [B] Q-continue logits, for models with a continue head (HRM); absent otherwise. */
+  qContinue?: Float32Array;
 }
 
 export interface StepModel {

@@ -23,7 +23,9 @@ export interface Pass {
   valid: boolean;
 }
 
-export type RuleName = 'reference' | 'reference-label-free' | 'single' | 'valid-grid' | 'majority' | 'majority-halted' | 'max-q-halt' | 'min-residual';
+import type { RuleName } from '../../protocol/voteReport';
+
+export type { RuleName };
 
 export interface RuleInfo {
   name: RuleName;
