@@ -1,0 +1,61 @@
+// `reclab vote` at the size issue 14 sets: 1,000 puzzles × 9 relabellings × 4 checkpoints on the
+// `sudoku9` preset's model (TRM-MLP, D=64, 2 layers, T=2, n=2, N_sup=8), through the built CLI as
+// a researcher runs it, on onnxruntime-node. The checkpoints are the first four steps of a fresh
+// run (speed does not depend on the weights). Prints wall time, passes and step calls per second,
+// and the ratio to the 10-minute goal; also one 1-relabelling × 1-checkpoint vote beside it, so
+// the per-pass cost can be compared across sizes in the same run.
+//   npm run bench:vote [-- --puzzles 1000 --relabellings 9 --checkpoints 4 --threads 0 --run DIR]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { VoteReport } from '../protocol/voteReport';
+
+const { values } = parseArgs({ options: {
+  puzzles: { type: 'string', default: '1000' },
+  relabellings: { type: 'string', default: '9' },
+  checkpoints: { type: 'string', default: '4' },
+  threads: { type: 'string', default: '0' },
+  run: { type: 'string' },
+} });
+const cli = resolve(__dirname, '../dist/trainer/cli.js');
+const GOAL_SECONDS = 600;
+
+function reclab(args: string[]): string {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`reclab ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function main(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'reclab-bench-vote-'));
+  try {
+    const K = Number(values.checkpoints);
+    let runDir = values.run ? resolve(values.run) : '';
+    if (!runDir) {
+      runDir = join(dir, 'run');
+      const config = join(dir, 'sudoku9.json');
+      writeFileSync(config, JSON.stringify({ extends: 'sudoku9', checkpointEverySteps: 1, train: { steps: K, checkpoints: { keepLast: K } }, eval: { everySteps: 0 }, refinement: { everySteps: 0 } }));
+      reclab(['train', '--config', config, '--run-dir', runDir, '--quiet']);
+    }
+    const vote = (relabellings: string, checkpoints: string): VoteReport => JSON.parse(reclab(['vote', runDir, '--held-out', values.puzzles!, '--relabellings', relabellings,
+      '--checkpoints', checkpoints, '--threads', values.threads!, '--json', '--quiet'])) as VoteReport;
+    const rows: string[] = [];
+    for (const [r, k] of [['1', '1'], [values.relabellings!, values.checkpoints!]] as const) {
+      const t0 = performance.now();
+      const report = vote(r, k);
+      const wall = (performance.now() - t0) / 1000;
+      const passes = report.puzzles.count * report.relabelling.names.length * report.models.length;
+      rows.push(`${String(report.puzzles.count).padStart(7)} × ${r.padStart(2)} relabellings × ${k} checkpoints | passes ${String(passes).padStart(6)} | ${report.steps} steps/pass | `
+        + `vote ${report.seconds.toFixed(1)} s (wall incl. start-up and export ${wall.toFixed(1)} s) | ${(passes / report.seconds).toFixed(1)} passes/s | ${Math.round(report.stepCallsPerSecond)} step calls/s`
+        + (r === values.relabellings && k === values.checkpoints ? ` | ${(wall / GOAL_SECONDS).toFixed(3)} of the 10-min goal` : ''));
+    }
+    console.log(`reclab vote, sudoku9 model (onnxruntime-node, threads ${values.threads === '0' ? 'all cores' : values.threads})`);
+    for (const r of rows) console.log(r);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
