@@ -10,6 +10,8 @@ import { trainingPanelViewType } from '../protocol/webviewMessages';
 import { Commands, runsRoots } from './commands/commands';
 import { ConfigDiagnostics } from './config/configDiagnostics';
 import { FixedPointPanels } from './panels/fixedPointPanel';
+import { VotePanels } from './panels/votePanel';
+import { votePanelViewType } from '../protocol/voteMessages';
 import { PanelMemory } from './panels/panelMemory';
 import { RefinementPanels } from './panels/refinementPanel';
 import { RunsTablePanels } from './panels/runsTablePanel';
@@ -36,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const slurm = new SlurmSweeps(vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer', 'cli.js').fsPath, runsRoots, log);
   const tree = new RunsTreeProvider(registry, slurm);
   const fixedPoints = new FixedPointPanels(context.extensionUri, registry, log, context.workspaceState);
+  const votes = new VotePanels(context.extensionUri, registry, log);
   const refinement = new RefinementPanels(context.extensionUri, registry, log, context.workspaceState);
   const runsTables = new RunsTablePanels(context.extensionUri, registry, panels, log);
   const sweepReports = new SweepReportPanels(context.extensionUri, registry, panels, runsTables, log);
@@ -60,6 +63,9 @@ export function activate(context: vscode.ExtensionContext): void {
       log.error((e as Error).message);
       void vscode.window.showErrorMessage(`Recursion Lab: ${(e as Error).message}`);
     })),
+    votes,
+    vscode.window.registerWebviewPanelSerializer(votePanelViewType, votes),
+    vscode.commands.registerCommand('reclab.voteTestTime', (arg?: unknown) => votes.command(arg).catch(showError)),
     refinement,
     vscode.window.registerWebviewPanelSerializer(refinementPanelViewType, refinement),
     vscode.commands.registerCommand('reclab.openRefinementView', (arg?: unknown) => refinement.openLive(arg).catch(showError)),

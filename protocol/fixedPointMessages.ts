@@ -4,7 +4,7 @@
 // it. Each side parses what it receives; anything else is rejected with a reason. Pure: no
 // vscode, no DOM.
 import { inspectReportSchema, type InspectReport } from './inspectReport';
-import { isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
+import { checkedReport, isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
 
 export const fixedPointPanelViewType = 'reclab.fixedPointPanel';
 
@@ -43,12 +43,7 @@ export type { Parsed };
  * strings of L cells). A malformed report is refused with the path of its first bad field.
  */
 export function checkInspectReport(v: unknown): InspectReport {
-  const r = inspectReportSchema.safeParse(v);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new Reject(`report${issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${issue.message}`);
-  }
-  return r.data;
+  return checkedReport(inspectReportSchema, v);
 }
 
 /** What the webview runs on every message it receives. */

@@ -1,6 +1,7 @@
 // The building blocks of every message parser between the extension host and its webviews
 // (webviewMessages.ts, fixedPointMessages.ts, refinementMessages.ts): a parser returns
 // Parsed<T> and never throws on bad input; inside it, `need` and `onlyKeys` reject with a reason.
+import type * as z from 'zod';
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
 
@@ -39,4 +40,14 @@ export function parseWith<T>(m: unknown, body: (o: Obj, type: string) => T): Par
     if (e instanceof Reject) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+/** A report checked against its zod schema; a bad one is refused with the path of its first bad field ("report.table[2].label: ..."). */
+export function checkedReport<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new Reject(`report${issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${issue.message}`);
+  }
+  return r.data;
 }

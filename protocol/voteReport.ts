@@ -1,49 +1,60 @@
-// What `reclab vote` writes (vote-report.json) and the extension's vote view reads: the ensemble
-// it ran, the per-rule accuracy of the results table's rows, the test-time compute curve and the
-// depth curve, with the model calls each costs and the wall time.
-
-/** The voting rules (trainer/vote/votingRules.ts says what each does). */
-export type RuleName = 'reference' | 'reference-label-free' | 'single' | 'valid-grid' | 'majority' | 'majority-halted' | 'max-q-halt' | 'min-residual';
+// What `reclab vote` writes (vote-report.json) and the extension's Test-Time Scaling view reads:
+// the ensemble it ran, the per-rule accuracy of the results table's rows, the test-time compute
+// curve and the depth curve, with the model calls each costs and the wall time. One zod schema,
+// the type inferred from it, so the writer and every reader agree.
+import * as z from 'zod';
 
 export const VOTE_REPORT_FILE = 'vote-report.json';
 export const VOTE_REPORT_VERSION = 1;
 
-export interface VoteModelInfo {
+/** The voting rules (trainer/vote/votingRules.ts says what each does). */
+export const ruleNames = ['single', 'reference', 'reference-label-free', 'valid-grid', 'majority', 'majority-halted', 'max-q-halt', 'min-residual'] as const;
+export type RuleName = (typeof ruleNames)[number];
+
+const fraction = z.number().min(0).max(1);
+const count = z.number().int().min(0);
+
+export const voteModelInfoSchema = z.object({
   /** The .onnx file passed or exported for it. */
-  model: string;
-  runDirectory: string | null;
+  model: z.string(),
+  runDirectory: z.string().nullable(),
   /** Index of the run (seed) among the targets, and of the checkpoint within the run (0 = newest). */
-  run: number;
-  checkpoint: number;
-  step: number | null;
-}
+  run: count,
+  checkpoint: count,
+  step: count.nullable(),
+});
 
-export interface VoteRow {
-  label: string;
-  relabellings: number;
-  checkpoints: number;
-  runs: number;
-  passesPerPuzzle: number;
-  modelCallsPerPuzzle: number;
-  accuracy: Record<RuleName, number>;
-}
+export const voteRowSchema = z.object({
+  label: z.string(),
+  relabellings: count,
+  checkpoints: count,
+  runs: count,
+  passesPerPuzzle: z.number().min(0),
+  /** passes × supervision steps per pass. */
+  modelCallsPerPuzzle: z.number().min(0),
+  accuracy: z.object(Object.fromEntries(ruleNames.map((r) => [r, fraction])) as Record<RuleName, typeof fraction>),
+});
 
-export interface VoteReport {
-  version: number;
-  createdAt: string;
-  task: 'sudoku' | 'maze';
-  puzzles: { count: number; source: string };
-  relabelling: { kind: string; names: string[] };
-  steps: number;
-  models: VoteModelInfo[];
-  rules: { name: RuleName; usesLabels: boolean; description: string }[];
+export const voteReportSchema = z.object({
+  version: z.literal(VOTE_REPORT_VERSION),
+  createdAt: z.string(),
+  task: z.enum(['sudoku', 'maze']),
+  puzzles: z.object({ count: count, source: z.string() }),
+  relabelling: z.object({ kind: z.string(), names: z.array(z.string()).min(1) }),
+  steps: z.number().int().min(1),
+  models: z.array(voteModelInfoSchema).min(1),
+  rules: z.array(z.object({ name: z.enum(ruleNames), usesLabels: z.boolean(), description: z.string() })),
   /** single model, + perturbation, + bootstrapping, + both. */
-  table: VoteRow[];
+  table: z.array(voteRowSchema).length(4),
   /** Passes added in the order: relabellings, checkpoints, seeds. */
-  curve: VoteRow[];
+  curve: z.array(voteRowSchema).min(1),
   /** Single pass (first model, original puzzle): exact accuracy after each step, calls = step. */
-  depth: { step: number; accuracy: number }[];
-  seconds: number;
+  depth: z.array(z.object({ step: z.number().int().min(1), accuracy: fraction })),
+  seconds: z.number().min(0),
   /** Step-map evaluations per second over the whole vote (rows × steps / wall time). */
-  stepCallsPerSecond: number;
-}
+  stepCallsPerSecond: z.number().min(0),
+});
+
+export type VoteModelInfo = z.infer<typeof voteModelInfoSchema>;
+export type VoteRow = z.infer<typeof voteRowSchema>;
+export type VoteReport = z.infer<typeof voteReportSchema>;

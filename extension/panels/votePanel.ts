@@ -1,0 +1,182 @@
+// The Test-Time Scaling panel (Augmented HRM's voting): the webview host side. The vote runs in a
+// trainer child process (`reclab vote`, onnxruntime-node), never in the extension host; the host
+// reads the report it writes and forwards it. A panel is restored after a reload from its report.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { cappedText, isObj, isText } from '../../protocol/messageGuards';
+import { parseFromVoteMessage, checkVoteReport, votePanelViewType, type FromVoteMessage, type ToVoteMessage } from '../../protocol/voteMessages';
+import { VOTE_REPORT_FILE } from '../../protocol/voteReport';
+import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
+import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { TrainerProcess } from '../trainer/trainerProcess';
+
+const STOP_MS = 3000;
+/** Held-out puzzles a vote from the extension takes (the CLI's --held-out sets any other number). */
+export const VOTE_HELD_OUT = 200;
+
+/** What one vote runs on: the runs (each a seed) and the newest `checkpoints` checkpoints of each. */
+export interface VoteTarget {
+  runs: string[];
+  checkpoints: number;
+}
+
+export function voteArgs(t: VoteTarget): string[] {
+  return ['vote', ...t.runs, '--checkpoints', String(t.checkpoints), '--held-out', String(VOTE_HELD_OUT), '--out', voteReportPath(t), '--quiet'];
+}
+
+export function voteReportPath(t: VoteTarget): string {
+  return join(t.runs[0]!, VOTE_REPORT_FILE);
+}
+
+/** The target a restored panel saved (getState), or undefined when it is not one. */
+export function restoredVoteTarget(raw: unknown): VoteTarget | undefined {
+  if (!isObj(raw) || !Array.isArray(raw['runs']) || raw['runs'].length === 0 || !raw['runs'].every((r) => isText(r))) return undefined;
+  const k = raw['checkpoints'];
+  return { runs: raw['runs'] as string[], checkpoints: Number.isInteger(k) && (k as number) >= 1 ? (k as number) : 1 };
+}
+
+/** The runs to vote with: one picked, or several ticked (each a seed) from "Several runs…". */
+async function pickRuns(all: readonly RunEntry[]): Promise<RunEntry[]> {
+  const items = all.map((r) => ({ label: r.name, description: `${r.status}${r.preset ? ` · ${r.preset}` : ''}`, detail: r.key, run: r }));
+  const several = { label: '$(checklist) Several runs (model bootstrapping over seeds)…', run: undefined };
+  const one = await vscode.window.showQuickPick<vscode.QuickPickItem & { run: RunEntry | undefined }>([...items, several], { title: 'Test-Time Scaling: the run to vote with' });
+  if (!one) return [];
+  if (one.run) return [one.run];
+  const many = await vscode.window.showQuickPick(items, { title: 'Test-Time Scaling: runs to vote with (each a seed)', canPickMany: true });
+  return many?.map((i) => i.run) ?? [];
+}
+
+export class VotePanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
+  private readonly panels = new Set<VotePanel>();
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly registry: RunRegistry, private readonly log: vscode.LogOutputChannel) {}
+
+  /** "Recursion Lab: Test-Time Scaling (Vote)…": the run of a tree row, or runs picked (each a seed). */
+  async command(arg?: unknown): Promise<void> {
+    let runs: string[];
+    if (arg && typeof arg === 'object' && typeof (arg as RunEntry).key === 'string') runs = [(arg as RunEntry).key];
+    else {
+      await this.registry.poll();
+      const picked = await pickRuns(this.registry.runs);
+      if (!picked.length) return;
+      runs = picked.map((r) => r.key);
+    }
+    const k = await vscode.window.showQuickPick([1, 2, 4, 8].map((n) => ({
+      label: n === 1 ? 'newest checkpoint' : `newest ${n} checkpoints`, description: n === 1 ? 'one model per run' : 'model bootstrapping over checkpoints', n,
+    })), { title: 'Test-Time Scaling: checkpoints of each run' });
+    if (!k) return;
+    const target: VoteTarget = { runs, checkpoints: k.n };
+    const name = this.registry.get(runs[0]!)?.name ?? runs[0]!;
+    const panel = vscode.window.createWebviewPanel(votePanelViewType, `Test-Time Scaling: ${name}${runs.length > 1 ? ` +${runs.length - 1}` : ''}`, vscode.ViewColumn.Active, webviewPanelOptions(this.extensionUri));
+    this.attach(panel, target, false);
+  }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    panel.webview.options = webviewPanelOptions(this.extensionUri);
+    const target = restoredVoteTarget(isObj(state) ? state['target'] : undefined);
+    if (!target) {
+      panel.dispose();
+      return;
+    }
+    this.attach(panel, target, true);
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels]) p.dispose();
+  }
+
+  private attach(panel: vscode.WebviewPanel, target: VoteTarget, restored: boolean): void {
+    const p = new VotePanel(panel, target, this.extensionUri, this.log, restored);
+    this.panels.add(p);
+    panel.onDidDispose(() => this.panels.delete(p));
+  }
+}
+
+class VotePanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private job: TrainerProcess | undefined;
+  private disposed = false;
+  private lastMessage: ToVoteMessage | undefined;
+
+  constructor(private readonly panel: vscode.WebviewPanel, private readonly target: VoteTarget, private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, restored: boolean) {
+    showWebviewBundle(panel, extensionUri, 'Test-Time Scaling', 'vote');
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const parsed = parseFromVoteMessage(raw);
+        if (!parsed.ok) {
+          this.log.warn(`Test-Time Scaling panel: message rejected (${parsed.error})`);
+          return;
+        }
+        void this.handle(parsed.message).catch((e: unknown) => this.log.error(`Test-Time Scaling panel: ${(e as Error).message}`));
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    if (restored && existsSync(voteReportPath(target))) void this.sendReport();
+    else void this.run();
+  }
+
+  private get label(): string {
+    return this.target.runs.join(', ');
+  }
+
+  private post(m: ToVoteMessage): void {
+    this.lastMessage = m;
+    if (!this.disposed) void this.panel.webview.postMessage(m);
+  }
+
+  private async handle(m: FromVoteMessage): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        if (this.lastMessage) void this.panel.webview.postMessage(this.lastMessage);
+        // The webview keeps the target in its state so a reload can restore the panel.
+        void this.panel.webview.postMessage({ type: 'target', target: this.target } satisfies ToVoteMessage);
+        return;
+      case 'rerun':
+        await this.run();
+        return;
+      case 'openReport':
+        await vscode.window.showTextDocument(vscode.Uri.file(voteReportPath(this.target)), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        return;
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.job?.running) return;
+    const args = voteArgs(this.target);
+    const cli = vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.target.runs[0]!))?.uri.fsPath ?? process.cwd();
+    this.post({ type: 'voting', target: this.label });
+    this.log.info(`[vote] ${args.join(' ')}`);
+    const job = new TrainerProcess({ node: process.execPath, cli, args, cwd: folder, rpc: false });
+    this.job = job;
+    job.onStderrLine((l) => this.log.info(`[vote] ${l}`));
+    const exit = await job.exited;
+    this.job = undefined;
+    if (this.disposed) return;
+    if (exit.code === 0) await this.sendReport();
+    else {
+      const lines = job.lastStderr.filter((l) => !/^\s*at /.test(l));
+      this.post({ type: 'failed', target: this.label, message: cappedText(lines.join('\n') || `reclab vote exited with ${exit.code ?? exit.signal}`) });
+    }
+  }
+
+  private async sendReport(): Promise<void> {
+    const path = voteReportPath(this.target);
+    try {
+      const report = checkVoteReport(JSON.parse(await readFile(path, 'utf8')));
+      this.post({ type: 'report', target: this.label, reportPath: path, report });
+    } catch (e) {
+      this.post({ type: 'failed', target: this.label, message: cappedText(`${path}: ${(e as Error).message}`) });
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.job?.stop(STOP_MS);
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}
