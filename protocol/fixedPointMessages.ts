@@ -4,7 +4,8 @@
 // it. Each side parses what it receives; anything else is rejected with a reason. Pure: no
 // vscode, no DOM.
 import { inspectReportSchema, type InspectReport } from './inspectReport';
-import { checkedReport, isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
+import { checkedReport, isObj, isText, parseWith, Reject, type Parsed } from './messageGuards';
+import { parseReportJobMessage, parseReportPanelRequest } from './reportJobMessages';
 
 export const fixedPointPanelViewType = 'reclab.fixedPointPanel';
 
@@ -49,41 +50,14 @@ export function checkInspectReport(v: unknown): InspectReport {
 /** What the webview runs on every message it receives. */
 export function parseToFixedPointMessage(m: unknown): Parsed<ToFixedPointMessage> {
   return parseWith(m, (o, type): ToFixedPointMessage => {
-    switch (type) {
-      case 'inspecting':
-        onlyKeys(o, ['type', 'target']);
-        need(isText(o['target']), 'target is not a non-empty string');
-        return { type, target: o['target'] };
-      case 'failed':
-        onlyKeys(o, ['type', 'target', 'message']);
-        need(isText(o['target']), 'target is not a non-empty string');
-        need(isText(o['message']), `message is not a string of 1 to ${MAX_TEXT} characters`);
-        return { type, target: o['target'], message: o['message'] };
-      case 'report':
-        onlyKeys(o, ['type', 'target', 'reportPath', 'report']);
-        need(isText(o['target']), 'target is not a non-empty string');
-        need(isText(o['reportPath']), 'reportPath is not a non-empty string');
-        return { type, target: o['target'], reportPath: o['reportPath'], report: checkInspectReport(o['report']) };
-      default:
-        throw new Reject(`unknown message type "${type}"`);
-    }
+    const shared = parseReportJobMessage(o, type, 'inspecting', checkInspectReport);
+    if (!shared) throw new Reject(`unknown message type "${type}"`);
+    return shared;
   });
 }
 
 /** What the host runs on every message from the panel. */
-export function parseFromFixedPointMessage(m: unknown): Parsed<FromFixedPointMessage> {
-  return parseWith(m, (o, type): FromFixedPointMessage => {
-    switch (type) {
-      case 'ready':
-      case 'rerun':
-      case 'openReport':
-        onlyKeys(o, ['type']);
-        return { type };
-      default:
-        throw new Reject(`unknown message type "${type}"`);
-    }
-  });
-}
+export const parseFromFixedPointMessage: (m: unknown) => Parsed<FromFixedPointMessage> = parseReportPanelRequest;
 
 /** The panel state from whatever getState() returned (defaults for anything missing or wrong). */
 export function fixedPointStateOf(raw: unknown): FixedPointPanelState {

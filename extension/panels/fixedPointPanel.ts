@@ -1,19 +1,16 @@
 // Fixed-Point Debugging panels: the webview host side. The inspection runs in a trainer child
 // process (`reclab inspect`, onnxruntime-node), never in the extension host; the host reads the
 // JSON report it writes and forwards it. A panel is restored after a reload from its report file.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cappedText } from '../../protocol/messageGuards';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
 import { showWebviewBundle } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
-import { TrainerProcess } from '../trainer/trainerProcess';
-
-const STOP_MS = 3000;
+import { readReport, ReportJob } from './reportJob';
 
 export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly panels = new Set<FixedPointPanel>();
@@ -96,7 +93,7 @@ export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.D
 
 class FixedPointPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private job: TrainerProcess | undefined;
+  private readonly job: ReportJob;
   private disposed = false;
   private lastMessage: ToFixedPointMessage | undefined;
 
@@ -107,6 +104,7 @@ class FixedPointPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     restoreFrom: string | undefined,
   ) {
+    this.job = new ReportJob(extensionUri, log, 'inspect');
     showWebviewBundle(panel, extensionUri, 'Fixed-Point Debugging', 'fixedpoint');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -152,7 +150,7 @@ class FixedPointPanel implements vscode.Disposable {
 
   /** `reclab inspect` in a trainer child process; the report is read from the file it writes. */
   private async run(): Promise<void> {
-    if (this.job?.running) return;
+    if (this.job.running) return;
     // Pasted puzzles go in a file, never on the command line (inspectTarget.ts says why).
     let puzzlesDir: string | undefined;
     if (this.target.kind === 'onnx') {
@@ -160,37 +158,24 @@ class FixedPointPanel implements vscode.Disposable {
       await writeFile(join(puzzlesDir, 'puzzles.txt'), puzzlesFileText(this.target));
     }
     const args = inspectArgs(this.target, puzzlesDir && join(puzzlesDir, 'puzzles.txt'));
-    const cli = vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.targetPath))?.uri.fsPath ?? process.cwd();
     this.post({ type: 'inspecting', target: this.targetPath });
-    this.log.info(`[inspect] ${args.join(' ')}`);
-    const job = new TrainerProcess({ node: process.execPath, cli, args, cwd: folder, rpc: false });
-    this.job = job;
-    job.onStderrLine((l) => this.log.info(`[inspect] ${l}`));
-    const exit = await job.exited;
-    this.job = undefined;
+    const error = await this.job.run(args, folder);
     if (puzzlesDir) await rm(puzzlesDir, { recursive: true, force: true });
     if (this.disposed) return;
-    if (exit.code === 0) await this.sendReport(reportPathOf(this.target));
-    else {
-      const lines = job.lastStderr.filter((l) => !/^\s*at /.test(l));
-      this.post({ type: 'failed', target: this.targetPath, message: cappedText(lines.join('\n') || `reclab inspect exited with ${exit.code ?? exit.signal}`) });
-    }
+    if (error === null) await this.sendReport(reportPathOf(this.target));
+    else this.post({ type: 'failed', target: this.targetPath, message: error });
   }
 
   private async sendReport(path: string): Promise<void> {
-    try {
-      const report = checkInspectReport(JSON.parse(await readFile(path, 'utf8')));
-      this.post({ type: 'report', target: this.targetPath, reportPath: path, report });
-    } catch (e) {
-      this.post({ type: 'failed', target: this.targetPath, message: cappedText(`${path}: ${(e as Error).message}`) });
-    }
+    const r = await readReport(path, checkInspectReport);
+    this.post('report' in r ? { type: 'report', target: this.targetPath, reportPath: path, report: r.report } : { type: 'failed', target: this.targetPath, message: r.error });
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.job?.stop(STOP_MS);
+    this.job.stop();
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
   }

@@ -2,17 +2,15 @@
 // trainer child process (`reclab vote`, onnxruntime-node), never in the extension host; the host
 // reads the report it writes and forwards it. A panel is restored after a reload from its report.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { cappedText, isObj, isText } from '../../protocol/messageGuards';
+import { isObj, isText } from '../../protocol/messageGuards';
 import { parseFromVoteMessage, checkVoteReport, votePanelViewType, type FromVoteMessage, type ToVoteMessage } from '../../protocol/voteMessages';
 import { VOTE_REPORT_FILE } from '../../protocol/voteReport';
 import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
-import { TrainerProcess } from '../trainer/trainerProcess';
+import { readReport, ReportJob } from './reportJob';
 
-const STOP_MS = 3000;
 /** Held-out puzzles a vote from the extension takes (the CLI's --held-out sets any other number). */
 export const VOTE_HELD_OUT = 200;
 
@@ -96,11 +94,12 @@ export class VotePanels implements vscode.WebviewPanelSerializer, vscode.Disposa
 
 class VotePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private job: TrainerProcess | undefined;
+  private readonly job: ReportJob;
   private disposed = false;
   private lastMessage: ToVoteMessage | undefined;
 
   constructor(private readonly panel: vscode.WebviewPanel, private readonly target: VoteTarget, private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, restored: boolean) {
+    this.job = new ReportJob(extensionUri, log, 'vote');
     showWebviewBundle(panel, extensionUri, 'Test-Time Scaling', 'vote');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -143,39 +142,25 @@ class VotePanel implements vscode.Disposable {
   }
 
   private async run(): Promise<void> {
-    if (this.job?.running) return;
-    const args = voteArgs(this.target);
-    const cli = vscode.Uri.joinPath(this.extensionUri, 'dist', 'trainer', 'cli.js').fsPath;
+    if (this.job.running) return;
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(this.target.runs[0]!))?.uri.fsPath ?? process.cwd();
     this.post({ type: 'voting', target: this.label });
-    this.log.info(`[vote] ${args.join(' ')}`);
-    const job = new TrainerProcess({ node: process.execPath, cli, args, cwd: folder, rpc: false });
-    this.job = job;
-    job.onStderrLine((l) => this.log.info(`[vote] ${l}`));
-    const exit = await job.exited;
-    this.job = undefined;
+    const error = await this.job.run(voteArgs(this.target), folder);
     if (this.disposed) return;
-    if (exit.code === 0) await this.sendReport();
-    else {
-      const lines = job.lastStderr.filter((l) => !/^\s*at /.test(l));
-      this.post({ type: 'failed', target: this.label, message: cappedText(lines.join('\n') || `reclab vote exited with ${exit.code ?? exit.signal}`) });
-    }
+    if (error === null) await this.sendReport();
+    else this.post({ type: 'failed', target: this.label, message: error });
   }
 
   private async sendReport(): Promise<void> {
     const path = voteReportPath(this.target);
-    try {
-      const report = checkVoteReport(JSON.parse(await readFile(path, 'utf8')));
-      this.post({ type: 'report', target: this.label, reportPath: path, report });
-    } catch (e) {
-      this.post({ type: 'failed', target: this.label, message: cappedText(`${path}: ${(e as Error).message}`) });
-    }
+    const r = await readReport(path, checkVoteReport);
+    this.post('report' in r ? { type: 'report', target: this.label, reportPath: path, report: r.report } : { type: 'failed', target: this.label, message: r.error });
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.job?.stop(STOP_MS);
+    this.job.stop();
     for (const d of this.disposables) d.dispose();
     this.panel.dispose();
   }
