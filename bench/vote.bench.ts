@@ -46,7 +46,7 @@ function main(): void {
       const t0 = performance.now();
       const report = vote(r, k);
       const wall = (performance.now() - t0) / 1000;
-      const passes = report.puzzles.count * report.relabelling.names.length * report.models.length;
+      const passes = report.puzzles.count * report.perturbation.names.length * report.models.length;
       rows.push(`${String(report.puzzles.count).padStart(7)} × ${r.padStart(2)} relabellings × ${k} checkpoints | passes ${String(passes).padStart(6)} | ${report.steps} steps/pass | `
         + `vote ${report.seconds.toFixed(1)} s (wall incl. start-up and export ${wall.toFixed(1)} s) | ${(passes / report.seconds).toFixed(1)} passes/s | ${Math.round(report.stepCallsPerSecond)} step calls/s`
         + (r === values.relabellings && k === values.checkpoints ? ` | ${(wall / GOAL_SECONDS).toFixed(3)} of the 10-min goal` : ''));

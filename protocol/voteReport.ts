@@ -26,7 +26,7 @@ export const voteModelInfoSchema = z.object({
 
 export const voteRowSchema = z.object({
   label: z.string(),
-  relabellings: count,
+  perturbations: count,
   checkpoints: count,
   runs: count,
   passesPerPuzzle: z.number().min(0),
@@ -40,7 +40,8 @@ export const voteReportSchema = z.object({
   createdAt: z.string(),
   task: z.enum(['sudoku', 'maze']),
   puzzles: z.object({ count: count, source: z.string() }),
-  relabelling: z.object({ kind: z.string(), names: z.array(z.string()).min(1) }),
+  /** The perturbations of each puzzle, in order: relabellings (the original first), then noisy starts. */
+  perturbation: z.object({ kind: z.string(), names: z.array(z.string()).min(1) }),
   steps: z.number().int().min(1),
   models: z.array(voteModelInfoSchema).min(1),
   rules: z.array(z.object({ name: z.enum(ruleNames), usesLabels: z.boolean(), description: z.string() })),

@@ -61,13 +61,13 @@ test('passes: each answer mapped back through the inverse, exact / halted / vali
   }));
   const model = oracle(table);
   // Batches of 5 rows cut across puzzles and relabellings (28 rows).
-  const res = await runModelPasses(model, 3, sudokuTask(side), puzzles, relabellings, { steps: 4, maxBatch: 5 });
+  const res = await runModelPasses(model, 3, sudokuTask(side), puzzles, relabellings.map((r) => ({ name: r.name, relabelling: r })), { steps: 4, maxBatch: 5 });
   assert.equal(res.stepCalls, 7 * 4 * 4);
   assert.deepEqual(res.exactAtStep, [0, 1, 1, 1], 'the unrelabelled pass (shift 0) is right from step 2');
   res.passes.forEach((passes, i) => {
-    assert.deepEqual(passes.map((p) => p.relabelling), [0, 1, 2, 3]);
+    assert.deepEqual(passes.map((p) => p.perturbation), [0, 1, 2, 3]);
     for (const p of passes) {
-      const right = p.relabelling % 2 === 0;
+      const right = p.perturbation % 2 === 0;
       assert.equal(p.model, 3);
       assert.equal(p.exact, right);
       if (right) assert.deepEqual(p.answer, puzzles[i]!.solution, 'mapped back to the puzzle\'s own frame');
@@ -79,6 +79,38 @@ test('passes: each answer mapped back through the inverse, exact / halted / vali
     assert.equal(applyRule('reference', passes).solved, true);
     assert.equal(applyRule('valid-grid', passes).solved, true);
   });
+});
+
+/** z ↦ z (every start is a fixed point), q_halt = z: a pass's q_halt is its initial state. */
+const echo: StepModel = {
+  contract: { ...contract, hasQContinue: false },
+  async step(input: StepInput): Promise<StepOutput> {
+    const z = input.states[0]!.slice();
+    return { states: [z], logits: new Float32Array(input.batch * L * V), qHalt: z.slice() };
+  },
+  async initialStates(batch: number) { return [new Float32Array(batch)]; },
+  async dispose() {},
+};
+
+test('noisy starts: initial states + N(0, std²), drawn per (seed, puzzle) so batching does not change them; the unperturbed pass starts exactly at the initial states', async () => {
+  const rng = new Rng(9);
+  const puzzles = Array.from({ length: 400 }, () => { const p = generatePuzzle(side, 6, rng); return { question: p.question, solution: p.answer }; });
+  const identity = cyclicShiftRelabellings(side, 1)[0]!;
+  const perturbations = [{ name: 'identity', relabelling: identity }, { name: 'n1', relabelling: identity, noise: { std: 2, seed: 1 } }, { name: 'n2', relabelling: identity, noise: { std: 2, seed: 2 } }];
+  const a = await runModelPasses(echo, 0, sudokuTask(side), puzzles, perturbations, { steps: 2, maxBatch: 7 });
+  const b = await runModelPasses(echo, 0, sudokuTask(side), puzzles, perturbations, { steps: 2, maxBatch: 64 });
+  assert.deepEqual(a.passes.map((p) => p.map((q) => q.qHalt)), b.passes.map((p) => p.map((q) => q.qHalt)), 'the same noise whatever the batching');
+  assert.ok(a.passes.every((p) => p[0]!.qHalt === 0 && p[0]!.residual === 0));
+  for (const k of [1, 2]) {
+    const xs = a.passes.map((p) => p[k]!.qHalt);
+    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1));
+    // 400 draws of N(0, 4): the mean within 4·2/20 = 0.4, the sd within 15 %.
+    assert.ok(Math.abs(mean) < 0.4 && Math.abs(sd - 2) < 0.3, `noise ${k}: mean ${mean}, sd ${sd}`);
+  }
+  assert.ok(a.passes.some((p) => p[1]!.qHalt !== p[2]!.qHalt), 'two noise seeds draw different starts');
+  // No continue head: halted means q_halt > 0.
+  assert.ok(a.passes.every((p) => p.every((q) => q.halted === q.qHalt > 0)));
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'reclab-vote-'));

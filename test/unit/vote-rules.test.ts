@@ -56,8 +56,8 @@ test('the cyclic shifts are the reference sudoku_cyclic_shift (p = 0..8, identit
 });
 
 const grid = (n: number) => Uint8Array.of(n, n, n, n);
-function pass(model: number, relabelling: number, answer: number, o: Partial<Pass> = {}): Pass {
-  return { model, relabelling, answer: grid(answer), exact: answer === 1, halted: true, qHalt: 0, residual: 1, valid: answer === 1, ...o };
+function pass(model: number, perturbation: number, answer: number, o: Partial<Pass> = {}): Pass {
+  return { model, perturbation, answer: grid(answer), exact: answer === 1, halted: true, qHalt: 0, residual: 1, valid: answer === 1, ...o };
 }
 
 test('the reference rule on the hand-worked example: a checkpoint solves when 2·#correct > #halted; any checkpoint suffices', () => {
@@ -130,7 +130,7 @@ test('compute-curve budgets: passes and model calls per puzzle, and accuracy gro
     }
   });
   const budgets = curveBudgets(3, 2, 2);
-  assert.deepEqual(budgets.map((b) => [b.relabellings, b.checkpoints, b.runs]), [[1, 1, 1], [2, 1, 1], [3, 1, 1], [3, 2, 1], [3, 2, 2]]);
+  assert.deepEqual(budgets.map((b) => [b.perturbations, b.checkpoints, b.runs]), [[1, 1, 1], [2, 1, 1], [3, 1, 1], [3, 2, 1], [3, 2, 2]]);
   const points = budgets.map((b) => evaluateBudget([puzzleA, puzzleB], slots, b, 16));
   assert.deepEqual(points.map((p) => p.passesPerPuzzle), [1, 2, 3, 6, 12]);
   assert.deepEqual(points.map((p) => p.modelCallsPerPuzzle), [16, 32, 48, 96, 192]);

@@ -8,13 +8,13 @@ import { votingRules } from '../../trainer/vote/votingRules';
 import { curveSeries, summaryLine, tableLines } from '../../webview/vote/viewModel';
 
 const acc = (base: number): Record<RuleName, number> => Object.fromEntries(ruleNames.map((r, i) => [r, Math.min(1, base + i / 100)])) as Record<RuleName, number>;
-const row = (label: string, relabellings: number, checkpoints: number, runs: number, base: number): VoteRow => ({
-  label, relabellings, checkpoints, runs, passesPerPuzzle: relabellings * checkpoints * runs, modelCallsPerPuzzle: 8 * relabellings * checkpoints * runs, accuracy: acc(base),
+const row = (label: string, perturbations: number, checkpoints: number, runs: number, base: number): VoteRow => ({
+  label, perturbations, checkpoints, runs, passesPerPuzzle: perturbations * checkpoints * runs, modelCallsPerPuzzle: 8 * perturbations * checkpoints * runs, accuracy: acc(base),
 });
 
 const report: VoteReport = {
   version: 1, createdAt: '2026-12-02T00:00:00Z', task: 'sudoku', puzzles: { count: 10, source: 'given' },
-  relabelling: { kind: 'shift', names: ['identity', 'shift+1'] }, steps: 8,
+  perturbation: { kind: 'shift', names: ['identity', 'shift+1'] }, steps: 8,
   models: [{ model: 'a.onnx', runDirectory: null, run: 0, checkpoint: 0, step: null }, { model: 'b.onnx', runDirectory: null, run: 0, checkpoint: 1, step: null }],
   rules: votingRules.map((r) => ({ ...r })),
   table: [row('single model', 1, 1, 1, 0.5), row('+ perturbation', 2, 1, 1, 0.6), row('+ bootstrapping', 1, 2, 1, 0.55), row('+ both', 2, 2, 1, 0.7)],
@@ -42,7 +42,7 @@ test('compute curve: x is the union of model calls (curve) and steps (depth), so
   const depth = series.at(-1)!;
   assert.deepEqual(depth.values.map((v) => (v === null ? null : Math.round(v))), [10, 30, 50, null, null]);
   assert.equal(series.length, ruleNames.length + 1);
-  assert.match(summaryLine(report), /10 puzzles .* 1 run\(s\) × 2 checkpoint\(s\) · 2 relabellings \(shift\) · 8 steps per pass/);
+  assert.match(summaryLine(report), /10 puzzles .* 1 run\(s\) × 2 checkpoint\(s\) · 2 perturbations \(shift\) · 8 steps per pass/);
 });
 
 test('messages: a report is checked field by field; unknown messages and fields are refused', () => {

@@ -13,7 +13,8 @@ export interface ModelSlot {
 /** Which passes a point of the curve may use. */
 export interface PassBudget {
   label: string;
-  relabellings: number;
+  /** Perturbations of the puzzle used: relabellings, then noisy starts (0 = the original puzzle). */
+  perturbations: number;
   checkpoints: number;
   runs: number;
 }
@@ -28,7 +29,7 @@ export interface CurvePoint extends PassBudget {
 
 function within(pass: Pass, slots: readonly ModelSlot[], b: PassBudget): boolean {
   const slot = slots[pass.model]!;
-  return pass.relabelling < b.relabellings && slot.checkpoint < b.checkpoints && slot.run < b.runs;
+  return pass.perturbation < b.perturbations && slot.checkpoint < b.checkpoints && slot.run < b.runs;
 }
 
 /** Accuracy of every rule over the puzzles, using only the passes within the budget. */
@@ -49,20 +50,20 @@ export function evaluateBudget(puzzles: readonly (readonly Pass[])[], slots: rea
  * The budgets in the order compute is added: 1 pass; + relabellings (2..R) on the newest
  * checkpoint; + checkpoints (2..K) with all relabellings; + seeds (2..S) with everything.
  */
-export function curveBudgets(relabellings: number, checkpoints: number, runs: number): PassBudget[] {
-  const out: PassBudget[] = [{ label: '1 pass', relabellings: 1, checkpoints: 1, runs: 1 }];
-  for (let r = 2; r <= relabellings; r++) out.push({ label: `${r} relabellings`, relabellings: r, checkpoints: 1, runs: 1 });
-  for (let k = 2; k <= checkpoints; k++) out.push({ label: `${relabellings} relabellings × ${k} checkpoints`, relabellings, checkpoints: k, runs: 1 });
-  for (let s = 2; s <= runs; s++) out.push({ label: `${relabellings} relabellings × ${checkpoints} checkpoints × ${s} seeds`, relabellings, checkpoints, runs: s });
+export function curveBudgets(perturbations: number, checkpoints: number, runs: number): PassBudget[] {
+  const out: PassBudget[] = [{ label: '1 pass', perturbations: 1, checkpoints: 1, runs: 1 }];
+  for (let r = 2; r <= perturbations; r++) out.push({ label: `${r} perturbations`, perturbations: r, checkpoints: 1, runs: 1 });
+  for (let k = 2; k <= checkpoints; k++) out.push({ label: `${perturbations} perturbations × ${k} checkpoints`, perturbations, checkpoints: k, runs: 1 });
+  for (let s = 2; s <= runs; s++) out.push({ label: `${perturbations} perturbations × ${checkpoints} checkpoints × ${s} seeds`, perturbations, checkpoints, runs: s });
   return out;
 }
 
 /** The results table's four rows: single model, + perturbation, + bootstrapping, + both. */
-export function tableBudgets(relabellings: number, checkpoints: number, runs: number): PassBudget[] {
+export function tableBudgets(perturbations: number, checkpoints: number, runs: number): PassBudget[] {
   return [
-    { label: 'single model', relabellings: 1, checkpoints: 1, runs: 1 },
-    { label: '+ perturbation', relabellings, checkpoints: 1, runs: 1 },
-    { label: '+ bootstrapping', relabellings: 1, checkpoints, runs },
-    { label: '+ both', relabellings, checkpoints, runs },
+    { label: 'single model', perturbations: 1, checkpoints: 1, runs: 1 },
+    { label: '+ perturbation', perturbations, checkpoints: 1, runs: 1 },
+    { label: '+ bootstrapping', perturbations: 1, checkpoints, runs },
+    { label: '+ both', perturbations, checkpoints, runs },
   ];
 }

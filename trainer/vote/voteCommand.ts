@@ -21,7 +21,7 @@ import { RunDirectory } from '../run/runDirectory';
 import { Rng } from '../random';
 import { curveBudgets, evaluateBudget, tableBudgets, type ModelSlot } from './computeCurve';
 import { cyclicShiftRelabellings, randomSymmetryRelabellings, type Relabelling } from './relabelling';
-import { runModelPasses, type GridTask, type VotePuzzle } from './votePasses';
+import { runModelPasses, type GridTask, type Perturbation, type VotePuzzle } from './votePasses';
 import { votingRules, type Pass } from './votingRules';
 
 export function sudokuTask(side: SudokuSide): GridTask {
@@ -42,7 +42,9 @@ const flags = {
   steps: { type: 'string', value: 'K', help: 'supervision steps per pass (default the model\'s reclab.halt_max_steps, else 16)' },
   batch: { type: 'string', value: 'N', help: 'rows per onnxruntime call (default 256)' },
   threads: { type: 'string', value: 'N', help: 'onnxruntime intra-op threads (default: all cores)' },
-  seed: { type: 'string', value: 'N', help: 'seed of the random symmetries (default 0)' },
+  'noise-passes': { type: 'string', value: 'N', help: 'also N passes from noisy initial states on the original puzzle (default 0)' },
+  noise: { type: 'string', value: 'STD', help: 'std of that noise, added to the initial states (default 1)' },
+  seed: { type: 'string', value: 'N', help: 'seed of the random symmetries and the noise (default 0)' },
   out: { type: 'string', value: 'FILE', help: `where the report goes (default <first run>/${VOTE_REPORT_FILE})` },
   json: { type: 'boolean', help: 'print the report as JSON' },
   quiet: { type: 'boolean', help: 'no progress on stderr' },
@@ -120,14 +122,14 @@ function puzzlesFor(first: Target, given: string | undefined, heldOut: string | 
 }
 
 function row(point: ReturnType<typeof evaluateBudget>): VoteRow {
-  const { label, relabellings, checkpoints, runs, passesPerPuzzle, modelCallsPerPuzzle, accuracy } = point;
-  return { label, relabellings, checkpoints, runs, passesPerPuzzle, modelCallsPerPuzzle, accuracy };
+  const { label, perturbations, checkpoints, runs, passesPerPuzzle, modelCallsPerPuzzle, accuracy } = point;
+  return { label, perturbations, checkpoints, runs, passesPerPuzzle, modelCallsPerPuzzle, accuracy };
 }
 
 export function formatVoteReport(r: VoteReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `${r.puzzles.count} puzzles (${r.puzzles.source}) · ${r.models.length} model(s) · ${r.relabelling.names.length} relabellings (${r.relabelling.kind}) · ${r.steps} steps per pass`,
+    `${r.puzzles.count} puzzles (${r.puzzles.source}) · ${r.models.length} model(s) · ${r.perturbation.names.length} perturbations (${r.perturbation.kind}) · ${r.steps} steps per pass`,
     '',
     `${'rule'.padEnd(22)}${r.table.map((t) => t.label.padStart(17)).join('')}`,
     ...r.rules.map((rule) => `${(rule.name + (rule.usesLabels ? ' (labels)' : '')).padEnd(22)}${r.table.map((t) => pct(t.accuracy[rule.name]).padStart(17)).join('')}`),
@@ -141,7 +143,7 @@ export function formatVoteReport(r: VoteReport): string {
 
 export const voteCommand = defineCommand({
   name: 'vote', operands: '<run-dir | model.onnx>...', positionals: [1, 64], flags,
-  summary: 'Test-time scaling (Augmented HRM): relabellings x checkpoints x seeds, voting rules, compute curve.',
+  summary: 'Test-time scaling (Augmented HRM): perturbations x checkpoints x seeds, voting rules, compute curve.',
   async run(f, positionals) {
     const log = (m: string) => { if (!f.quiet) process.stderr.write(m + '\n'); };
     const targets: Target[] = positionals.map((p) => {
@@ -169,16 +171,24 @@ export const voteCommand = defineCommand({
       const kind = f.relabel ?? 'shift';
       if (kind !== 'shift' && kind !== 'symmetry') throw new UsageError(`--relabel: expected shift or symmetry, got "${kind}"`);
       const R = intFlag(f.relabellings, 'relabellings', side, 1, kind === 'shift' ? side : 10_000);
-      const relabellings: Relabelling[] = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0)));
+      const relabellings: Relabelling[] = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0) + 7919));
       const steps = intFlag(f.steps, 'steps', c.haltMaxSteps ?? 16, 1, 256);
+      const seed = intFlag(f.seed, 'seed', 0, 0);
+      const noisy = intFlag(f['noise-passes'], 'noise-passes', 0, 0, 1000);
+      const std = f.noise === undefined ? 1 : Number(f.noise);
+      if (!Number.isFinite(std) || std < 0) throw new UsageError(`--noise: expected a number >= 0, got "${f.noise}"`);
+      const perturbations: Perturbation[] = [
+        ...relabellings.map((r) => ({ name: r.name, relabelling: r })),
+        ...Array.from({ length: noisy }, (_, k) => ({ name: `noise#${k + 1} (std ${std})`, relabelling: relabellings[0]!, noise: { std, seed: seed + k + 1 } })),
+      ];
 
-      log(`voting: ${puzzles.length} puzzles × ${R} relabellings × ${models.length} models, ${steps} steps each, on onnxruntime-node ...`);
+      log(`voting: ${puzzles.length} puzzles × ${perturbations.length} perturbations × ${models.length} models, ${steps} steps each, on onnxruntime-node ...`);
       const t0 = performance.now();
       const perPuzzle: Pass[][] = puzzles.map(() => []);
       let stepCalls = 0;
       let depth: number[] = [];
       for (const [m, model] of models.entries()) {
-        const res = await runModelPasses(model, m, task, puzzles, relabellings, { steps, maxBatch: batch });
+        const res = await runModelPasses(model, m, task, puzzles, perturbations, { steps, maxBatch: batch });
         res.passes.forEach((p, i) => perPuzzle[i]!.push(...p));
         stepCalls += res.stepCalls;
         if (m === 0) depth = res.exactAtStep;
@@ -191,9 +201,9 @@ export const voteCommand = defineCommand({
       const budget = (b: Parameters<typeof evaluateBudget>[2]) => row(evaluateBudget(perPuzzle, slots, b, steps, { task: 'sudoku' }));
       const report: VoteReport = {
         version: VOTE_REPORT_VERSION, createdAt: new Date().toISOString(), task: 'sudoku',
-        puzzles: { count: puzzles.length, source }, relabelling: { kind, names: relabellings.map((r) => r.name) }, steps,
+        puzzles: { count: puzzles.length, source }, perturbation: { kind: noisy ? `${kind} + noisy starts` : kind, names: perturbations.map((p) => p.name) }, steps,
         models: infos, rules: votingRules.map((r) => ({ ...r })),
-        table: tableBudgets(R, K, S).map(budget), curve: curveBudgets(R, K, S).map(budget),
+        table: tableBudgets(perturbations.length, K, S).map(budget), curve: curveBudgets(perturbations.length, K, S).map(budget),
         depth: depth.map((accuracy, i) => ({ step: i + 1, accuracy })),
         seconds, stepCallsPerSecond: stepCalls / seconds,
       };

@@ -1,11 +1,12 @@
-// The passes of `reclab vote`: every model × every relabelling of every puzzle, run for K
-// supervision steps from the initial states on any StepModel (onnxruntime in the command, a
-// hand-written map in the tests). All relabelled copies of all puzzles go through one model as
-// rows of the same batches (the puzzles run in parallel); each answer is mapped back through the
-// inverse relabelling before it is scored or voted on.
+// The passes of `reclab vote`: every model × every perturbation of every puzzle — a relabelling
+// (§3.2), or a start from noisy initial states — run for K supervision steps on any StepModel
+// (onnxruntime in the command, a hand-written map in the tests). All perturbed copies of all
+// puzzles go through one model as rows of the same batches (the puzzles run in parallel); each
+// answer is mapped back through the inverse relabelling before it is scored or voted on.
 import { distance, norm } from '../inspect/fixedPointMath';
 import { stateSizes, type StepModel } from '../inspect/stepModel';
 import { argmaxTokens } from '../inspect/trajectory';
+import { Rng } from '../random';
 import { applyRelabelling, inverseRelabelling, type Relabelling } from './relabelling';
 import type { Pass } from './votingRules';
 
@@ -21,6 +22,13 @@ export interface GridTask {
 export interface VotePuzzle {
   question: Uint8Array;
   solution: Uint8Array;
+}
+
+/** One perturbed copy of a puzzle: a relabelling, and optionally initial states + N(0, std²) noise. */
+export interface Perturbation {
+  name: string;
+  relabelling: Relabelling;
+  noise?: { std: number; seed: number };
 }
 
 export interface PassOptions {
@@ -48,7 +56,30 @@ export function haltedAt(qHalt: number, qContinue: number | undefined): boolean 
   return qContinue === undefined ? qHalt > 0 : qHalt > qContinue;
 }
 
-export async function runModelPasses(model: StepModel, modelIndex: number, task: GridTask, puzzles: readonly VotePuzzle[], relabellings: readonly Relabelling[], opts: PassOptions): Promise<ModelPasses> {
+/** A 32-bit seed for stream `index` of `seed` (xoroshiro streams of nearby integer seeds start correlated, so mix first). */
+function streamSeed(seed: number, index: number): number {
+  let x = (Math.imul(seed, 0x9e3779b1) + index) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) | 0;
+}
+
+/** The initial states of `rows` rows [r0, r0 + b), with each noisy row's noise drawn from its own (seed, puzzle) stream. */
+async function startStates(model: StepModel, r0: number, b: number, perturbations: readonly Perturbation[]): Promise<Float32Array[]> {
+  const states = await model.initialStates(b);
+  const sizes = stateSizes(model.contract);
+  const R = perturbations.length;
+  for (let r = 0; r < b; r++) {
+    const noise = perturbations[(r0 + r) % R]!.noise;
+    if (!noise) continue;
+    const rng = new Rng(streamSeed(noise.seed, Math.floor((r0 + r) / R)));
+    states.forEach((s, i) => { for (let j = r * sizes[i]!; j < (r + 1) * sizes[i]!; j++) s[j]! += noise.std * rng.normal(); });
+  }
+  return states;
+}
+
+export async function runModelPasses(model: StepModel, modelIndex: number, task: GridTask, puzzles: readonly VotePuzzle[], perturbations: readonly Perturbation[], opts: PassOptions): Promise<ModelPasses> {
+  const relabellings = perturbations.map((p) => p.relabelling);
   const c = model.contract;
   const L = c.seqLen;
   const R = relabellings.length;
@@ -64,8 +95,8 @@ export async function runModelPasses(model: StepModel, modelIndex: number, task:
   for (let r0 = 0; r0 < rows; r0 += opts.maxBatch) {
     const b = Math.min(opts.maxBatch, rows - r0);
     const chunk = tokens.subarray(r0 * L, (r0 + b) * L);
-    let states: Float32Array[] = sizes.map((s) => new Float32Array(b * s));
-    let reset = new Uint8Array(b).fill(1);
+    let states: Float32Array[] = await startStates(model, r0, b, perturbations);
+    const reset = new Uint8Array(b);
     let residual = new Float64Array(b);
     let last: { logits: Float32Array; qHalt: Float32Array; qContinue?: Float32Array } | undefined;
     for (let step = 1; step <= opts.steps; step++) {
@@ -90,7 +121,6 @@ export async function runModelPasses(model: StepModel, modelIndex: number, task:
         if (sameGrid(answer, puzzles[row / R]!.solution)) exactAtStep[step - 1]!++;
       }
       states = out.states;
-      reset = new Uint8Array(b);
       last = out;
     }
     for (let r = 0; r < b; r++) {
@@ -101,7 +131,7 @@ export async function runModelPasses(model: StepModel, modelIndex: number, task:
       const p = puzzles[i]!;
       const qHalt = last!.qHalt[r]!;
       passes[i]!.push({
-        model: modelIndex, relabelling: k, answer, exact: sameGrid(answer, p.solution),
+        model: modelIndex, perturbation: k, answer, exact: sameGrid(answer, p.solution),
         halted: haltedAt(qHalt, last!.qContinue?.[r]), qHalt, residual: opts.steps > 1 ? residual[r]! : NaN,
         valid: task.isValidAnswer(p.question, answer),
       });

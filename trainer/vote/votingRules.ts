@@ -9,7 +9,7 @@ export interface Pass {
   /** Which model produced it (a checkpoint of a run): passes of one model share the index. */
   model: number;
   /** Index of the relabelling (0 = the original puzzle). */
-  relabelling: number;
+  perturbation: number;
   /** The answer grid in the puzzle's own frame. */
   answer: Uint8Array;
   /** The answer equals the solution (uses the label). */

@@ -55,5 +55,5 @@ export function curveSeries(r: VoteReport): { x: number[]; series: CurveSeries[]
 export function summaryLine(r: VoteReport): string {
   const runs = new Set(r.models.map((m) => m.run)).size;
   const ckpts = Math.max(...r.models.map((m) => m.checkpoint)) + 1;
-  return `${r.puzzles.count} puzzles (${r.puzzles.source}) · ${runs} run(s) × ${ckpts} checkpoint(s) · ${r.relabelling.names.length} relabellings (${r.relabelling.kind}) · ${r.steps} steps per pass · ${r.seconds.toFixed(1)} s, ${Math.round(r.stepCallsPerSecond)} step calls/s`;
+  return `${r.puzzles.count} puzzles (${r.puzzles.source}) · ${runs} run(s) × ${ckpts} checkpoint(s) · ${r.perturbation.names.length} perturbations (${r.perturbation.kind}) · ${r.steps} steps per pass · ${r.seconds.toFixed(1)} s, ${Math.round(r.stepCallsPerSecond)} step calls/s`;
 }
