@@ -94,11 +94,11 @@ const sudokuExtreme: RunConfig = {
   refinement: { everySteps: 6510, probePuzzles: 4, perCycle: true },
 };
 
-// HRM (reference.md §1.5) on the sudoku4 task: an H and an L network (2 blocks each, mlp_t:
+// HRM (reference.md §1.5) on the sudoku4 task: an H and an L network (1 block each, mlp_t:
 // the fastest mixer on CPU), H_cycles = L_cycles = 2, the learned Q-continue halting.
 const hrmSudoku4: RunConfig = {
   ...sudoku4,
-  model: { ...sudoku4.model, arch: 'hrm', layers: 2, hLayers: 2, hCycles: 2, lCycles: 2 },
+  model: { ...sudoku4.model, arch: 'hrm', layers: 1, hLayers: 1, hCycles: 2, lCycles: 2 },
 };
 
 // The HRM reference recipe (reference.md §1.9): attention + RoPE, H 4 + L 4 blocks, H=2 L=2,
