@@ -8,7 +8,7 @@ const positive = () => z.number().positive();
 const fraction = () => z.number().min(0).max(1);
 
 export const modelSchema = z.object({
-  arch: z.enum(['trm', 'hrm']).describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue).'),
+  arch: z.enum(['trm', 'hrm']).default('trm').describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue); absent = "trm" (configs written before HRM existed).'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
   numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),
