@@ -7,8 +7,11 @@ const int = (min = 0) => z.number().int().min(min);
 const positive = () => z.number().positive();
 const fraction = () => z.number().min(0).max(1);
 
+const archSchema = z.enum(['trm', 'hrm']).describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue); absent = "trm".');
+
 export const modelSchema = z.object({
-  arch: z.enum(['trm', 'hrm']).default('trm').describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue); absent = "trm" (configs written before HRM existed).'),
+  // Absent = "trm": run configs written before HRM existed have no other meaning.
+  arch: archSchema.default('trm'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
   numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),
@@ -152,7 +155,8 @@ export const configFileSchema = z.object({
   engine: z.enum(engineNames).optional().describe(engineDescription),
   backend: z.enum(backendNames).optional(),
   checkpointEverySteps: int(0).optional(),
-  model: modelSchema.partial().optional(),
+  // No default for arch here: a file that omits it keeps its preset's.
+  model: modelSchema.extend({ arch: archSchema.optional() }).partial().optional(),
   train: trainSchema.extend({
     ema: trainSchema.shape.ema.partial(),
     curriculum: curriculumSchema.partial(),
