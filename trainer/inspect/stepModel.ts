@@ -19,7 +19,7 @@ export interface StepOutput {
   logits: Float32Array;
   /** [B] */
   qHalt: Float32Array;
-  /** [B] Q-continue logits, for models with a continue head (HRM); absent otherwise. */
+  /** [B], when the model has a q_continue output (HRM). */
   qContinue?: Float32Array;
 }
 

@@ -63,7 +63,8 @@ export class OnnxStepModel implements StepModel {
 
   async step(input: StepInput): Promise<StepOutput> {
     const c = this.contract;
-    const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt, ...(c.hasQContinue ? [contractOutputs.qContinue] : [])];
+    const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt];
+    if (c.hasQContinue) fetches.push(contractOutputs.qContinue);
     const out = await this.run(this.feeds(input), fetches);
     const B = input.batch;
     const f32 = (name: string, dims: number[]) => {

@@ -11,7 +11,7 @@
 // also caps at 4 GiB (a 32-bit heap).
 import { totalmem } from 'node:os';
 import type { RunConfig } from '../../protocol/config';
-import type { TrmModel } from '../model/trm';
+import type { RecursiveModel } from '../model/recursiveModel';
 
 export interface MemoryEstimate {
   stateBytes: number;
@@ -19,12 +19,14 @@ export interface MemoryEstimate {
   totalBytes: number;
 }
 
-export function estimateTrainingMemory(model: TrmModel, config: RunConfig): MemoryEstimate {
+export function estimateTrainingMemory(model: RecursiveModel, config: RunConfig): MemoryEstimate {
   const params = model.parameterSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
   const D = model.width, L = model.totalLen, F = model.channelFfn;
   const c = model.config;
   const mixerPerRow = c.mixer === 'mlp_t' ? D * 2 * model.sequenceFfn : c.numHeads * L * L * 2;
-  const perRow = (c.lCycles + 1) * c.layers * (L * (2 * D + 3 * F) + mixerPerRow) + L * model.task.vocabSize * 2;
+  // Blocks on the tape: TRM's last cycle (n + 1 calls), HRM's one L and one H call.
+  const tapedBlocks = model.arch === 'hrm' ? c.layers + (c.hLayers ?? c.layers) : (c.lCycles + 1) * c.layers;
+  const perRow = tapedBlocks * (L * (2 * D + 3 * F) + mixerPerRow) + L * model.task.vocabSize * 2;
   const micro = Math.min(config.train.microBatchSize, config.train.batchSize);
   const stateBytes = 4 * params * 5;
   const activationBytes = 4 * (micro * perRow + config.train.batchSize * L * D * 2);
@@ -48,7 +50,7 @@ export function memoryLimit(backend: string, env: NodeJS.ProcessEnv = process.en
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
 
 /** Throws (a message naming the model fields to change) when the estimate exceeds the limit. */
-export function checkFitsInMemory(model: TrmModel, config: RunConfig, backend: string, env: NodeJS.ProcessEnv = process.env): MemoryEstimate {
+export function checkFitsInMemory(model: RecursiveModel, config: RunConfig, backend: string, env: NodeJS.ProcessEnv = process.env): MemoryEstimate {
   const est = estimateTrainingMemory(model, config);
   const limit = memoryLimit(backend, env);
   if (est.totalBytes > limit.bytes) {
