@@ -232,8 +232,8 @@ class TrainingRun:
             with self.device.autocast():
                 for _ in range(depth.h_cycles):
                     z_h, z_l = model.cycle(z_h, z_l, x, depth.l_cycles)
-                logits, q_halt, _ = model.heads(z_h)
-            return z_h, z_l, logits, q_halt
+                logits, q_halt, q_continue = model.heads(z_h)
+            return (z_h, z_l, logits, q_halt, q_continue) if model.uses_q_continue else (z_h, z_l, logits, q_halt)
 
         def h_cycle(z_h: torch.Tensor, z_l: torch.Tensor, x: torch.Tensor):
             with self.device.autocast():
