@@ -3,7 +3,7 @@
 // step s (1-based) of N is (s − 1) / N, so the first boundary·N steps form stage 1 exactly.
 // Evaluation never uses this: it always runs at the model's full depth.
 import type { CurriculumConfig } from '../../protocol/config';
-import type { Depth } from '../model/trm';
+import type { Depth } from '../model/recursiveModel';
 
 /** The reference derivation from the base depth: (1,2) -> (2,4) -> (3,6) for base (3,6). */
 export function derivedStages(base: Depth): Depth[] {
