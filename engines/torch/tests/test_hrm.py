@@ -220,3 +220,19 @@ def test_trm_has_no_q_continue_loss():
     m = train_step(state, batch, TRAIN, model.depth, 1e-3, np.random.default_rng(0))
     assert math.isnan(m.q_continue_loss) and model.step_statistics == ()
     assert HRM.step_statistics == ("qContinueLoss",)
+
+
+def test_hrm_training_state_round_trips_through_the_checkpoint_tensors():
+    from reclab.train.train_state import load_state_tensors, state_tensors
+
+    model = build_model(MODEL, TASK, seed=5)
+    state = create_train_state(model, TRAIN)
+    g = torch.Generator().manual_seed(0)
+    batch = ExampleBatch(torch.randint(1, 6, (4, 16), generator=g), torch.randint(2, 6, (4, 16), generator=g), torch.zeros(4, dtype=torch.int32))
+    train_step(state, batch, TRAIN, model.depth, 1e-3, np.random.default_rng(0))
+    saved = state_tensors(state)
+    assert "param/h_layers.2.seq_mlp.gate_up" not in saved and "param/h_layers.2.attn.qkv" in saved  # 3 H blocks, attention
+    other = create_train_state(build_model(MODEL, TASK, seed=6), TRAIN)
+    load_state_tensors(other, saved, state.step, state.ema_updates, "ckpt")
+    for name, a in state_tensors(other).items():
+        np.testing.assert_array_equal(a, saved[name], err_msg=name)
