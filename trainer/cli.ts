@@ -291,7 +291,7 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
   try {
     const meta = restoreTrainingCheckpoint(ckpt.path, state);
     const t0 = performance.now();
-    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen),
+    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen, data.task),
       { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
     const e: EvalEvent = {
       v: 1, time: Date.now(),

@@ -75,10 +75,10 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   const master = new Rng(config.seed);
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();
-  let stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
+  let stream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, master.int(0x7fffffff));
   let progress: RunProgress = { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined };
   // Gradient-variance probes draw from their own stream so they never shift the training data.
-  const probeStream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
+  const probeStream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, master.int(0x7fffffff));
   let resumed = false;
   const retention = { ...defaultCheckpointRetention, ...train.checkpoints };
 
@@ -89,7 +89,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       if (path) {
         const meta = restoreTrainingCheckpoint(path, state);
         haltRng = new Rng(meta.haltRng);
-        stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, meta.stream);
+        stream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, meta.stream);
         progress = meta.progress;
         resumed = true;
       }
@@ -110,8 +110,8 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     const parameterCount = [...state.params.values()].reduce((n, v) => n + v.size, 0);
     emit({ type: 'run_start', runId: opts.runId, config, backend: opts.backend, startStep: state.step, totalSteps: train.steps, resumed, parameterCount });
 
-    const fullTest = encodePuzzles(data.test, data.seqLen);
-    const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen);
+    const fullTest = encodePuzzles(data.test, data.seqLen, data.task);
+    const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen, data.task);
     const schedule = depthSchedule(model.depth, train.curriculum);
     /** An evaluation, or undefined when a stop request ended it. */
     const runEval = async (scope: EvalEvent['scope']): Promise<EvalEvent | undefined> => {
@@ -136,11 +136,13 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
-    const probes = probePuzzles(data.test, config.refinement.probePuzzles);
+    // The refinement view draws Sudoku grids only so far; maze runs take no snapshots.
+    const probes = data.task.kind === 'sudoku' ? probePuzzles(data.test, config.refinement.probePuzzles) : [];
+    const side = data.task.kind === 'sudoku' ? data.task.side : 9;
     const snapshot = (): void => {
       if (config.refinement.everySteps === 0 || probes.length === 0) return;
       const t0 = performance.now();
-      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, data.side,
+      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, side,
         { steps: train.haltMaxSteps, perCycle: config.refinement.perCycle, lossType: train.lossType });
       progress.wallSeconds += (performance.now() - t0) / 1000;
       emit({ type: 'refinement', step: state.step, trajectory });

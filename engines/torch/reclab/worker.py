@@ -296,7 +296,7 @@ class TrainingRun:
         if ref["everySteps"] == 0 or not self.dist.is_writer:
             return
         idx = probe_indices(list(self.data.test_blanks), ref["probePuzzles"])
-        if not idx:
+        if not idx or self.data.task != "sudoku":  # the refinement view draws Sudoku grids only so far
             return
         t0 = time.perf_counter()
         with evaluation_weights(self.state) as model:
@@ -321,9 +321,9 @@ class TrainingRun:
         self.emit({"type": "run_start", "runId": self.meta["runId"], "config": cfg, "backend": self.backend_name(), "startStep": self.state.step,
                    "totalSteps": train["steps"], "resumed": self.resumed, "parameterCount": parameter_count})
         d = self.data
-        self.final_test = encode_puzzles(d.test_questions, d.test_solutions, d.test_blanks)
+        self.final_test = encode_puzzles(d.test_questions, d.test_solutions, d.test_blanks, d.token_offset)
         keep = periodic_subset(torch.from_numpy(d.test_blanks), cfg["eval"]["puzzlesPerBlank"]).numpy()
-        self.periodic_test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep])
+        self.periodic_test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep], d.token_offset)
         halt_rng = self.dist.rank_rows_rng(self.halt_rng)
         B = train["batchSize"]
         stage_shown = -1
