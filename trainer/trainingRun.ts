@@ -5,7 +5,8 @@ import { defaultCheckpointRetention, type RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
 import type { Depth } from './model/trm';
 import type { RunSummary } from '../protocol/runDirectory';
-import type { TaskData } from './data/taskData';
+import { difficultyLabel, type TaskData } from './data/taskData';
+import { MAZE_PATH } from './data/mazeGrid';
 import { supervisionStepFlops } from './model/flops';
 import { TrmModel } from './model/trm';
 import { Rng } from './random';
@@ -44,12 +45,12 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /** The eval event of an evaluation result. */
 export function evalEventOf(
   r: FullEvalResult, step: number, scope: EvalEvent['scope'], seconds: number, depth: Depth,
-  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal'>,
+  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal' | 'difficulty'>,
 ): EventPayload<EvalEvent> {
   return {
     type: 'eval', step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy,
     qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds, hCycles: depth.hCycles, lCycles: depth.lCycles,
-    earlyExit: r.earlyExit, ...extra,
+    earlyExit: r.earlyExit, ...(r.path ? { path: r.path } : {}), ...extra,
   };
 }
 
@@ -118,7 +119,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const t0 = performance.now();
       // Always the full depth (model.depth), never the curriculum's current stage.
       const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
-        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth }, opts.shouldStop);
+        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined }, opts.shouldStop);
       if (!r) {
         progress.wallSeconds += (performance.now() - t0) / 1000;
         return undefined;
@@ -132,6 +133,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const e = evalEventOf(r, state.step, scope, seconds, model.depth, {
         gradientVariance: variance === null ? null : finiteOrNull(variance), trainSeconds: progress.trainSeconds,
         flopsForwardTotal: progress.flopsForwardTotal, flopsBackwardTotal: progress.flopsBackwardTotal,
+        ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
       });
       emit(e);
       return { v: 1, time: Date.now(), ...e };

@@ -17,6 +17,8 @@ import { mazeToText } from '../../trainer/data/mazeGrid';
 import { loadTaskData } from '../../trainer/data/taskData';
 import { loadSudokuCsv } from '../../trainer/data/sudokuCsv';
 import { writeTaskDataFile } from '../../trainer/engines/taskDataFile';
+import { scorePaths, scorePredictions } from '../../trainer/train/evaluate';
+import type { ExampleBatch } from '../../trainer/train/exampleBatch';
 import { encodePuzzles } from '../../trainer/train/exampleStream';
 
 const dir = mkdtempSync(join(tmpdir(), 'maze-data-'));
@@ -243,4 +245,19 @@ print("ok")
   const r = spawnSync(python, ['-c', script, path, join(dir, 'maze-expected.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: resolve(__dirname, '../../engines/torch') } });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'ok');
+});
+
+test('maze scores: exact accuracy over all cells, path-cell exact accuracy and IoU (hand-computed)', () => {
+  // Two 4-cell rows; token 5 is the path. Row 0 true path {1, 2}, predicted {1, 2}: exact, IoU 1.
+  // Row 1 true path {0, 1, 2}, predicted {1, 2, 3}: intersection 2, union 4, IoU 0.5, not exact.
+  const labels = Int32Array.from([3, 5, 5, 4, 5, 5, 5, 4]);
+  const predictions = Int32Array.from([3, 5, 5, 4, 2, 5, 5, 5]);
+  assert.deepEqual(scorePaths(labels, predictions, 4, 5), { exactAccuracy: 0.5, iou: 0.75 });
+  const batch: ExampleBatch = { size: 2, seqLen: 4, tokens: new Int32Array(8), labels, blanks: Int32Array.from([3, 4]) };
+  const r = scorePredictions(batch, predictions, Float32Array.from([1, -1]), 5);
+  assert.equal(r.exactAccuracy, 0.5);
+  assert.equal(r.tokenAccuracy, (4 / 4 + 2 / 4) / 2);
+  assert.deepEqual(r.path, { exactAccuracy: 0.5, iou: 0.75 });
+  assert.deepEqual(r.byBlanks.map((b) => [b.blanks, b.exactAccuracy]), [[3, 1], [4, 0]], 'per path length');
+  assert.equal(scorePredictions(batch, predictions, Float32Array.from([1, -1])).path, undefined, 'Sudoku: no path scores');
 });
