@@ -35,6 +35,13 @@ export function difficultyLabel(task: TaskDescription): string {
   return task.kind === 'maze' ? 'path length' : 'blanks';
 }
 
+/** The task a data config poses, without generating or reading any data (Maze-Hard CSVs are 30x30). */
+export function taskDescriptionOf(data: DataConfig): TaskDescription {
+  if (data.kind === 'generated-maze') return { kind: 'maze', height: data.size, width: data.size };
+  if (data.kind === 'maze-csv') return { kind: 'maze', height: 30, width: 30 };
+  return { kind: 'sudoku', side: data.kind === 'generated-sudoku' ? data.side : 9 };
+}
+
 function mazeTask(side: number): Pick<TaskData, 'task' | 'vocabSize' | 'seqLen'> {
   return { task: { kind: 'maze', height: side, width: side }, vocabSize: MAZE_VOCAB_SIZE, seqLen: side * side };
 }
