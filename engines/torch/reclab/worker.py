@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from .data import ExampleStream, encode_puzzles, load_task_data
+from .data import MAZE_PATH, ExampleStream, encode_puzzles, load_task_data
 from .devices import Device, choose_device
 from .distributed import Distributed
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput
@@ -255,7 +255,8 @@ class TrainingRun:
                 with evaluation_weights(self.state) as model:
                     start, step, _, _ = self.model_functions(model)
                     result = evaluate(start, step, test, self.train_cfg["haltMaxSteps"], self.config["eval"]["batchSize"],
-                                      should_abort=(lambda: self.stop.requested) if scope == "periodic" else None)
+                                      should_abort=(lambda: self.stop.requested) if scope == "periodic" else None,
+                                      path_token=MAZE_PATH if self.data.task == "maze" else None)
             except EvaluationAborted:
                 aborted = True
         if self.dist.agree_any(aborted):
@@ -272,6 +273,8 @@ class TrainingRun:
              "hCycles": depth.h_cycles, "lCycles": depth.l_cycles, "earlyExit": result["earlyExit"],
              "gradientVariance": finite_or_none(variance), "trainSeconds": self.progress["trainSeconds"],
              "flopsForwardTotal": self.progress["flopsForwardTotal"], "flopsBackwardTotal": self.progress["flopsBackwardTotal"]}
+        if self.data.task == "maze":
+            e.update({"difficulty": "path length", "path": result["path"]})
         self.emit(e)
         return e
 

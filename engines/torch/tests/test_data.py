@@ -142,3 +142,13 @@ def test_augmented_stream_rows_are_valid_encoded_puzzles(tmp_path):
     for r in range(32):
         q, a = b.tokens[r].numpy() - 1, b.labels[r].numpy() - 1  # tokens: blank 1, digit d -> d + 1
         assert is_valid_solution(a, 9) and np.all((q == 0) | (q == a)) and int(b.blanks[r]) == int((q == 0).sum())
+
+
+def test_path_scores_by_hand():
+    """Row 0: true path {1, 2}, predicted {1, 2} (exact, IoU 1); row 1: true {0, 1, 2}, predicted {1, 2, 3} (IoU 2/4)."""
+    import torch
+    from reclab.evaluate import score_paths
+
+    labels = torch.tensor([[3, 5, 5, 4], [5, 5, 5, 4]])
+    predictions = torch.tensor([[3, 5, 5, 4], [2, 5, 5, 5]])
+    assert score_paths(labels, predictions, 5) == {"exactAccuracy": 0.5, "iou": 0.75}
