@@ -59,7 +59,7 @@ async function benchTfjs() {
   const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   const schedule = depthSchedule(model.depth, { enabled: true, boundaries: [0.3, 0.6] });
   const state = createTrainState(model, config.train, new Rng(1));
-  const stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, 2);
+  const stream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, 2);
   const haltRng = new Rng(3);
   const step = (d: Depth) => trainStep(state, stream.next(config.train.batchSize), config.train, d, config.train.lr, haltRng);
   for (const d of schedule.stages) step(d); // warm-up

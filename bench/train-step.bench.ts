@@ -40,7 +40,7 @@ async function benchOne(backend: string, mixer: ModelConfig['mixer'], batch: num
   const train: TrainConfig = { ...presets['sudoku9-easy']!.train, batchSize: batch, microBatchSize: microBatch, haltMaxSteps: 16, optimizer: 'adamw' };
   const m = new TrmModel(model, { vocabSize: 11, seqLen: 81 });
   const ds = buildGeneratedSudokuDataset({ side: 9, trainPuzzles: 64, trainBlanks: [20, 40], testBlanks: [20, 20], testPerBlank: 1, seed: 1 });
-  const stream = new ExampleStream(ds.train.map((p) => [p]), 9, true, 1);
+  const stream = new ExampleStream(ds.train.map((p) => [p]), { kind: 'sudoku', side: 9 }, true, 1);
   const state = createTrainState(m, train, new Rng(1));
   const haltRng = new Rng(2);
   const depth = m.depth;

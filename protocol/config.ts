@@ -97,6 +97,22 @@ export const dataSchema = z.discriminatedUnion('kind', [
     augmentationsPerPuzzle: int(0),
     testLimit: int(1).optional(),
   }).strict(),
+  z.object({
+    kind: z.literal('generated-maze'),
+    size: int(3).describe('Mazes are size x size cells (odd sizes use every row; an even size leaves the last row and column walls).'),
+    trainMazes: int(1),
+    testMazes: int(1).describe('Held-out mazes; none of them, nor any rotation or reflection of one, is trained on.'),
+    minPathLength: int(1).describe('Hardness: every maze\'s unique shortest S-G path is at least this many moves.'),
+    augment: z.boolean().describe('Train on each maze\'s 8 rotations/reflections (pre-expanded groups, as the reference builder).'),
+  }).strict(),
+  z.object({
+    kind: z.literal('maze-csv'),
+    trainFile: z.string().min(1).describe('Maze-Hard CSV (source,question,answer,rating; "# SGo" cells).'),
+    testFile: z.string().min(1),
+    subsample: int(1).optional(),
+    augment: z.boolean().describe('Groups of each training maze\'s 8 dihedral images (the reference builder\'s aug).'),
+    testLimit: int(1).optional(),
+  }).strict(),
 ]);
 
 export const evalSchema = z.object({

@@ -82,7 +82,12 @@ export interface EvalEvent extends EventBase {
   exactAccuracy: number;
   tokenAccuracy: number;
   qHaltAccuracy: number;
+  /** Per difficulty: blank cells for Sudoku, shortest-path length (moves) for mazes (see difficulty). */
   byBlanks: BlankCountAccuracy[];
+  /** What byBlanks[].blanks counts when not Sudoku blanks: "path length" for mazes. */
+  difficulty?: string;
+  /** Mazes: the predicted path cells ('o') against the true ones: all exactly right, and mean IoU. */
+  path?: { exactAccuracy: number; iou: number };
   seconds: number;
   /** Evaluation always runs the full depth, whatever the curriculum stage. */
   hCycles: number;

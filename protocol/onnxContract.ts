@@ -38,6 +38,8 @@ export const contractProperties = {
   task: 'reclab.task',
   /** Comma-separated token labels; token id = position, V = count. Sudoku: "<pad>,<blank>,1,...,side". */
   vocab: 'reclab.vocab',
+  /** Maze models: the grid as "HxW" (H * W = L). Optional elsewhere. */
+  grid: 'reclab.grid',
   /** L, the number of puzzle tokens (16 for 4x4 Sudoku, 81 for 9x9). */
   seqLen: 'reclab.seq_len',
   /** Comma-separated state names in the order the model carries them, e.g. "z_H,z_L". */
@@ -78,6 +80,8 @@ export interface StepContract {
   task: string;
   /** Sudoku grid side when task is "sudoku" (from L: 16 -> 4, 81 -> 9). */
   sudokuSide: 4 | 9 | undefined;
+  /** Maze grid when task is "maze" (from reclab.grid). */
+  mazeGrid?: { height: number; width: number };
   vocab: string[];
   vocabSize: number;
   seqLen: number;
@@ -97,6 +101,11 @@ export type ContractCheck = { ok: true; contract: StepContract } | { ok: false; 
 /** The vocabulary of the reference Sudoku encoding: PAD 0, blank 1, digit d -> d + 1. */
 export function sudokuVocab(side: 4 | 9): string[] {
   return ['<pad>', '<blank>', ...Array.from({ length: side }, (_, i) => String(i + 1))];
+}
+
+/** The vocabulary of the Maze-Hard encoding (reference.md §1.1): PAD 0, then "# SGo" as 1..5 (open = "<open>"). */
+export function mazeVocab(): string[] {
+  return ['<pad>', '#', '<open>', 'S', 'G', 'o'];
 }
 
 const STATE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -176,6 +185,19 @@ export function validateStepContract(model: ModelDescription): ContractCheck {
       problems.push(`property "${contractProperties.seqLen}": a Sudoku model has 16 or 81 puzzle tokens, got ${seqLen}`);
     }
   }
+  let mazeGrid: { height: number; width: number } | undefined;
+  if (task === 'maze') {
+    if (vocabText !== undefined && vocab.join(',') !== mazeVocab().join(',')) {
+      problems.push(`property "${contractProperties.vocab}": a maze model uses the Maze-Hard encoding "${mazeVocab().join(',')}", got "${vocabText}"`);
+    }
+    const gridText = prop(contractProperties.grid, 'the maze grid as "HxW"');
+    const m = gridText === undefined ? null : /^(\d+)x(\d+)$/.exec(gridText.trim());
+    if (gridText !== undefined && (!m || Number(m[1]) * Number(m[2]) !== seqLen)) {
+      problems.push(`property "${contractProperties.grid}": expected "HxW" with H * W = ${seqLen ?? 'L'}, got "${gridText}"`);
+    } else if (m) {
+      mazeGrid = { height: Number(m[1]), width: Number(m[2]) };
+    }
+  }
 
   // Batch: every B dim must be the same symbol or the same number.
   const batchDims: (number | string | null)[] = [];
@@ -242,7 +264,7 @@ export function validateStepContract(model: ModelDescription): ContractCheck {
   return {
     ok: true,
     contract: {
-      task, sudokuSide, vocab, vocabSize: vocab.length, seqLen: seqLen!, batch: fixed[0], states, answerState, arch,
+      task, sudokuSide, ...(mazeGrid ? { mazeGrid } : {}), vocab, vocabSize: vocab.length, seqLen: seqLen!, batch: fixed[0], states, answerState, arch,
       hCycles: hCycles!, lCycles: lCycles!, haltMaxSteps, hasQContinue: qContinue !== undefined,
     },
   };

@@ -118,6 +118,27 @@ const hrmSudokuExtreme: RunConfig = {
   refinement: { ...sudokuExtreme.refinement, everySteps: 2604 },
 };
 
+// Mazes: 9x9 generated mazes (shortest path >= 8 moves, unique) with their 8 dihedral images,
+// TRM-Att small enough for a 2-core CPU.
+const mazeSmall: RunConfig = {
+  ...sudoku4,
+  checkpointEverySteps: 500,
+  model: { ...sudoku4.model, mixer: 'attention', hiddenSize: 64, numHeads: 4, posEncodings: 'rope', hCycles: 2, lCycles: 2 },
+  train: { ...sudoku4.train, steps: 800, batchSize: 64, microBatchSize: 64, haltMaxSteps: 4, lr: 2e-3, puzzleEmbLr: 2e-3 },
+  data: { kind: 'generated-maze', size: 9, trainMazes: 1000, testMazes: 300, minPathLength: 8, augment: true },
+  eval: { everySteps: 200, puzzlesPerBlank: 20, batchSize: 256, gradientVarianceGroups: 0 },
+  refinement: { everySteps: 0, probePuzzles: 4, perCycle: true },
+};
+
+// The TRM-Att Maze-Hard recipe (reference.md §1.9): D 512, 8 heads, 2 layers, rope, T=3 n=4,
+// 16 puzzle-embedding tokens, N_sup 16, batch 768, lr 1e-4, wd 1.0, EMA 0.999; 50,000 epochs of
+// 1000 groups / 768 = 65,104 steps, evaluated every 5,000 epochs' worth (6,510 steps). For a GPU.
+const mazeHard: RunConfig = {
+  ...sudokuExtreme,
+  model: { ...sudokuExtreme.model, mixer: 'attention', posEncodings: 'rope', hCycles: 3, lCycles: 4 },
+  data: { kind: 'maze-csv', trainFile: 'data/maze-30x30-hard-1k/train.csv', testFile: 'data/maze-30x30-hard-1k/test.csv', augment: true },
+};
+
 export const presets: Readonly<Record<string, RunConfig>> = {
   sudoku4,
   'sudoku4-hard': sudoku4Hard,
@@ -127,6 +148,8 @@ export const presets: Readonly<Record<string, RunConfig>> = {
   'sudoku-extreme': sudokuExtreme,
   'hrm-sudoku4': hrmSudoku4,
   'hrm-sudoku-extreme': hrmSudokuExtreme,
+  'maze-small': mazeSmall,
+  'maze-hard': mazeHard,
 };
 
 export const defaultPresetName = 'sudoku4';

@@ -13,7 +13,8 @@ import { selectBackend } from './backend';
 import { defineCommand, UsageError, type Command, type FlagTable, type FlagValues } from './commandLine';
 import { ConfigError, resolveConfig } from './configResolution';
 import { InputError } from './inputError';
-import { loadTaskData, type TaskData } from './data/taskData';
+import { difficultyLabel, loadTaskData, type TaskData } from './data/taskData';
+import { MAZE_PATH } from './data/mazeGrid';
 import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
 import { runTorchWorker } from './engines/torchWorker';
 import { createModel } from './model/modelFactory';
@@ -292,12 +293,13 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
   try {
     const meta = restoreTrainingCheckpoint(ckpt.path, state);
     const t0 = performance.now();
-    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen),
-      { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth });
+    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen, data.task),
+      { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined });
     const e: EvalEvent = {
       v: 1, time: Date.now(),
       ...evalEventOf(r, meta.step, 'final', (performance.now() - t0) / 1000, model.depth, {
         gradientVariance: null, trainSeconds: meta.progress.trainSeconds, flopsForwardTotal: meta.progress.flopsForwardTotal, flopsBackwardTotal: meta.progress.flopsBackwardTotal,
+        ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
       }),
     };
     process.stdout.write(flags.json ? JSON.stringify(e) + '\n' : formatEvalTable(e) + '\n');

@@ -5,7 +5,8 @@ import { defaultCheckpointRetention, type RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
 import type { Depth } from './model/recursiveModel';
 import type { RunSummary } from '../protocol/runDirectory';
-import type { TaskData } from './data/taskData';
+import { difficultyLabel, type TaskData } from './data/taskData';
+import { MAZE_PATH } from './data/mazeGrid';
 import { createModel } from './model/modelFactory';
 import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
@@ -43,12 +44,12 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /** The eval event of an evaluation result. */
 export function evalEventOf(
   r: FullEvalResult, step: number, scope: EvalEvent['scope'], seconds: number, depth: Depth,
-  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal'>,
+  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal' | 'difficulty'>,
 ): EventPayload<EvalEvent> {
   return {
     type: 'eval', step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy,
     qHaltAccuracy: r.qHaltAccuracy, byBlanks: r.byBlanks, seconds, hCycles: depth.hCycles, lCycles: depth.lCycles,
-    earlyExit: r.earlyExit, ...extra,
+    earlyExit: r.earlyExit, ...(r.path ? { path: r.path } : {}), ...extra,
   };
 }
 
@@ -74,10 +75,10 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   const master = new Rng(config.seed);
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();
-  let stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
+  let stream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, master.int(0x7fffffff));
   let progress: RunProgress = { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined };
   // Gradient-variance probes draw from their own stream so they never shift the training data.
-  const probeStream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, master.int(0x7fffffff));
+  const probeStream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, master.int(0x7fffffff));
   let resumed = false;
   const retention = { ...defaultCheckpointRetention, ...train.checkpoints };
 
@@ -88,7 +89,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       if (path) {
         const meta = restoreTrainingCheckpoint(path, state);
         haltRng = new Rng(meta.haltRng);
-        stream = new ExampleStream(data.trainGroups, data.side, data.augmentOnTheFly, meta.stream);
+        stream = new ExampleStream(data.trainGroups, data.task, data.augmentOnTheFly, meta.stream);
         progress = meta.progress;
         resumed = true;
       }
@@ -109,15 +110,15 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     const parameterCount = [...state.params.values()].reduce((n, v) => n + v.size, 0);
     emit({ type: 'run_start', runId: opts.runId, config, backend: opts.backend, startStep: state.step, totalSteps: train.steps, resumed, parameterCount });
 
-    const fullTest = encodePuzzles(data.test, data.seqLen);
-    const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen);
+    const fullTest = encodePuzzles(data.test, data.seqLen, data.task);
+    const periodicTest = encodePuzzles(periodicSubset(data.test, config.eval.puzzlesPerBlank), data.seqLen, data.task);
     const schedule = depthSchedule(model.depth, train.curriculum);
     /** An evaluation, or undefined when a stop request ended it. */
     const runEval = async (scope: EvalEvent['scope']): Promise<EvalEvent | undefined> => {
       const t0 = performance.now();
       // Always the full depth (model.depth), never the curriculum's current stage.
       const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
-        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth }, opts.shouldStop);
+        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined }, opts.shouldStop);
       if (!r) {
         progress.wallSeconds += (performance.now() - t0) / 1000;
         return undefined;
@@ -131,15 +132,18 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const e = evalEventOf(r, state.step, scope, seconds, model.depth, {
         gradientVariance: variance === null ? null : finiteOrNull(variance), trainSeconds: progress.trainSeconds,
         flopsForwardTotal: progress.flopsForwardTotal, flopsBackwardTotal: progress.flopsBackwardTotal,
+        ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
       });
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
-    const probes = probePuzzles(data.test, config.refinement.probePuzzles);
+    // The refinement view draws Sudoku grids only so far; maze runs take no snapshots.
+    const probes = data.task.kind === 'sudoku' ? probePuzzles(data.test, config.refinement.probePuzzles) : [];
+    const side = data.task.kind === 'sudoku' ? data.task.side : 9;
     const snapshot = (): void => {
       if (config.refinement.everySteps === 0 || probes.length === 0) return;
       const t0 = performance.now();
-      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, data.side,
+      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, side,
         { steps: train.haltMaxSteps, perCycle: config.refinement.perCycle, lossType: train.lossType });
       progress.wallSeconds += (performance.now() - t0) / 1000;
       emit({ type: 'refinement', step: state.step, trajectory });

@@ -107,3 +107,20 @@ test('our exported TRM step, read back from its bytes, honours the contract', ()
   assert.equal(r.contract.haltMaxSteps, 8);
   assert.equal(r.contract.hasQContinue, true);
 });
+
+test('a maze model: exported with task "maze", the Maze-Hard vocabulary and its grid; a wrong vocab or grid is refused', () => {
+  const model = new TrmModel({ ...presets['maze-small']!.model, hiddenSize: 8, numHeads: 2, layers: 1 }, { vocabSize: 6, seqLen: 25 });
+  const rng = new Rng(2);
+  const { hInit, lInit } = model.initialStates(rng);
+  const bytes = buildTrmStepModel(model, { params: model.initialParameters(rng), hInit, lInit }, { haltMaxSteps: 4, task: { kind: 'maze', height: 5, width: 5 } });
+  const description = describeOnnxBytes(bytes);
+  const r = validateStepContract(description);
+  assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+  assert.equal(r.contract.task, 'maze');
+  assert.equal(r.contract.sudokuSide, undefined, 'the Sudoku analyses stay off');
+  assert.deepEqual(r.contract.mazeGrid, { height: 5, width: 5 });
+  assert.deepEqual(r.contract.vocab, ['<pad>', '#', '<open>', 'S', 'G', 'o']);
+  const withProps = (props: Record<string, string>) => ({ ...description, metadata: { ...description.metadata, ...props } });
+  assert.match(problems(withProps({ 'reclab.vocab': '<pad>,<blank>,1,2,3,4' })).join('\n'), /reclab\.vocab.*Maze-Hard encoding/);
+  assert.match(problems(withProps({ 'reclab.grid': '4x5' })).join('\n'), /reclab\.grid.*H \* W = 25, got "4x5"/);
+});

@@ -97,7 +97,7 @@ test('reclab trace on a trained checkpoint: the last step equals the evaluation 
   const state = createTrainState(model, runConfig.train, new Rng(0));
   try {
     restoreTrainingCheckpoint(RunDirectory.open(runDir).latestCheckpoint()!.path, state);
-    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles([data.test[row]!], data.seqLen), { steps: 4, batchSize: 1, depth: model.depth });
+    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles([data.test[row]!], data.seqLen, data.task), { steps: 4, batchSize: 1, depth: model.depth });
     const evalDigits = Array.from(r.predictions, (tok) => (tok >= 2 && tok <= 5 ? tok - 1 : 0));
     assert.deepEqual(last, evalDigits);
     assert.equal(t.puzzles[0]!.question, [...data.test[row]!.question].map((c) => (c === 0 ? '.' : String(c))).join(''));

@@ -172,7 +172,9 @@ function describeSetting(c: ReturnType<typeof resolveConfig>['config']): string 
   const d = c.data;
   return d.kind === 'generated-sudoku'
     ? `${d.side}x${d.side} Sudoku, train blanks ${d.trainBlanks[0]}–${d.trainBlanks[1]}, test blanks ${d.testBlanks[0]}–${d.testBlanks[1]}, D=${c.model.hiddenSize}, ${c.model.mixer}`
-    : `Sudoku CSV ${d.trainFile}, D=${c.model.hiddenSize}, ${c.model.mixer}`;
+    : d.kind === 'generated-maze'
+      ? `${d.size}x${d.size} mazes, shortest path >= ${d.minPathLength}, D=${c.model.hiddenSize}, ${c.model.mixer}`
+      : `${d.kind === 'maze-csv' ? 'Maze' : 'Sudoku'} CSV ${d.trainFile}, D=${c.model.hiddenSize}, ${c.model.mixer}`;
 }
 
 function runChild(args: string[], logPath: string): Promise<number> {

@@ -31,7 +31,7 @@ export interface SudokuCsv {
 const CHUNK_BYTES = 1 << 20;
 
 /** Calls `onLine(text, lineNumber)` for every line of the file (1-based, '\r' stripped). */
-function forEachLine(path: string, onLine: (text: string, lineNumber: number) => void): void {
+export function forEachLine(path: string, onLine: (text: string, lineNumber: number) => void): void {
   let fd: number;
   try {
     if (statSync(path).isDirectory()) throw new InputError(`${path}: is a directory, expected a CSV file`);

@@ -1,7 +1,7 @@
 // The task data a PyTorch worker trains and evaluates on (h11 worker interface, item 2): the TS
 // loaders' puzzles — the one source of puzzles, so both engines hold out the same test set —
 // written to <run-dir>/worker/task-data.safetensors in weights format 2 (docs/weights-format.md).
-import type { TaskData } from '../data/taskData';
+import type { TaskData, TaskDescription } from '../data/taskData';
 import { writeWeightsFile, type StoredArray } from '../run/checkpointFile';
 
 export const TASK_DATA_KIND = 'reclab-task-data';
@@ -12,7 +12,12 @@ function grids(rows: readonly Uint8Array[], cells: number): Uint8Array {
   return out;
 }
 
-/** Writes the task data: train/questions, train/solutions, train/group_offsets, test/questions, test/solutions, test/blanks. */
+/** Sudoku files carry `side` (as before mazes); maze files `task: "maze"`, height and width. */
+function taskMeta(task: TaskDescription): Record<string, unknown> {
+  return task.kind === 'sudoku' ? { side: task.side } : { task: 'maze', height: task.height, width: task.width };
+}
+
+/** Writes the task data (test/blanks: each test puzzle's difficulty, blanks or maze path length): train/questions, train/solutions, train/group_offsets, test/questions, test/solutions, test/blanks. */
 export function writeTaskDataFile(path: string, data: TaskData): void {
   const L = data.seqLen;
   const train = data.trainGroups.flat();
@@ -26,5 +31,5 @@ export function writeTaskDataFile(path: string, data: TaskData): void {
     ['test/solutions', { dtype: 'uint8', shape: [data.test.length, L], data: grids(data.test.map((p) => p.answer), L) }],
     ['test/blanks', { dtype: 'int32', shape: [data.test.length], data: Int32Array.from(data.test, (p) => p.blanks) }],
   ]);
-  writeWeightsFile(path, { kind: TASK_DATA_KIND, side: data.side, vocabSize: data.vocabSize, seqLen: L, augmentOnTheFly: data.augmentOnTheFly }, tensors);
+  writeWeightsFile(path, { kind: TASK_DATA_KIND, ...taskMeta(data.task), vocabSize: data.vocabSize, seqLen: L, augmentOnTheFly: data.augmentOnTheFly }, tensors);
 }

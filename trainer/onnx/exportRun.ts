@@ -2,6 +2,7 @@
 // one supervision step per the ONNX step contract, from the evaluation weights (the EMA copy
 // where the run keeps one; the puzzle embedding is never EMA'd, as in trainState.ts).
 // Pure JavaScript: no TensorFlow.js backend is needed to export.
+import { taskDescriptionOf } from '../data/taskData';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { contractProperties } from '../../protocol/onnxContract';
@@ -37,6 +38,7 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const step = ckpt.step ?? meta?.step ?? 0;
   const bytes = buildTrmStepModel(model, weights, {
     haltMaxSteps: config.train.haltMaxSteps,
+    task: taskDescriptionOf(config.data),
     extraMetadata: { [contractProperties.runId]: metadata.runId, [contractProperties.checkpointStep]: String(step) },
   });
   const out = opts.out ? resolve(opts.out) : join(runDir.path, runFiles.onnxModel);

@@ -8,10 +8,11 @@
 //   logits = lm_head(z_H[:, prefix:]);  q = q_head(z_H[:, 0])
 // Fused weights are split at export time (gate/up, q/k/v), constant scales folded into tables.
 import {
-  contractInputs, contractOutputs, contractProperties, initStateName, nextStateName, ONNX_CONTRACT_VERSION, sudokuVocab,
+  contractInputs, contractOutputs, contractProperties, initStateName, nextStateName, ONNX_CONTRACT_VERSION, mazeVocab, sudokuVocab,
 } from '../../protocol/onnxContract';
 import { ropeTables } from '../model/layers';
 import type { RecursiveModel } from '../model/recursiveModel';
+import type { TaskDescription } from '../data/taskData';
 import { DataType, GraphBuilder, type ValueSpec } from './graphBuilder';
 
 /** The weights a step needs: parameters by name ([in, out] layout, as trm.ts stores them) and the initial states. */
@@ -24,6 +25,8 @@ export interface TrmStepWeights {
 export interface TrmExportInfo {
   /** N_sup the model was trained with. */
   haltMaxSteps: number;
+  /** The task (default: Sudoku, its side from L); mazes get task "maze", their vocab and grid. */
+  task?: TaskDescription;
   /** Extra metadata properties (run id, checkpoint step, ...). */
   extraMetadata?: Record<string, string>;
   producerVersion?: string;
@@ -40,15 +43,25 @@ function scaled(a: Float32Array, s: number): Float32Array {
   return a.map((v) => v * s);
 }
 
-export function trmStepMetadata(model: RecursiveModel, info: TrmExportInfo): Record<string, string> {
+/** The task properties: Sudoku (4x4 or 9x9) or a maze. */
+function taskMetadata(model: RecursiveModel, task: TaskDescription | undefined): Record<string, string> {
+  if (task?.kind === 'maze') {
+    if (model.task.seqLen !== task.height * task.width || model.task.vocabSize !== mazeVocab().length) {
+      throw new Error(`export: a ${task.height}x${task.width} maze model needs seqLen ${task.height * task.width} and vocab ${mazeVocab().length}, got ${model.task.seqLen}, ${model.task.vocabSize}`);
+    }
+    return { [contractProperties.task]: 'maze', [contractProperties.vocab]: mazeVocab().join(','), [contractProperties.grid]: `${task.height}x${task.width}` };
+  }
   const side = model.task.seqLen === 16 ? 4 : model.task.seqLen === 81 ? 9 : undefined;
   if (side === undefined || model.task.vocabSize !== side + 2) {
-    throw new Error(`export: only Sudoku models (4x4 or 9x9) are exported, got seqLen ${model.task.seqLen}, vocab ${model.task.vocabSize}`);
+    throw new Error(`export: only Sudoku models (4x4 or 9x9) and mazes are exported, got seqLen ${model.task.seqLen}, vocab ${model.task.vocabSize}`);
   }
+  return { [contractProperties.task]: 'sudoku', [contractProperties.vocab]: sudokuVocab(side).join(',') };
+}
+
+export function trmStepMetadata(model: RecursiveModel, info: TrmExportInfo): Record<string, string> {
   return {
     [contractProperties.contract]: ONNX_CONTRACT_VERSION,
-    [contractProperties.task]: 'sudoku',
-    [contractProperties.vocab]: sudokuVocab(side).join(','),
+    ...taskMetadata(model, info.task),
     [contractProperties.seqLen]: String(model.task.seqLen),
     [contractProperties.stateNames]: 'z_H,z_L',
     [contractProperties.answerState]: 'z_H',

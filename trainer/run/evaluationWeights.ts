@@ -1,6 +1,7 @@
 // The weights a run is evaluated, exported and traced with, read straight from a checkpoint
 // file (no TF.js needed), and the task shape its config implies.
 import type { RunConfig } from '../../protocol/config';
+import { MAZE_VOCAB_SIZE } from '../data/mazeGrid';
 import { vocabSize } from '../data/tokenEncoding';
 import type { RecursiveModel, TaskShape } from '../model/recursiveModel';
 import type { TrmStepWeights } from '../onnx/trmStepGraph';
@@ -8,6 +9,11 @@ import { readCheckpointFile } from './checkpointFile';
 
 /** Vocabulary and length of the run's task, from its data config (no data is generated). */
 export function taskShapeOf(config: RunConfig): TaskShape {
+  // Maze-Hard CSVs are 30x30 (reference.md §1.1).
+  if (config.data.kind === 'generated-maze' || config.data.kind === 'maze-csv') {
+    const side = config.data.kind === 'generated-maze' ? config.data.size : 30;
+    return { vocabSize: MAZE_VOCAB_SIZE, seqLen: side * side };
+  }
   const side = config.data.kind === 'generated-sudoku' ? config.data.side : 9;
   return { vocabSize: vocabSize(side), seqLen: side * side };
 }

@@ -11,6 +11,8 @@ import { sliceRows, type ExampleBatch } from './exampleBatch';
 
 export interface EvalResult {
   puzzles: number;
+  /** With EvalOptions.pathToken (mazes): the path cells alone. */
+  path?: { exactAccuracy: number; iou: number };
   exactAccuracy: number;
   tokenAccuracy: number;
   qHaltAccuracy: number;
@@ -36,6 +38,8 @@ export interface EvalOptions {
   steps: number;
   batchSize: number;
   depth: Depth;
+  /** Mazes: the label token of path cells, scored on their own (exact and IoU). */
+  pathToken?: number;
 }
 
 export function evaluate(model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): FullEvalResult {
@@ -103,14 +107,34 @@ function* evaluateByBatch(model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D
     });
     yield;
   }
-  const full = scorePredictions(data, predictions, qHalt);
+  const full = scorePredictions(data, predictions, qHalt, opts.pathToken);
   const early = scorePredictions(data, exitPredictions, exitQHalt);
   const meanSteps = exitStep.reduce((a, b) => a + b, 0) / Math.max(1, N);
   return { ...full, earlyExit: { meanSteps, exactAccuracy: early.exactAccuracy, qHaltAccuracy: early.qHaltAccuracy } };
 }
 
-/** Exact, token and q-halt accuracy, overall and per blank count. */
-export function scorePredictions(data: ExampleBatch, predictions: Int32Array, qHalt: Float32Array): EvalResult {
+/**
+ * Path-cell scores of maze predictions: the fraction of rows whose predicted path cells are
+ * exactly the true ones, and the mean IoU |pred ∩ true| / |pred ∪ true| (1 when both are empty).
+ */
+export function scorePaths(labels: Int32Array, predictions: Int32Array, seqLen: number, pathToken: number): { exactAccuracy: number; iou: number } {
+  const rows = labels.length / seqLen;
+  let exact = 0, iou = 0;
+  for (let r = 0; r < rows; r++) {
+    let both = 0, either = 0;
+    for (let i = r * seqLen; i < (r + 1) * seqLen; i++) {
+      const truth = labels[i] === pathToken, predicted = predictions[i] === pathToken;
+      both += Number(truth && predicted);
+      either += Number(truth || predicted);
+    }
+    exact += Number(both === either);
+    iou += either === 0 ? 1 : both / either;
+  }
+  return { exactAccuracy: exact / Math.max(1, rows), iou: iou / Math.max(1, rows) };
+}
+
+/** Exact, token and q-halt accuracy, overall and per blank count (per path length for mazes). */
+export function scorePredictions(data: ExampleBatch, predictions: Int32Array, qHalt: Float32Array, pathToken?: number): EvalResult {
   const L = data.seqLen;
   const perBlank = new Map<number, { count: number; exact: number; token: number }>();
   let exact = 0, token = 0, qAcc = 0;
@@ -130,5 +154,6 @@ export function scorePredictions(data: ExampleBatch, predictions: Int32Array, qH
   const byBlanks = [...perBlank.entries()].sort((a, b) => a[0] - b[0])
     .map(([blanks, b]) => ({ blanks, count: b.count, exactAccuracy: b.exact / b.count, tokenAccuracy: b.token / b.count }));
   const n = Math.max(1, data.size);
-  return { puzzles: data.size, exactAccuracy: exact / n, tokenAccuracy: token / n, qHaltAccuracy: qAcc / n, byBlanks, predictions };
+  const path = pathToken === undefined ? undefined : scorePaths(data.labels.subarray(0, data.size * L), predictions, L, pathToken);
+  return { puzzles: data.size, exactAccuracy: exact / n, tokenAccuracy: token / n, qHaltAccuracy: qAcc / n, byBlanks, predictions, ...(path ? { path } : {}) };
 }

@@ -4,8 +4,8 @@
 // goes into checkpoints.
 import type { Puzzle } from '../data/puzzle';
 import { augmentPuzzle } from '../data/sudokuAugment';
-import type { SudokuSide } from '../data/sudokuRules';
-import { encodeAnswer, encodeQuestion } from '../data/tokenEncoding';
+import type { TaskDescription } from '../data/taskData';
+import { encodeTaskAnswer, encodeTaskQuestion } from '../data/taskEncoding';
 import { Rng, type RngState } from '../random';
 import { emptyBatch, type ExampleBatch } from './exampleBatch';
 
@@ -20,8 +20,10 @@ export class ExampleStream {
   private order: number[];
   private position: number;
 
-  constructor(private readonly groups: readonly (readonly Puzzle[])[], private readonly side: SudokuSide, private readonly augment: boolean, seedOrState: number | ExampleStreamState) {
+  constructor(private readonly groups: readonly (readonly Puzzle[])[], private readonly task: TaskDescription, private readonly augment: boolean, seedOrState: number | ExampleStreamState) {
     if (groups.length === 0 || groups.some((g) => g.length === 0)) throw new Error('training set is empty');
+    // Only Sudoku augments on the fly; maze groups arrive pre-expanded.
+    if (augment && task.kind !== 'sudoku') throw new Error(`on-the-fly augmentation is for Sudoku, not ${task.kind}`);
     if (typeof seedOrState === 'number') {
       this.rng = new Rng(seedOrState);
       this.order = this.rng.permutation(groups.length);
@@ -38,7 +40,7 @@ export class ExampleStream {
   }
 
   next(size: number): ExampleBatch {
-    const seqLen = this.side * this.side;
+    const seqLen = this.task.kind === 'sudoku' ? this.task.side * this.task.side : this.task.height * this.task.width;
     const batch = emptyBatch(size, seqLen);
     for (let r = 0; r < size; r++) {
       if (this.position >= this.order.length) {
@@ -47,22 +49,22 @@ export class ExampleStream {
       }
       const group = this.groups[this.order[this.position++]!]!;
       const base = group.length === 1 ? group[0]! : group[this.rng.int(group.length)]!;
-      const p = this.augment ? augmentPuzzle(base, this.rng, this.side) : base;
-      writeRow(batch, r, p);
+      const p = this.augment && this.task.kind === 'sudoku' ? augmentPuzzle(base, this.rng, this.task.side) : base;
+      writeRow(batch, r, p, this.task);
     }
     return batch;
   }
 }
 
-export function writeRow(batch: ExampleBatch, row: number, p: Puzzle): void {
-  batch.tokens.set(encodeQuestion(p.question), row * batch.seqLen);
-  batch.labels.set(encodeAnswer(p.answer), row * batch.seqLen);
+export function writeRow(batch: ExampleBatch, row: number, p: Puzzle, task: TaskDescription): void {
+  batch.tokens.set(encodeTaskQuestion(task, p.question), row * batch.seqLen);
+  batch.labels.set(encodeTaskAnswer(task, p.answer), row * batch.seqLen);
   batch.blanks[row] = p.blanks;
 }
 
 /** Encodes a fixed list of puzzles (a test set) as one batch. */
-export function encodePuzzles(puzzles: readonly Puzzle[], seqLen: number): ExampleBatch {
+export function encodePuzzles(puzzles: readonly Puzzle[], seqLen: number, task: TaskDescription): ExampleBatch {
   const batch = emptyBatch(puzzles.length, seqLen);
-  puzzles.forEach((p, i) => writeRow(batch, i, p));
+  puzzles.forEach((p, i) => writeRow(batch, i, p, task));
   return batch;
 }

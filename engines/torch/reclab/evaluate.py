@@ -39,10 +39,22 @@ def score_predictions(labels: torch.Tensor, blanks: torch.Tensor, predictions: t
             "qHaltAccuracy": float(q_ok.double().sum()) / d, "byBlanks": by_blanks}
 
 
+def score_paths(labels: torch.Tensor, predictions: torch.Tensor, path_token: int) -> Dict[str, float]:
+    """Mazes (trainer/train/evaluate.ts scorePaths): rows whose predicted path cells are exactly the
+    true ones, and the mean IoU |pred & true| / |pred | true| (1 when both are empty)."""
+    truth, pred = labels == path_token, predictions == path_token
+    both, either = (truth & pred).sum(dim=1).double(), (truth | pred).sum(dim=1).double()
+    iou = torch.where(either == 0, torch.ones_like(both), both / either.clamp(min=1))
+    n = max(1, labels.shape[0])
+    return {"exactAccuracy": float((both == either).double().sum()) / n, "iou": float(iou.sum()) / n}
+
+
 @torch.no_grad()
 def evaluate(start: Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor, torch.Tensor]], step: SupervisionStep,
-             data: ExampleBatch, steps: int, batch_size: int, should_abort: Optional[Callable[[], bool]] = None) -> Dict[str, Any]:
-    """`start(tokens)` gives (z_h, z_l, x) at H_init/L_init; `step` is one supervision step at full depth."""
+             data: ExampleBatch, steps: int, batch_size: int, should_abort: Optional[Callable[[], bool]] = None,
+             path_token: Optional[int] = None) -> Dict[str, Any]:
+    """`start(tokens)` gives (z_h, z_l, x) at H_init/L_init; `step` is one supervision step at full depth.
+    With `path_token` (mazes) the result also has "path": score_paths of the final answers."""
     N, L = data.tokens.shape
     predictions = torch.zeros((N, L), dtype=torch.int64)
     q_final = torch.zeros(N)
@@ -72,6 +84,8 @@ def evaluate(start: Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor, t
     early = score_predictions(data.labels, data.blanks, exit_pred, exit_q)
     full["earlyExit"] = {"meanSteps": float(exit_step.double().sum()) / max(1, N),
                          "exactAccuracy": early["exactAccuracy"], "qHaltAccuracy": early["qHaltAccuracy"]}
+    if path_token is not None:
+        full["path"] = score_paths(data.labels.cpu(), predictions, path_token)
     return full
 
 

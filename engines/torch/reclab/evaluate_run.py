@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for b in wanted:
             rows = np.nonzero(d.test_blanks == b)[0]
             keep += list(rows[: args.per_blank or len(rows)])
-        test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep])
+        test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep], d.token_offset)
         with evaluation_weights(run.state) as model:
             start_fn, step_fn, _, _ = run.model_functions(model)
             r = evaluate(start_fn, step_fn, test, run.train_cfg["haltMaxSteps"], file["config"]["eval"]["batchSize"])

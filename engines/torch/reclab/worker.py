@@ -36,7 +36,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from .data import ExampleStream, encode_puzzles, load_task_data
+from .data import MAZE_PATH, ExampleStream, encode_puzzles, load_task_data
 from .devices import Device, choose_device
 from .distributed import Distributed
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput
@@ -259,7 +259,8 @@ class TrainingRun:
                 with evaluation_weights(self.state) as model:
                     start, step, _, _ = self.model_functions(model)
                     result = evaluate(start, step, test, self.train_cfg["haltMaxSteps"], self.config["eval"]["batchSize"],
-                                      should_abort=(lambda: self.stop.requested) if scope == "periodic" else None)
+                                      should_abort=(lambda: self.stop.requested) if scope == "periodic" else None,
+                                      path_token=MAZE_PATH if self.data.task == "maze" else None)
             except EvaluationAborted:
                 aborted = True
         if self.dist.agree_any(aborted):
@@ -276,6 +277,8 @@ class TrainingRun:
              "hCycles": depth.h_cycles, "lCycles": depth.l_cycles, "earlyExit": result["earlyExit"],
              "gradientVariance": finite_or_none(variance), "trainSeconds": self.progress["trainSeconds"],
              "flopsForwardTotal": self.progress["flopsForwardTotal"], "flopsBackwardTotal": self.progress["flopsBackwardTotal"]}
+        if self.data.task == "maze":
+            e.update({"difficulty": "path length", "path": result["path"]})
         self.emit(e)
         return e
 
@@ -300,7 +303,7 @@ class TrainingRun:
         if ref["everySteps"] == 0 or not self.dist.is_writer:
             return
         idx = probe_indices(list(self.data.test_blanks), ref["probePuzzles"])
-        if not idx:
+        if not idx or self.data.task != "sudoku":  # the refinement view draws Sudoku grids only so far
             return
         t0 = time.perf_counter()
         with evaluation_weights(self.state) as model:
@@ -325,9 +328,9 @@ class TrainingRun:
         self.emit({"type": "run_start", "runId": self.meta["runId"], "config": cfg, "backend": self.backend_name(), "startStep": self.state.step,
                    "totalSteps": train["steps"], "resumed": self.resumed, "parameterCount": parameter_count})
         d = self.data
-        self.final_test = encode_puzzles(d.test_questions, d.test_solutions, d.test_blanks)
+        self.final_test = encode_puzzles(d.test_questions, d.test_solutions, d.test_blanks, d.token_offset)
         keep = periodic_subset(torch.from_numpy(d.test_blanks), cfg["eval"]["puzzlesPerBlank"]).numpy()
-        self.periodic_test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep])
+        self.periodic_test = encode_puzzles(d.test_questions[keep], d.test_solutions[keep], d.test_blanks[keep], d.token_offset)
         halt_rng = self.dist.rank_rows_rng(self.halt_rng)
         B = train["batchSize"]
         stage_shown = -1

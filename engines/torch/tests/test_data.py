@@ -46,6 +46,41 @@ def test_bad_files_are_refused_naming_file_and_tensor(tmp_path):
         load_task_data(str(p))
 
 
+
+def _maze_file_parts():
+    """Two hand-made 3x3 mazes as Node writes them: cells are tokens (wall 1, open 2, S 3, G 4, path 5)."""
+    q = np.array([[3, 2, 2, 1, 1, 2, 4, 2, 2], [3, 1, 4, 2, 1, 2, 2, 2, 2]], dtype=np.uint8)
+    a = np.array([[3, 5, 5, 1, 1, 5, 4, 5, 5], [3, 1, 4, 5, 1, 5, 5, 5, 5]], dtype=np.uint8)
+    tensors = {"train/questions": q, "train/solutions": a, "train/group_offsets": np.array([0, 1, 2], dtype=np.int32),
+               "test/questions": q, "test/solutions": a, "test/blanks": np.array([6, 6], dtype=np.int32)}
+    meta = {"kind": "reclab-task-data", "task": "maze", "height": 3, "width": 3, "vocabSize": 6, "seqLen": 9, "augmentOnTheFly": False}
+    return tensors, meta
+
+
+def test_maze_task_data_keeps_its_cells_as_tokens_and_bad_maze_files_are_refused(tmp_path):
+    tensors, meta = _maze_file_parts()
+    p = tmp_path / "maze.safetensors"
+    write_weights(str(p), tensors, kind="reclab-weights", meta=meta)
+    d = load_task_data(str(p))
+    assert (d.task, d.side, d.vocab_size, d.seq_len, d.token_offset) == ("maze", 0, 6, 9, 0)
+    batch = ExampleStream(d, seed=1).next(2)
+    assert sorted(batch.tokens.tolist()) == sorted(tensors["train/questions"].tolist())
+    assert sorted(batch.labels.tolist()) == sorted(tensors["train/solutions"].tolist())
+    assert batch.blanks.tolist() == [6, 6]  # path length: 5 'o' cells + 1 move
+    cases = [
+        (dict(tensors, **{"test/blanks": np.array([6, 7], dtype=np.int32)}), meta, "test/blanks does not match the path lengths"),
+        (dict(tensors, **{"train/questions": np.where(tensors["train/questions"] == 2, 5, tensors["train/questions"]).astype(np.uint8)}), meta, "outside 1..4"),
+        (tensors, {**meta, "seqLen": 16}, "seqLen must be 9"),
+        (tensors, {**meta, "augmentOnTheFly": True}, "augmentOnTheFly must be false"),
+        (tensors, {**meta, "task": "chess"}, 'task must be "sudoku" or "maze"'),
+    ]
+    for i, (t, m, why) in enumerate(cases):
+        bad = tmp_path / f"badmaze{i}.safetensors"
+        write_weights(str(bad), t, kind="reclab-weights", meta=m)
+        with pytest.raises(BadInput) as e:
+            load_task_data(str(bad))
+        assert str(bad) in str(e.value) and why in str(e.value), (why, str(e.value))
+
 def test_transform_by_hand():
     # 4x4: transpose, then row order [1,0,3,2], column order [2,3,0,1], digits 1->2 2->1 3->4 4->3.
     grid = np.arange(16, dtype=np.uint8) % 4 + 1  # rows 1 2 3 4
@@ -107,3 +142,13 @@ def test_augmented_stream_rows_are_valid_encoded_puzzles(tmp_path):
     for r in range(32):
         q, a = b.tokens[r].numpy() - 1, b.labels[r].numpy() - 1  # tokens: blank 1, digit d -> d + 1
         assert is_valid_solution(a, 9) and np.all((q == 0) | (q == a)) and int(b.blanks[r]) == int((q == 0).sum())
+
+
+def test_path_scores_by_hand():
+    """Row 0: true path {1, 2}, predicted {1, 2} (exact, IoU 1); row 1: true {0, 1, 2}, predicted {1, 2, 3} (IoU 2/4)."""
+    import torch
+    from reclab.evaluate import score_paths
+
+    labels = torch.tensor([[3, 5, 5, 4], [5, 5, 5, 4]])
+    predictions = torch.tensor([[3, 5, 5, 4], [2, 5, 5, 5]])
+    assert score_paths(labels, predictions, 5) == {"exactAccuracy": 0.5, "iou": 0.75}
