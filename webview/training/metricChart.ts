@@ -10,6 +10,7 @@ import type { ChartSpec } from './chartSpecs';
 import { alignOnGrid, alignParts, type Part } from './alignOnGrid';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
 import { gridWidth, MinMaxBuckets } from './minMaxBuckets';
+import { polylinePath } from './polylinePath';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
@@ -163,14 +164,14 @@ export class MetricChart {
         const raw = r.metric(line.metric);
         if (showRaw) {
           parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, false)));
-          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
+          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
         addDrawn(r.descriptor.name, drawn.n);
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false } });
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
       }
       runPoints[r.descriptor.name] ??= 0;
       for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
