@@ -55,14 +55,22 @@ async function main(): Promise<void> {
     return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first };
   }
 
-  type PanelBench = { redrawPanel(smoothing: number, append: boolean): number; setup(n: number, count: number): void; runPoints(c: string): string };
-  async function measurePanel(rounds = 30): Promise<{ median: number; p95: number; first: number }> {
+  type Phases = { prepare: number; align: number; draw: number };
+  type PanelBench = { redrawPanel(smoothing: number, append: boolean): number; panelPhases(): Phases; setup(n: number, count: number): void; runPoints(c: string): string };
+  const medianOf = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  async function measurePanel(rounds = 30): Promise<{ median: number; p95: number; first: number; phases: Phases }> {
     const first = await page.evaluate(() => (window as unknown as { bench: PanelBench }).bench.redrawPanel(0.6, false), 0);
     const times: number[] = [];
-    for (let i = 0; i < rounds; i++) times.push(await page.evaluate(() => (window as unknown as { bench: PanelBench }).bench.redrawPanel(0.6, true), 0));
+    const phases: Phases[] = [];
+    for (let i = 0; i < rounds; i++) {
+      times.push(await page.evaluate(() => (window as unknown as { bench: PanelBench }).bench.redrawPanel(0.6, true), 0));
+      phases.push(await page.evaluate(() => (window as unknown as { bench: PanelBench }).bench.panelPhases(), 0));
+    }
     times.sort((a, b) => a - b);
-    return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first };
+    const phase = (k: keyof Phases) => medianOf(phases.map((p) => p[k]));
+    return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first, phases: { prepare: phase('prepare'), align: phase('align'), draw: phase('draw') } };
   }
+  const phaseLine = (p: Phases) => `  phases (medians, summed over the five charts): downsampling ${p.prepare.toFixed(2)} ms, aligning on the x grid ${p.align.toFixed(2)} ms, uPlot draw ${p.draw.toFixed(2)} ms`;
 
   const rows: [string, string, number][] = [
     ['one-series', '1 series (lm loss, raw), 1400 px wide', 0],
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
   console.log(`${'five panel charts, sum of their medians'.padEnd(62)} ${panel.toFixed(2).padStart(10)}`);
   const whole = await measurePanel();
   console.log(`${'whole panel, one frame (all five charts redrawn together)'.padEnd(62)} ${whole.median.toFixed(2).padStart(10)} ${whole.p95.toFixed(2).padStart(8)} ${whole.first.toFixed(1).padStart(9)}`);
+  console.log(phaseLine(whole.phases));
 
   // Three overlaid runs of 100,000 points each (issue 10): the whole panel again, every run drawn.
   const M = Number(process.argv[3] ?? 100_000);
@@ -92,12 +101,15 @@ async function main(): Promise<void> {
   const three = await measurePanel();
   const drawn = await page.evaluate(() => (window as unknown as { bench: PanelBench }).bench.runPoints('loss'), 0);
   console.log(`${`whole panel, 3 overlaid runs of ${M.toLocaleString('en-US')} points`.padEnd(62)} ${three.median.toFixed(2).padStart(10)} ${three.p95.toFixed(2).padStart(8)} ${three.first.toFixed(1).padStart(9)}`);
+  console.log(phaseLine(three.phases));
   console.log(`  points drawn per run in the loss chart (after min/max downsampling): ${drawn}`);
 
   console.log(`\ntarget: the whole panel redraws < 16 ms at 1,000,000 points a run -> ${whole.median.toFixed(2)} ms (${whole.median < 16 ? 'met' : 'NOT met'}; ratio to budget ${(whole.median / 16).toFixed(2)})`);
   console.log(`target: three overlaid runs of 100,000 points < 16 ms -> ${three.median.toFixed(2)} ms (${three.median < 16 ? 'met' : 'NOT met'}; ratio ${(three.median / 16).toFixed(2)})`);
   console.log(`one series at 1,000,000 points: ${one.toFixed(2)} ms`);
-  console.log('("first" = the first draw of a chart, including the smoothing of the whole series and building the plot)');
+  console.log('warm (median, p95) = a live update: one step appended to every run, then the redraw the panel does for it (smoothing,');
+  console.log('  min/max buckets, x grid, uPlot draw), with the charts built and their caches holding the previous frame;');
+  console.log('cold ("first") = the first draw of a chart: the smoothing, indexes and buckets of every whole series, and building the plot.');
   await browser.close();
 }
 

@@ -68,6 +68,17 @@ const api = {
     for (const spec of chartSpecs) chartOf(spec.id).render(inputs);
     return performance.now() - t0;
   },
+  /** The phases of the last redrawPanel, summed over its charts (ms). */
+  panelPhases(): { prepare: number; align: number; draw: number } {
+    const sum = { prepare: 0, align: 0, draw: 0 };
+    for (const spec of chartSpecs) {
+      const p = chartOf(spec.id).lastPhasesMs;
+      sum.prepare += p.prepare;
+      sum.align += p.align;
+      sum.draw += p.draw;
+    }
+    return sum;
+  },
   /** Points drawn per run in `chart` (its data-run-points). */
   runPoints(chart: string): string {
     return chartOf(chart).root.dataset['runPoints'] ?? '';

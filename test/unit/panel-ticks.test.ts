@@ -2,7 +2,7 @@
 // axis, as many as the spacing needs. Expected labels written by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decimalsFor, readoutValue, tickLabels } from '../../webview/training/tickFormat';
+import { decimalsFor, groupedNumber, readoutValue, tickLabels } from '../../webview/training/tickFormat';
 
 test('whole ticks have no decimals; fractional spacing gets exactly the decimals it needs', () => {
   assert.deepEqual(tickLabels([0, 25, 50, 75, 100], 25, 'number'), ['0', '25', '50', '75', '100']);
@@ -13,6 +13,15 @@ test('whole ticks have no decimals; fractional spacing gets exactly the decimals
   assert.equal(decimalsFor(1), 0);
   assert.equal(decimalsFor(0.2), 1);
   assert.equal(decimalsFor(0.25), 2);
+});
+
+test('step labels of the x axis: en-US digit groups, any decimals asked for (one formatter reused)', () => {
+  assert.equal(groupedNumber(1_000_000), '1,000,000');
+  assert.equal(groupedNumber(999), '999');
+  assert.equal(groupedNumber(-12_345), '-12,345');
+  assert.equal(groupedNumber(1234.5, 2), '1,234.50');
+  assert.equal(groupedNumber(1234.5), '1,235');
+  assert.equal(groupedNumber(0.125, 2), '0.13');
 });
 
 test('accuracies as percentages, log axes as powers of ten', () => {

@@ -9,11 +9,13 @@ import { armBand, type RunSeriesView } from './armBands';
 import type { ChartSpec } from './chartSpecs';
 import { alignOnGrid, alignParts, type Part } from './alignOnGrid';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
+import { gridWidth, MinMaxBuckets } from './minMaxBuckets';
+import { polylinePath } from './polylinePath';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
 import { withAlpha, type Theme } from './theme';
-import { readoutValue, tickLabels } from './tickFormat';
+import { groupedNumber, readoutValue, tickLabels } from './tickFormat';
 
 export interface ChartInputs {
   runs: RunView[];
@@ -59,6 +61,8 @@ export class MetricChart {
   private structure = '';
   private inputs: ChartInputs | undefined;
   private buffers = new Map<string, Downsampled>();
+  /** Per step series: its min/max buckets, kept between redraws (a live update refills the last). */
+  private buckets = new Map<string, MinMaxBuckets>();
   private size: { width: number; height: number } | undefined;
   /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
@@ -160,14 +164,14 @@ export class MetricChart {
         const raw = r.metric(line.metric);
         if (showRaw) {
           parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, false)));
-          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false } });
+          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
         addDrawn(r.descriptor.name, drawn.n);
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false } });
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
       }
       runPoints[r.descriptor.name] ??= 0;
       for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
@@ -233,7 +237,7 @@ export class MetricChart {
   }
 
   private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean, index?: MinMaxIndex): Part {
-    const out = minMaxDownsample(xs, ys, n, xMin, xMax, buckets, this.buffers.get(key), index);
+    const out = this.minMax(key, xs, ys, n, xMin, xMax, buckets, index);
     this.buffers.set(key, out);
     if (positiveOnly) {
       // A log scale has no place for zero or negative values: leave them out.
@@ -249,6 +253,22 @@ export class MetricChart {
     return out;
   }
 
+  /**
+   * Min/max downsampling of one series: few points in range are kept one for one; many, in a
+   * step series (with its index), go through its MinMaxBuckets, so a redraw after appended rows
+   * only refills the last buckets.
+   */
+  private minMax(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, index?: MinMaxIndex): Downsampled {
+    const previous = this.buffers.get(key);
+    if (!index || !(xMax > xMin) || lowerBound(xs, xMax, 0, n) - lowerBound(xs, xMin, 0, n) <= 2 * buckets) {
+      this.buckets.delete(key);
+      return minMaxDownsample(xs, ys, n, xMin, xMax, buckets, previous, index);
+    }
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = new MinMaxBuckets()));
+    return b.downsample(xs, ys, n, xMin, xMax, gridWidth(xMax - xMin, buckets), index, previous);
+  }
+
   private options(inputs: ChartInputs, series: uPlot.Series[], width: number, height: number, logY: boolean): uPlot.Options {
     const { theme, xMode } = inputs;
     const spec = this.spec;
@@ -261,7 +281,7 @@ export class MetricChart {
     const xAxis: Partial<uPlot.Axis> = { label: xTitles[xMode], labelSize: 18, labelFont: theme.font };
     const axes: uPlot.Axis[] = [
       axis(xMode === 'relative' ? { ...xAxis, values: (_u, splits) => splits.map(formatDuration) }
-        : xMode === 'step' ? { ...xAxis, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString('en-US') : '')) } : xAxis),
+        : xMode === 'step' ? { ...xAxis, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? groupedNumber(v) : '')) } : xAxis),
       axis({ values: yValues, size: axisSize, label: spec.yLabel, labelSize: 18, labelFont: theme.font }),
     ];
     const scales: uPlot.Scales = {

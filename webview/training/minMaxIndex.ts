@@ -51,12 +51,17 @@ export class MinMaxIndex {
   private minV = new Float64Array(0);
   private maxV = new Float64Array(0);
   private done = 0;
-  private version = NaN;
+  private builtFor = NaN;
+
+  /** The version given to the last update: caches built on these rows compare it. */
+  get version(): number {
+    return this.builtFor;
+  }
 
   /** Brings the index of `values[0..length)` up to date; a new `version` means rows may have changed. */
   update(values: Float64Array, length: number, version: number): void {
-    if (version !== this.version || length < this.done) {
-      this.version = version;
+    if (version !== this.builtFor || length < this.done) {
+      this.builtFor = version;
       this.done = 0;
     }
     const blocks = Math.ceil(length / BLOCK);

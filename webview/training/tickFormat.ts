@@ -24,6 +24,17 @@ function compact(v: number): string {
   return String(+v.toPrecision(3));
 }
 
+// One Intl.NumberFormat per decimals: toLocaleString builds a formatter on every call, and the
+// axes are labelled on every redraw of every chart.
+const formats = new Map<number, Intl.NumberFormat>();
+
+/** `v` in en-US digit grouping with exactly `decimals` decimals (what v.toLocaleString('en-US', ...) gives). */
+export function groupedNumber(v: number, decimals = 0): string {
+  let f = formats.get(decimals);
+  if (!f) formats.set(decimals, (f = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })));
+  return f.format(v);
+}
+
 /** The labels of ticks `splits` spaced `incr` apart. */
 export function tickLabels(splits: number[], incr: number, kind: TickKind): string[] {
   if (kind === 'log') return splits.map((v) => (v == null ? '' : compact(v)));
@@ -33,7 +44,7 @@ export function tickLabels(splits: number[], incr: number, kind: TickKind): stri
   }
   const d = decimalsFor(incr);
   const big = splits.some((v) => Math.abs(v) >= 1e5) && d === 0;
-  return splits.map((v) => (v == null ? '' : big ? compact(v) : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })));
+  return splits.map((v) => (v == null ? '' : big ? compact(v) : groupedNumber(v, d)));
 }
 
 /** A value in the hover readout: 4 significant digits, exponent form when tiny or huge. */
