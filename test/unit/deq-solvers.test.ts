@@ -48,7 +48,7 @@ test('affine map z ↦ zA + b: both solvers reach b(I − A)⁻¹ (float64 close
     }
     console.log(`affine d=6, ‖A‖=0.95, tol 1e-5: FPI ${fpi.stats.iterations} iterations, Anderson ${acc.stats.iterations}`);
     // The same plain iteration in float64: its count to the same stop rule (max over the batch).
-    let z = new Float64Array(2 * d);
+    let z: Float64Array = new Float64Array(2 * d);
     let count = 0;
     for (let worst = Infinity; worst >= 1e-5; count++) {
       const f = new Float64Array(2 * d);
@@ -94,8 +94,8 @@ test('contractive tanh map: Anderson converges in fewer iterations than plain it
  */
 function rolledHistoryAnderson(f: (z: Float64Array) => Float64Array, z0: Float64Array, m: number, iters: number): { norms: number[]; rel: number[] } {
   const d = z0.length;
-  const X = Array.from({ length: m }, () => new Float64Array(d));
-  const F = Array.from({ length: m }, () => new Float64Array(d));
+  const X: Float64Array[] = Array.from({ length: m }, () => new Float64Array(d));
+  const F: Float64Array[] = Array.from({ length: m }, () => new Float64Array(d));
   const norms: number[] = [];
   const rel: number[] = [];
   const push = (x: Float64Array) => {
@@ -109,7 +109,7 @@ function rolledHistoryAnderson(f: (z: Float64Array) => Float64Array, z0: Float64
   rel.push(Math.hypot(...F[0].map((v, i) => v - z0[i]!)) / (Math.hypot(...F[0]) + 1e-9));
   X[1] = F[0]; F[1] = f(F[0]);
   norms.push(Math.hypot(...X[1]));
-  rel.push(Math.hypot(...F[1].map((v, i) => v - X[1]![i]!)) / (Math.hypot(...F[1]) + 1e-9));
+  rel.push(Math.hypot(...F[1]!.map((v, i) => v - X[1]![i]!)) / (Math.hypot(...F[1]!) + 1e-9));
   for (let k = 2; k < iters; k++) {
     const n = Math.min(k, m);
     const gram = new Float64Array(n * n);

@@ -39,23 +39,28 @@ export function tanhProblem(seed: number, d: number, B: number, norm: number, xS
   return { d, B, W: Float64Array.from(Float32Array.from(W)), x: Float64Array.from(Float32Array.from(x)) };
 }
 
-/** The float64 map f(z) = tanh(zW + x), z row-major [B, d]. */
-export function tanhMap64(p: TanhProblem, z: Float64Array, W = p.W, x = p.x): Float64Array {
+/** zW + x in float64, z row-major [B, d]. */
+export function affine64(p: TanhProblem, z: Float64Array, W = p.W, x = p.x): Float64Array {
   const { d, B } = p;
   const out = new Float64Array(B * d);
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < d; j++) {
       let s = x[b * d + j]!;
       for (let i = 0; i < d; i++) s += z[b * d + i]! * W[i * d + j]!;
-      out[b * d + j] = Math.tanh(s);
+      out[b * d + j] = s;
     }
   }
   return out;
 }
 
+/** The float64 map f(z) = tanh(zW + x). */
+export function tanhMap64(p: TanhProblem, z: Float64Array, W = p.W, x = p.x): Float64Array {
+  return affine64(p, z, W, x).map(Math.tanh);
+}
+
 /** The fixed point of the float64 map by plain iteration to 1e-13 (it is a contraction). */
 export function tanhFixedPoint64(p: TanhProblem, W = p.W, x = p.x): Float64Array {
-  let z = new Float64Array(p.B * p.d);
+  let z: Float64Array = new Float64Array(p.B * p.d);
   for (let k = 0; k < 10000; k++) {
     const f = tanhMap64(p, z, W, x);
     const r = Math.hypot(...f.map((v, i) => v - z[i]!));
@@ -99,3 +104,15 @@ export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =
   return m;
 };
 export const maxAbs = (a: ArrayLike<number>): number => Array.from(a, (v) => Math.abs(Number(v))).reduce((u, v) => Math.max(u, v), 0);
+
+/** softsign-like u / √(1 + u²): smooth, |·| < 1, and built of ops whose TF.js gradients are twice differentiable. */
+export function squashMap(W: tf.Tensor, x: tf.Tensor): (z: tf.Tensor) => tf.Tensor {
+  return (z) => {
+    const u = tf.add(tf.matMul(z as tf.Tensor2D, W as tf.Tensor2D), x);
+    return tf.div(u, tf.sqrt(tf.add(tf.square(u), 1)));
+  };
+}
+
+export function squashMap64(p: TanhProblem, z: Float64Array, W = p.W): Float64Array {
+  return affine64(p, z, W).map((u) => u / Math.sqrt(1 + u * u));
+}

@@ -6,6 +6,8 @@
 //     one VJP per iteration, then ∂L/∂θ = uᵀ ∂f(z*)/∂θ by one VJP, i.e. the gradient of
 //     sum(u ⊙ f(z*)) with u and z* constant.
 import * as tf from '@tensorflow/tfjs-core';
+// The gradient kernels are registered on import (tfjs-core ships them separately).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { anderson } from './anderson';
 import { fixedPointIteration, type FixedPointMap } from './fixedPointIteration';
 import type { AndersonOptions, SolverName } from './solverOptions';
@@ -55,16 +57,11 @@ export function solveAdjoint(map: FixedPointMap, zStar: tf.Tensor, v: tf.Tensor,
   try {
     const { solution, stats } = a.solver === 'anderson'
       ? anderson(adjointMap, zeros, a.options)
-      : fixedPointIteration(adjointMap, zeros, withoutAndersonFields(a.options));
+      : fixedPointIteration(adjointMap, zeros, a.options); // Anderson-only fields are refused here
     return { u: solution, stats };
   } finally {
     zeros.dispose();
   }
-}
-
-function withoutAndersonFields(o: Partial<AndersonOptions>): Partial<AndersonOptions> {
-  const { memory: _m, beta: _b, lambda: _l, ...rest } = o;
-  return rest;
 }
 
 /** sum(u ⊙ f(z*)): add it to a loss inside variableGrads to get the IFT gradient uᵀ ∂f/∂θ. */

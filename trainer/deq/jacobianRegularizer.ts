@@ -1,8 +1,14 @@
 // Hutchinson estimate of ‖J_f(z)‖_F² / numel(z) (TorchDEQ's jac_reg, reference.md §4.3):
 // E_v ‖vᵀ J‖² = ‖J‖_F² for v ~ N(0, I), averaged over `samples` draws. For a batch-first state J is
 // block-diagonal over the batch, so numel counts every sample. Inside variableGrads it is
-// differentiable w.r.t. the map's variables (a gradient of a VJP).
+// differentiable w.r.t. the map's variables (a gradient of a VJP) — but tfjs-core 4.22's second
+// derivatives are wrong through ops whose gradient uses their saved OUTPUT (tanh, sigmoid, exp:
+// the saved copy is not connected on the outer tape; d/dw of d/dz tanh(wz) at w = 0.7, z = 0.5 is
+// 0.887 by tf.js, 0.678 by finite differences). Ops whose gradient uses their inputs (matMul, add,
+// mul, div, square, sqrt, relu) are exact; see docs/deq-solvers.md. The value is always exact.
 import * as tf from '@tensorflow/tfjs-core';
+// The gradient kernels are registered on import (tfjs-core ships them separately).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { FixedPointMap } from './fixedPointIteration';
 import type { Rng } from '../random';
 
