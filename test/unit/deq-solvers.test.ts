@@ -61,8 +61,7 @@ test('affine map z ↦ zA + b: both solvers reach b(I − A)⁻¹ (float64 close
       z = f;
     }
     assert.ok(Math.abs(fpi.stats.iterations - count) <= 1, `plain iteration: ${fpi.stats.iterations} iterations, float64 ${count}`);
-    // On an affine map in d dims, Anderson with m ≥ d is GMRES-like: a handful of steps past d.
-    assert.ok(acc.stats.iterations <= 20, `Anderson took ${acc.stats.iterations}`);
+    assert.ok(3 * acc.stats.iterations < fpi.stats.iterations, `Anderson ${acc.stats.iterations} vs FPI ${fpi.stats.iterations}`);
     tf.dispose([At, bt, z0, fpi.solution, acc.solution]);
   });
 });
