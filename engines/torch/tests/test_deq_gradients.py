@@ -159,3 +159,18 @@ def test_phantom_options_are_checked():
         phantom_unroll(lambda z: z, torch.zeros(1, 2), 0)
     with pytest.raises(ValueError, match=r"tau must be a number in \(0, 1\], got 2"):
         phantom_unroll(lambda z: z, torch.zeros(1, 2), 1, 2)
+
+
+def test_spectral_radius_against_eigenvalues_of_the_explicit_jacobian():
+    from reclab.deq import spectral_radius
+    g = torch.Generator().manual_seed(21)
+    W = torch.randn(D, D, generator=g, dtype=torch.float64)
+    W = W + W.T  # symmetric: diag(s) W^T has a real spectrum, so the power iteration converges
+    W = W * 0.9 / torch.linalg.matrix_norm(W, 2)
+    x = 0.3 * torch.randn(B, D, generator=g, dtype=torch.float64)
+    z = 0.2 * torch.randn(B, D, generator=g, dtype=torch.float64)
+    f = lambda v: torch.tanh(v @ W + x)  # noqa: E731
+    J = torch.autograd.functional.jacobian(f, z).reshape(B * D, B * D)
+    exact = [float(torch.linalg.eigvals(J[b * D:(b + 1) * D, b * D:(b + 1) * D]).abs().max()) for b in range(B)]
+    est = spectral_radius(f, z, iterations=200, generator=torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(est.numpy(), exact, rtol=1e-3)

@@ -99,3 +99,26 @@ def jacobian_penalty(f: FixedPointMap, z: torch.Tensor, samples: int = 1, genera
             (vj,) = torch.autograd.grad(fx, x, v, retain_graph=True, create_graph=create_graph)
             total = total + vj.pow(2).sum()
     return total / (len(vectors) * z.numel())
+
+
+def spectral_radius(f: FixedPointMap, z: torch.Tensor, iterations: int = 30, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Per-sample spectral radius of J_f(z) (TorchDEQ's sradius): power iteration on J^T with one
+    VJP per step, the radius the geometric mean of the last half of the step ratios (as
+    trainer/inspect/fixedPointMath.ts spectralRadiusEstimate and trainer/deq/spectralRadius.ts)."""
+    if not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(f"spectral radius: iterations must be an integer >= 1, got {iterations!r}")
+    b = z.shape[0]
+    with torch.enable_grad():
+        x = z.detach().requires_grad_()
+        fx = f(x)
+        v = torch.randn(z.shape, generator=generator, dtype=z.dtype, device=z.device)
+        unit = lambda t: t / (t.reshape(b, -1).norm(dim=1).reshape((b,) + (1,) * (t.dim() - 1)) + 1e-30)  # noqa: E731
+        v = unit(v)
+        ratios = []
+        for _ in range(iterations):
+            (w,) = torch.autograd.grad(fx, x, v, retain_graph=True)
+            ratios.append(w.reshape(b, -1).norm(dim=1))
+            v = unit(w)
+    r = torch.stack(ratios, dim=1).double()
+    tail = min(iterations, 2 * max(1, iterations // 4))  # an even count, so a period-2 oscillation averages out
+    return torch.exp(torch.log(r[:, -tail:].clamp_min(1e-30)).mean(dim=1))
