@@ -60,7 +60,7 @@ for (const [steps, tau] of [[1, 1], [2, 1], [3, 0.6]] as const) {
   });
 }
 
-test('IFT gradient equals finite differences of the converged solution (FPI and Anderson adjoints)', () => {
+test('IFT gradient equals finite differences of the converged solution (FPI, Anderson and Broyden adjoints)', () => {
   const p = tanhProblem(12, d, B, 0.8, 0.5);
   const W = tf.variable(f32Tensor(p.W, [d, d]), true, 'iftW');
   const x = f32Tensor(p.x, [B, d]);
@@ -70,7 +70,7 @@ test('IFT gradient equals finite differences of the converged solution (FPI and 
   assert.ok(stats.converged.every(Boolean));
   const v = f32Tensor(lossWeights, [B, d]); // ∂L/∂z* of L = Σ c ⊙ z*
   const fd = finiteDifferences(p, (Wp) => loss64(tanhFixedPoint64(p, Wp)));
-  for (const solver of ['fixed_point_iter', 'anderson'] as const) {
+  for (const solver of ['fixed_point_iter', 'anderson', 'broyden'] as const) {
     const r = implicitGradients(map, zStar, v, [W], { solver, options: { maxIter: 200, tol: 1e-7 } });
     assert.ok(r.stats.converged.every(Boolean), `${solver} adjoint converged`);
     const err = relErr(r.grads[W.name]!.dataSync(), fd);

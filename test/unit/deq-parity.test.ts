@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
 import { anderson } from '../../trainer/deq/anderson';
+import { broyden } from '../../trainer/deq/broyden';
 import { implicitGradients, phantomUnroll, type AdjointOptions } from '../../trainer/deq/deqGradients';
 import { fixedPointIteration, type SolveResult } from '../../trainer/deq/fixedPointIteration';
 import type { AndersonOptions, SolverName } from '../../trainer/deq/solverOptions';
@@ -34,9 +35,10 @@ const cases: { solver: SolverName; options: Partial<AndersonOptions> }[] = [
   { solver: 'fixed_point_iter', options: { maxIter: 60, tol: 3e-4, stopMode: 'rel' } },
   { solver: 'anderson', options: { maxIter: 30, minIter: 4, tol: 1e-4, stopMode: 'rel', memory: 3, beta: 0.7, lambda: 1e-3 } },
   { solver: 'anderson', options: { maxIter: 7, tol: 1e-8, returnFinal: true } },
+  { solver: 'broyden', options: { maxIter: 40, tol: 1e-4, stopMode: 'rel', memory: 8 } },
 ];
 const phantom = { steps: 2, tau: 0.8 };
-const adjoint: AdjointOptions = { solver: 'anderson', options: { maxIter: 40, tol: 1e-6 } };
+const adjoint: AdjointOptions = { solver: 'broyden', options: { maxIter: 40, tol: 1e-6 } };
 
 const f32 = (t: tf.Tensor): StoredArray => ({ dtype: 'float32', shape: t.shape, data: t.dataSync() as Float32Array });
 
@@ -74,7 +76,8 @@ test('DEQ solvers and gradients agree across the TF.js and PyTorch engines', () 
     const meta = out.meta as { cases: { iterations: number; nstep: number[]; fallbacks: number; converged: boolean[] }[]; adjoint: { iterations: number } };
 
     let worst = 0;
-    const results: SolveResult[] = cases.map((k) => (k.solver === 'anderson' ? anderson(map, z0, k.options) : fixedPointIteration(map, z0, k.options)));
+    const solvers = { anderson, broyden, fixed_point_iter: fixedPointIteration };
+    const results: SolveResult[] = cases.map((k) => solvers[k.solver](map, z0, k.options));
     results.forEach((r, i) => {
       const py = meta.cases[i]!;
       const label = `case ${i} (${cases[i]!.solver} ${JSON.stringify(cases[i]!.options)})`;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
 import { anderson, mixingWeights } from '../../trainer/deq/anderson';
+import { broyden } from '../../trainer/deq/broyden';
 import { fixedPointIteration } from '../../trainer/deq/fixedPointIteration';
 import { summarizeSolverStats } from '../../trainer/deq/solverStats';
 import { InputError } from '../../trainer/inputError';
@@ -258,4 +259,43 @@ test('options are validated with the field named (InputError)', () => {
   assert.throws(() => fixedPointIteration(map, z0, { memory: 3 } as never), /fixed-point iteration: unknown option "memory"/);
   assert.throws(() => fixedPointIteration(() => tf.zeros([1, 3]), z0), /returned shape \[1,3\] for a state of shape \[1,2\]/);
   z0.dispose();
+});
+
+test('Broyden: the affine fixed point in at most 2d iterations (Gay), fewer than plain iteration on the tanh map; a zero update falls back per sample', () => {
+  withTensors(() => {
+    const d = 6;
+    const p = tanhProblem(7, d, 2, 0.95);
+    const A = f32Tensor(p.W, [d, d]);
+    const b = f32Tensor(p.x, [2, d]);
+    const z0 = tf.zeros([2, d]);
+    // g(z) = z(A − I) + b is affine: Broyden's good method terminates within 2d steps (Gay 1979).
+    const affine = broyden((z) => tf.add(tf.matMul(z as tf.Tensor2D, A as tf.Tensor2D), b), z0, { maxIter: 100, tol: 1e-5 });
+    assert.ok(affine.stats.converged.every(Boolean) && affine.stats.iterations <= 2 * d + 1, `Broyden affine: ${affine.stats.iterations} iterations`);
+    const fpi = fixedPointIteration((z) => tf.add(tf.matMul(z as tf.Tensor2D, A as tf.Tensor2D), b), z0, { maxIter: 500, tol: 1e-5 });
+    assert.ok(maxAbsDiff(affine.solution.dataSync(), fpi.solution.dataSync()) < 1e-3);
+
+    const q = tanhProblem(3, 16, 4, 0.95, 0.3);
+    const W = f32Tensor(q.W, [16, 16]);
+    const x = f32Tensor(q.x, [4, 16]);
+    const zq = tf.zeros([4, 16]);
+    const plain = fixedPointIteration(tanhMap(W, x), zq, { maxIter: 200, tol: 1e-5 });
+    const br = broyden(tanhMap(W, x), zq, { maxIter: 200, tol: 1e-5 });
+    console.log(`tanh d=16: FPI ${plain.stats.iterations}, Broyden ${br.stats.iterations} iterations; affine d=6: Broyden ${affine.stats.iterations}`);
+    assert.ok(br.stats.converged.every(Boolean) && br.stats.iterations < plain.stats.iterations);
+    assert.ok(maxAbsDiff(br.solution.dataSync(), tanhFixedPoint64(q)) < 2e-4);
+
+    // f(z) = z + 1 on sample 0: Δg = 0, so vᵀΔg = 0 and the update is skipped; the step stays x − Hg = f(x).
+    const slopes = tf.tensor2d([[1, 1, 1, 1], [0.5, 0.3, 0.7, 0.2]]);
+    const z4 = tf.zeros([2, 4]);
+    const opts = { maxIter: 6, tol: 1e-6, returnFinal: true };
+    const mixed = broyden((z) => tf.add(tf.mul(z, slopes), 1), z4, opts);
+    assert.equal(mixed.stats.fallbacks, 5);
+    assert.deepEqual((mixed.solution.arraySync() as number[][])[0], [6, 6, 6, 6]);
+    const s1 = tf.tensor2d([[0.5, 0.3, 0.7, 0.2]]);
+    const z1 = tf.zeros([1, 4]);
+    const alone = broyden((z) => tf.add(tf.mul(z, s1), 1), z1, opts);
+    assert.ok(maxAbsDiff((mixed.solution.arraySync() as number[][])[1]!, alone.solution.dataSync()) < 1e-6);
+    assert.throws(() => broyden((z) => z, z1, { beta: 0.5 } as never), /Broyden solver: unknown option "beta"/);
+    tf.dispose([A, b, z0, affine.solution, fpi.solution, W, x, zq, plain.solution, br.solution, slopes, z4, mixed.solution, s1, z1, alone.solution]);
+  });
 });

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The gradient kernels are registered on import (tfjs-core ships them separately).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { anderson } from './anderson';
+import { broyden } from './broyden';
 import { fixedPointIteration, type FixedPointMap } from './fixedPointIteration';
 import type { AndersonOptions, SolverName } from './solverOptions';
 import type { SolverStats } from './solverStats';
@@ -55,9 +56,10 @@ export function solveAdjoint(map: FixedPointMap, zStar: tf.Tensor, v: tf.Tensor,
   const adjointMap = (u: tf.Tensor): tf.Tensor => tf.add(vectorJacobianProduct(map, zStar, u), v);
   const zeros = tf.zerosLike(v);
   try {
-    const { solution, stats } = a.solver === 'anderson'
-      ? anderson(adjointMap, zeros, a.options)
-      : fixedPointIteration(adjointMap, zeros, a.options); // Anderson-only fields are refused here
+    // Each solver refuses the fields it does not know (e.g. beta for plain iteration).
+    const { solution, stats } = a.solver === 'anderson' ? anderson(adjointMap, zeros, a.options)
+      : a.solver === 'broyden' ? broyden(adjointMap, zeros, a.options)
+        : fixedPointIteration(adjointMap, zeros, a.options);
     return { u: solution, stats };
   } finally {
     zeros.dispose();

@@ -3,7 +3,7 @@
 import { InputError } from '../inputError';
 
 export type StopMode = 'abs' | 'rel';
-export type SolverName = 'fixed_point_iter' | 'anderson';
+export type SolverName = 'fixed_point_iter' | 'anderson' | 'broyden';
 
 export interface SolverOptions {
   /** Map evaluations at most (each iteration applies the map once). */
@@ -27,11 +27,19 @@ export interface AndersonOptions extends SolverOptions {
   lambda: number;
 }
 
+export interface BroydenOptions extends SolverOptions {
+  /** Rank-one updates kept of the inverse-Jacobian estimate (the oldest is replaced, slot k mod memory). */
+  memory: number;
+}
+
 export const defaultSolverOptions: SolverOptions = { maxIter: 40, minIter: 0, tol: 1e-3, stopMode: 'abs', returnFinal: false };
 // TorchDEQ's Anderson defaults (reference.md §4.3) but m = 5 as the Attractor/TRM-DEQ code.
 export const defaultAndersonOptions: AndersonOptions = { ...defaultSolverOptions, memory: 5, beta: 1, lambda: 1e-4 };
 
-const KNOWN = new Set(['maxIter', 'minIter', 'tol', 'stopMode', 'returnFinal', 'memory', 'beta', 'lambda']);
+export const defaultBroydenOptions: BroydenOptions = { ...defaultSolverOptions, memory: 30 };
+
+const BASE = ['maxIter', 'minIter', 'tol', 'stopMode', 'returnFinal'];
+const KNOWN = new Set([...BASE, 'memory', 'beta', 'lambda']);
 
 function check(where: string, ok: boolean, field: string, want: string, value: unknown): void {
   if (!ok) throw new InputError(`${where}: ${field} must be ${want}, got ${JSON.stringify(value)}`);
@@ -39,8 +47,15 @@ function check(where: string, ok: boolean, field: string, want: string, value: u
 
 /** The defaults with `given` over them, every field checked; `where` names the caller in errors. */
 export function solverOptions(given: Partial<SolverOptions> = {}, where = 'fixed-point solver'): SolverOptions {
-  for (const k of Object.keys(given)) if (!KNOWN.has(k) || k === 'memory' || k === 'beta' || k === 'lambda') throw new InputError(`${where}: unknown option "${k}" (known: maxIter, minIter, tol, stopMode, returnFinal)`);
+  for (const k of Object.keys(given)) if (!BASE.includes(k)) throw new InputError(`${where}: unknown option "${k}" (known: ${BASE.join(', ')})`);
   return checkBase({ ...defaultSolverOptions, ...given }, where);
+}
+
+export function broydenOptions(given: Partial<BroydenOptions> = {}, where = 'Broyden solver'): BroydenOptions {
+  for (const k of Object.keys(given)) if (!BASE.includes(k) && k !== 'memory') throw new InputError(`${where}: unknown option "${k}" (known: ${BASE.join(', ')}, memory)`);
+  const o = checkBase({ ...defaultBroydenOptions, ...given }, where);
+  check(where, Number.isInteger(o.memory) && o.memory >= 1, 'memory', 'an integer ≥ 1', o.memory);
+  return o;
 }
 
 export function andersonOptions(given: Partial<AndersonOptions> = {}, where = 'Anderson solver'): AndersonOptions {

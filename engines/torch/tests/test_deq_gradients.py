@@ -61,7 +61,7 @@ def test_phantom_gradient_matches_finite_differences_of_the_unrolled_map(steps, 
     assert rel_err(fd, finite_differences(W, lambda Wq: float((fixed_point(Wq, x) * c).sum()))) > 1e-2
 
 
-@pytest.mark.parametrize("solver", ["fixed_point_iter", "anderson"])
+@pytest.mark.parametrize("solver", ["fixed_point_iter", "anderson", "broyden"])
 def test_ift_gradient_matches_finite_differences_of_the_solution(solver):
     W, x, c = problem(12)
     Wp = W.clone().requires_grad_()

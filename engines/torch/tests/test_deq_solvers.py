@@ -178,3 +178,30 @@ def test_fpi_refuses_anderson_fields_and_shape_changes():
         fixed_point_iter(lambda z: z, torch.zeros(1, 2), {"memory": 3})
     with pytest.raises(ValueError, match=r"returned shape \[1, 3\] for a state of shape \[1, 2\]"):
         fixed_point_iter(lambda z: torch.zeros(1, 3), torch.zeros(1, 2))
+
+
+def test_broyden_affine_within_2d_iterations_tanh_fewer_than_fpi_and_per_sample_fallback():
+    from reclab.deq import broyden
+    d, B = 6, 2
+    A = contraction(7, d, 0.95)
+    b = torch.randn(B, d, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    exact = np.linalg.solve((np.eye(d) - A.numpy()).T, b.numpy().T).T
+    z, s = broyden(lambda v: v @ A + b, torch.zeros(B, d, dtype=torch.float64), {"max_iter": 100, "tol": 1e-10})
+    assert bool(s.converged.all()) and s.iterations <= 2 * d + 1, s.iterations  # Gay (1979): 2d steps on affine g
+    np.testing.assert_allclose(z.numpy(), exact, atol=1e-8)
+
+    W = contraction(3, 16, 0.95, torch.float32)
+    x = 0.3 * torch.randn(4, 16, generator=torch.Generator().manual_seed(4))
+    f = lambda v: torch.tanh(v @ W + x)  # noqa: E731
+    _, sf = fixed_point_iter(f, torch.zeros(4, 16), {"max_iter": 200, "tol": 1e-5})
+    _, sb = broyden(f, torch.zeros(4, 16), {"max_iter": 200, "tol": 1e-5})
+    assert bool(sb.converged.all()) and sb.iterations < sf.iterations
+
+    slopes = torch.tensor([[1.0, 1, 1, 1], [0.5, 0.3, 0.7, 0.2]], dtype=torch.float64)
+    opts = {"max_iter": 6, "tol": 1e-6, "return_final": True}
+    z, s = broyden(lambda v: v * slopes + 1, torch.zeros(2, 4, dtype=torch.float64), opts)
+    assert s.fallbacks == 5 and z[0].tolist() == [6, 6, 6, 6]
+    alone, _ = broyden(lambda v: v * slopes[1:] + 1, torch.zeros(1, 4, dtype=torch.float64), opts)
+    torch.testing.assert_close(z[1:], alone)
+    with pytest.raises(BadInput, match="Broyden solver: unknown option 'beta'"):
+        broyden(lambda v: v, torch.zeros(1, 2), {"beta": 0.5})

@@ -102,11 +102,64 @@ def anderson(f: FixedPointMap, z0: torch.Tensor, options: Optional[Mapping[str, 
     return solution.reshape(shape), stats
 
 
+@torch.no_grad()
+def broyden(f: FixedPointMap, z0: torch.Tensor, options: Optional[Mapping[str, Any]] = None) -> Tuple[torch.Tensor, SolverStats]:
+    """Broyden's ("good") method on g(z) = f(z) - z without line search (trainer/deq/broyden.ts):
+    H ~ inverse Jacobian of g, kept as -I + sum u_i v_i^T (at most `memory` terms, slot k mod
+    memory); x <- x - H g; v^T = dx^T H, u = (dx - H dg) / (v^T dg). A sample whose v^T dg is 0 or
+    not finite skips its update (stats.fallbacks)."""
+    o = solver_options(options, broyden=True, where="Broyden solver")
+    _check_state(z0, "Broyden solver")
+    shape = z0.shape
+    B = shape[0]
+    rec = SolveRecorder("broyden", o, B)
+    us, vs = [], []
+
+    def low_rank(a_list, b_list, y):
+        if not a_list:
+            return torch.zeros_like(y)
+        coef = torch.bmm(torch.stack(b_list, 1), y[:, :, None])  # [B, r, 1]
+        return torch.bmm(coef.transpose(1, 2), torch.stack(a_list, 1))[:, 0]
+
+    H = lambda y: -y + low_rank(us, vs, y)  # noqa: E731
+    Ht = lambda y: -y + low_rank(vs, us, y)  # noqa: E731
+    x = z0.reshape(B, -1).clone()
+    fx = _apply(f, x.reshape(shape)).reshape(B, -1)
+    g = fx - x
+    stop = rec.record(x, fx)
+    k = 1
+    while k < o.max_iter and not stop:
+        x_new = x - H(g)
+        f_new = _apply(f, x_new.reshape(shape)).reshape(B, -1)
+        stop = rec.record(x_new, f_new)
+        g_new = f_new - x_new
+        if not stop:
+            dx, dg = x_new - x, g_new - g
+            v = Ht(dx)
+            den = (v * dg).sum(dim=1)
+            ok = torch.isfinite(den) & (den != 0)
+            rec.fallbacks += int((~ok).sum())
+            mask = ok.to(x.dtype)[:, None]
+            u = (dx - H(dg)) / torch.where(ok, den, torch.ones_like(den))[:, None] * mask
+            slot = (k - 1) % o.memory
+            if slot < len(us):
+                us[slot], vs[slot] = u, v * mask
+            else:
+                us.append(u)
+                vs.append(v * mask)
+        x, fx, g = x_new, f_new, g_new
+        k += 1
+    solution, stats = rec.finish(fx)
+    return solution.reshape(shape), stats
+
+
 def solve(name: str, f: FixedPointMap, z0: torch.Tensor, options: Optional[Mapping[str, Any]] = None) -> Tuple[torch.Tensor, SolverStats]:
-    """The solver by name ('fixed_point_iter' | 'anderson')."""
+    """The solver by name ('fixed_point_iter' | 'anderson' | 'broyden'); each refuses the options it
+    does not know (plain iteration: memory/beta/lam; Broyden: beta/lam)."""
     if name == "anderson":
         return anderson(f, z0, options)
+    if name == "broyden":
+        return broyden(f, z0, options)
     if name == "fixed_point_iter":
-        opts = {k: v for k, v in (options or {}).items() if k not in ("memory", "beta", "lam")}
-        return fixed_point_iter(f, z0, opts)
-    raise ValueError(f"unknown fixed-point solver {name!r} (known: fixed_point_iter, anderson)")
+        return fixed_point_iter(f, z0, options)
+    raise ValueError(f"unknown fixed-point solver {name!r} (known: fixed_point_iter, anderson, broyden)")

@@ -29,14 +29,16 @@ class SolverOptions:
     lam: float = 1e-4  # relative to the Gram's mean diagonal (see solvers.mixing_weights)
 
 
-def solver_options(given: Optional[Mapping[str, Any]] = None, anderson: bool = False, where: str = "fixed-point solver") -> SolverOptions:
-    """The defaults with `given` over them, every field checked; BadInput names the field."""
+def solver_options(given: Optional[Mapping[str, Any]] = None, anderson: bool = False, where: str = "fixed-point solver",
+                   broyden: bool = False) -> SolverOptions:
+    """The defaults with `given` over them, every field checked; BadInput names the field.
+    anderson: memory/beta/lam allowed; broyden: memory allowed (default 30, the rank kept)."""
     given = dict(given or {})
-    known = {**_BASE, **(_ANDERSON if anderson else {})}
+    known = {**_BASE, **(_ANDERSON if anderson else {}), **({"memory": 30} if broyden else {})}
     for k in given:
         if k not in known:
             raise BadInput(f"{where}: unknown option {k!r} (known: {', '.join(known)})")
-    o = {**_BASE, **_ANDERSON, **given}
+    o = {**_BASE, **_ANDERSON, **({"memory": 30} if broyden else {}), **given}
 
     def check(ok: bool, name: str, want: str) -> None:
         if not ok:
