@@ -1,5 +1,5 @@
 // DEQ solvers side by side on both engines: iterations and time to tolerance of plain fixed-point
-// iteration vs Anderson (m = 5) on a 9x9-sized state [B, 81, D] (z ↦ tanh(zW + x), W symmetric with ‖W‖₂ = 0.95, x ~ 0.1·N(0, 1),
+// iteration vs Anderson (m = 5) vs Broyden on a 9x9-sized state [B, 81, D] (z ↦ tanh(zW + x), W symmetric with ‖W‖₂ = 0.95, x ~ 0.1·N(0, 1),
 // stop rule rel < tol), and the memory of a phantom (K = 2) and an IFT gradient at max 8 vs 32
 // solver iterations beside backprop through the whole solve (BPTT). TF.js: tf.profile peakBytes;
 // torch (`python -m reclab.deq.bench --json`): bytes saved for backward (and CUDA peak on a GPU).
@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../protocol/config';
 import { selectBackend } from '../trainer/backend';
 import { anderson } from '../trainer/deq/anderson';
+import { broyden } from '../trainer/deq/broyden';
 import { implicitGradients, phantomUnroll } from '../trainer/deq/deqGradients';
 import { fixedPointIteration } from '../trainer/deq/fixedPointIteration';
 import { torchEnginePath, workerEnvironment } from '../trainer/engines/workerEnvironment';
@@ -48,7 +49,7 @@ async function benchTfjs(): Promise<void> {
   const map = (z: tf.Tensor) => tf.tanh(tf.add(tf.reshape(tf.matMul(tf.reshape(z, [B * 81, D]), W), [B, 81, D]), x));
   const z0 = tf.zerosLike(x);
   console.log(`TF.js (${backend.name}): state [${B}, 81, ${D}], W symmetric, ‖W‖₂ = 0.95, tol ${tol} (rel), median of ${rounds}`);
-  for (const [name, solve] of [['fixed_point_iter', fixedPointIteration], ['anderson', anderson]] as const) {
+  for (const [name, solve] of [['fixed_point_iter', fixedPointIteration], ['anderson', anderson], ['broyden', broyden]] as const) {
     const times: number[] = [];
     let iterations = 0;
     let converged = false;

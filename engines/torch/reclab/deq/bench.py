@@ -1,4 +1,4 @@
-"""The torch side of bench/deq-solver.bench.ts: FPI vs Anderson iterations and time to tolerance
+"""The torch side of bench/deq-solver.bench.ts: FPI vs Anderson vs Broyden iterations and time to tolerance
 on a 9x9-sized state [B, 81, D] (z -> tanh(zW + x), W symmetric, ||W||_2 = 0.95, x ~ 0.1 N(0, 1)), and the graph memory of a
 phantom (K = 2) and an IFT gradient at max 8 vs 32 solver iterations beside BPTT through the solve.
 Graph memory = bytes autograd saves for backward (saved_tensors_hooks): on a CPU that is what grows
@@ -41,7 +41,7 @@ def main() -> None:
     z0 = torch.zeros_like(x)
 
     solvers = {}
-    for name in ("fixed_point_iter", "anderson"):
+    for name in ("fixed_point_iter", "anderson", "broyden"):
         times, iters = [], 0
         for _ in range(a.rounds):
             t0 = time.perf_counter()
