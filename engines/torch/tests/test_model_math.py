@@ -247,6 +247,10 @@ def test_reset_takes_new_rows_only_where_halted_and_halting_rules():
 
 def test_depth_curriculum_stages_and_boundaries():
     assert derived_stages(Depth(3, 6)) == [Depth(1, 2), Depth(2, 4), Depth(3, 6)]
+    # Stage 2 is clamped to the base (min(base, .)); stage 1 keeps its floor of 2 L-cycles:
+    # base (3, 1): stage 1 (1, 2), stage 2 min(1, max(2, 1)) = 1 L-cycle; base (1, 1) likewise.
+    assert derived_stages(Depth(3, 1)) == [Depth(1, 2), Depth(2, 1), Depth(3, 1)]
+    assert derived_stages(Depth(1, 1)) == [Depth(1, 2), Depth(1, 1), Depth(1, 1)]
     sched = depth_schedule(Depth(3, 6), {"enabled": True, "boundaries": [0.3, 0.6]})
     # progress (s − 1)/10: steps 1–3 -> stage 0, 4–6 -> 1, 7–10 -> 2
     assert [sched.at(s, 10)[0] for s in range(1, 11)] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]

@@ -14,7 +14,8 @@ def derived_stages(base: Depth) -> List[Depth]:
     """(1,2) -> (2,4) -> (3,6) for base (3,6), as the reference derives them."""
     T, n = base.h_cycles, base.l_cycles
     s1 = Depth(max(1, math.ceil(T / 3)), max(2, math.ceil(n / 3)))
-    s2 = Depth(max(s1.h_cycles, math.ceil(2 * T / 3)), max(s1.l_cycles, math.ceil(2 * n / 3)))
+    # Clamped to the base depth, as the reference: min(base, .) (trainer/train/depthCurriculum.ts too).
+    s2 = Depth(min(T, max(s1.h_cycles, math.ceil(2 * T / 3))), min(n, max(s1.l_cycles, math.ceil(2 * n / 3))))
     return [s1, s2, Depth(T, n)]
 
 
