@@ -88,6 +88,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
     testBlanks: blankRange,
     testPerBlank: int(1),
     augment: z.boolean(),
+    hints: z.boolean().optional().describe('Augmented HRM hint examples (reference §3.1): each training example also appears with k ~ U{1..u-1} of its u unknown cells revealed (same solution). Default false.'),
   }).strict(),
   z.object({
     kind: z.literal('sudoku-csv'),
@@ -96,6 +97,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
     subsample: int(1).optional(),
     augmentationsPerPuzzle: int(0),
     testLimit: int(1).optional(),
+    hints: z.boolean().optional().describe('Augmented HRM hint examples (reference §3.1): each training example also appears with k ~ U{1..u-1} of its u unknown cells revealed (same solution). Default false.'),
   }).strict(),
   z.object({
     kind: z.literal('generated-maze'),
@@ -104,6 +106,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
     testMazes: int(1).describe('Held-out mazes; none of them, nor any rotation or reflection of one, is trained on.'),
     minPathLength: int(1).describe('Hardness: every maze\'s unique shortest S-G path is at least this many moves.'),
     augment: z.boolean().describe('Train on each maze\'s 8 rotations/reflections (pre-expanded groups, as the reference builder).'),
+    hints: z.boolean().optional().describe('Augmented HRM hint examples (reference §3.1): each training example also appears with k ~ U{1..u-1} of its u unknown cells revealed (same solution). Default false.'),
   }).strict(),
   z.object({
     kind: z.literal('maze-csv'),
@@ -111,6 +114,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
     testFile: z.string().min(1),
     subsample: int(1).optional(),
     augment: z.boolean().describe('Groups of each training maze\'s 8 dihedral images (the reference builder\'s aug).'),
+    hints: z.boolean().optional().describe('Augmented HRM hint examples (reference §3.1): each training example also appears with k ~ U{1..u-1} of its u unknown cells revealed (same solution). Default false.'),
     testLimit: int(1).optional(),
   }).strict(),
 ]);

@@ -7,6 +7,7 @@ import { cyclicDigitShift } from '../../trainer/data/sudokuAugment';
 import { generatePuzzle, randomSolvedGrid } from '../../trainer/data/sudokuGenerator';
 import { isCompleteValidGrid, keepsGivens } from '../../trainer/data/sudokuRules';
 import { hintExample, withHintExamples } from '../../trainer/data/hintAugment';
+import { loadTaskData } from '../../trainer/data/taskData';
 import { Rng } from '../../trainer/random';
 import { applyRelabelling, cyclicShiftRelabellings, inverseRelabelling, randomSymmetryRelabellings } from '../../trainer/vote/relabelling';
 import { applyRule, votingRules, type Pass } from '../../trainer/vote/votingRules';
@@ -167,4 +168,19 @@ test('hint examples (§3.1): same solution, every given kept, k in 1..blanks-1 b
   const h = hintExample({ question, answer, blanks: 3 }, rng)!;
   assert.ok(h.question.every((v, i) => v === question[i] || v === answer[i]));
   assert.ok(h.blanks >= 1 && h.blanks <= 2);
+});
+
+test('data.hints: every training group gains its hint examples (original first, same solution, fewer blanks); the test split is unchanged', () => {
+  const data = { kind: 'generated-sudoku' as const, side: 4 as const, trainPuzzles: 30, trainBlanks: [4, 8] as [number, number], testBlanks: [4, 5] as [number, number], testPerBlank: 5, augment: true };
+  const plain = loadTaskData(data, 3);
+  const hinted = loadTaskData({ ...data, hints: true }, 3);
+  assert.deepEqual(hinted.test, plain.test);
+  assert.equal(hinted.trainGroups.length, plain.trainGroups.length);
+  hinted.trainGroups.forEach((g, i) => {
+    assert.equal(g.length, 2);
+    assert.deepEqual(g[0], plain.trainGroups[i]![0]);
+    assert.equal(g[1]!.answer, g[0]!.answer);
+    assert.ok(g[1]!.blanks >= 1 && g[1]!.blanks < g[0]!.blanks);
+    assert.ok(keepsGivens(g[0]!.question, g[1]!.question));
+  });
 });

@@ -2,6 +2,8 @@
 // group per epoch, reference.md §1.2) and the held-out test set, plus the task they pose.
 import { resolve } from 'node:path';
 import type { DataConfig } from '../../protocol/config';
+import { Rng } from '../random';
+import { withHintExamples } from './hintAugment';
 import { buildGeneratedSudokuDataset } from './generatedDataset';
 import { loadMazeCsv } from './mazeCsv';
 import { buildGeneratedMazeDataset } from './mazeGenerator';
@@ -47,6 +49,12 @@ function mazeTask(side: number): Pick<TaskData, 'task' | 'vocabSize' | 'seqLen'>
 }
 
 export function loadTaskData(data: DataConfig, seed: number, baseDir = process.cwd()): TaskData {
+  const loaded = loadTaskDataWithoutHints(data, seed, baseDir);
+  // Hint examples (Augmented HRM, §3.1) join every training group; the test split never has them.
+  return data.hints ? { ...loaded, trainGroups: withHintExamples(loaded.trainGroups, new Rng(seed + 7919)) } : loaded;
+}
+
+function loadTaskDataWithoutHints(data: DataConfig, seed: number, baseDir: string): TaskData {
   if (data.kind === 'generated-sudoku') {
     const ds = buildGeneratedSudokuDataset({
       side: data.side, trainPuzzles: data.trainPuzzles, trainBlanks: data.trainBlanks,
