@@ -142,3 +142,25 @@ test('reclab vote on a trained run: single-pass accuracy equals reclab eval of t
   // reference rule can never beat the label-using one.
   for (const r of report.table) assert.ok(r.accuracy.reference >= r.accuracy['reference-label-free'] - 1e-12);
 });
+
+test('reclab vote on a maze run: the S/G swap and dihedral maps as perturbations, the reference rule in its maze form', { timeout: 300_000 }, () => {
+  const config = join(dir, 'maze.json');
+  writeFileSync(config, JSON.stringify({
+    extends: 'maze-small', seed: 4, checkpointEverySteps: 2, model: { hiddenSize: 16, numHeads: 2 },
+    train: { steps: 2, batchSize: 8, microBatchSize: 8, checkpoints: { keepLast: 2 } },
+    data: { size: 7, trainMazes: 8, testMazes: 6, minPathLength: 4 }, eval: { everySteps: 0, batchSize: 16 },
+  }));
+  const runDir = join(dir, 'maze-run');
+  const train = spawnSync(process.execPath, [cli, 'train', '--config', config, '--run-dir', runDir, '--quiet'], { encoding: 'utf8' });
+  assert.equal(train.status, 0, train.stderr);
+  const vote = spawnSync(process.execPath, [cli, 'vote', runDir, '--relabellings', '4', '--json', '--quiet'], { encoding: 'utf8' });
+  assert.equal(vote.status, 0, vote.stderr);
+  const report = JSON.parse(vote.stdout) as VoteReport;
+  assert.equal(report.task, 'maze');
+  assert.equal(report.puzzles.count, 6);
+  assert.deepEqual(report.perturbation.names, ['identity', 'swap S/G', 'dihedral#1', 'dihedral#2']);
+  assert.deepEqual(report.table.map((r) => r.passesPerPuzzle), [1, 4, 1, 4]);
+  const refused = spawnSync(process.execPath, [cli, 'vote', runDir, '--relabel', 'shift', '--quiet'], { encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--relabel: a maze model has one kind/);
+});

@@ -9,7 +9,9 @@ import { isCompleteValidGrid, keepsGivens } from '../../trainer/data/sudokuRules
 import { hintExample, withHintExamples } from '../../trainer/data/hintAugment';
 import { loadTaskData } from '../../trainer/data/taskData';
 import { Rng } from '../../trainer/random';
-import { applyRelabelling, cyclicShiftRelabellings, inverseRelabelling, randomSymmetryRelabellings } from '../../trainer/vote/relabelling';
+import { applyRelabelling, cyclicShiftRelabellings, inverseRelabelling, mazeRelabellings, randomSymmetryRelabellings } from '../../trainer/vote/relabelling';
+import { buildGeneratedMazeDataset } from '../../trainer/data/mazeGenerator';
+import { isValidMazeAnswer } from '../../trainer/data/mazeRules';
 import { applyRule, votingRules, type Pass } from '../../trainer/vote/votingRules';
 import { curveBudgets, evaluateBudget, tableBudgets, type ModelSlot } from '../../trainer/vote/computeCurve';
 
@@ -183,4 +185,39 @@ test('data.hints: every training group gains its hint examples (original first, 
     assert.ok(g[1]!.blanks >= 1 && g[1]!.blanks < g[0]!.blanks);
     assert.ok(keepsGivens(g[0]!.question, g[1]!.question));
   });
+});
+
+test('maze relabellings: S/G swap then the dihedral maps, each undone by its inverse; a relabelled solution stays a valid answer of the relabelled maze', () => {
+  const ds = buildGeneratedMazeDataset({ size: 7, trainMazes: 1, testMazes: 6, minPathLength: 4, augment: false, seed: 5 });
+  const all = mazeRelabellings(7, 16);
+  assert.deepEqual(all.slice(0, 3).map((r) => r.name), ['identity', 'swap S/G', 'dihedral#1']);
+  assert.equal(new Set(all.map((r) => `${r.cellSource.join(',')}|${r.valueMap.join(',')}`)).size, 16, '16 distinct maps');
+  for (const p of ds.test) {
+    assert.ok(isValidMazeAnswer(p.question, p.answer, 7), 'the solution is a valid answer');
+    for (const r of all) {
+      const inv = inverseRelabelling(r);
+      assert.deepEqual(applyRelabelling(applyRelabelling(p.question, r), inv), p.question, r.name);
+      assert.ok(isValidMazeAnswer(applyRelabelling(p.question, r), applyRelabelling(p.answer, r), 7), r.name);
+    }
+  }
+});
+
+test('a maze answer is valid only as one simple S-G path over open cells that keeps every wall, S and G', () => {
+  // 3x3:  S . .      the path S -> (0,1) -> (0,2) -> (1,2) -> G(2,2)
+  //       # # .
+  //       # # G
+  const [W, O, S, G, P] = [1, 2, 3, 4, 5];
+  const q = Uint8Array.of(S, O, O, W, W, O, W, W, G);
+  const right = Uint8Array.of(S, P, P, W, W, P, W, W, G);
+  assert.ok(isValidMazeAnswer(q, right, 3));
+  assert.equal(isValidMazeAnswer(q, Uint8Array.of(S, P, O, W, W, P, W, W, G), 3), false, 'a gap in the path');
+  assert.equal(isValidMazeAnswer(q, Uint8Array.of(S, P, P, P, W, P, W, W, G), 3), false, 'a wall turned into path');
+  assert.equal(isValidMazeAnswer(q, Uint8Array.of(S, O, O, W, W, O, W, W, G), 3), false, 'no path at all');
+  assert.equal(isValidMazeAnswer(q, Uint8Array.of(G, P, P, W, W, P, W, W, G), 3), false, 'the start replaced');
+  // S next to G: an empty path is a valid answer.
+  assert.ok(isValidMazeAnswer(Uint8Array.of(S, G, W, W), Uint8Array.of(S, G, W, W), 2));
+  // A loop beside the path is not one simple path.
+  const q4 = Uint8Array.of(S, O, O, O, O, W, O, O, O, O, O, O, W, W, W, G);
+  const loop = Uint8Array.of(S, P, P, P, O, W, O, P, P, P, P, P, W, W, W, G);
+  assert.equal(isValidMazeAnswer(q4, loop, 4), false);
 });

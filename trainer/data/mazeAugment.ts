@@ -16,6 +16,18 @@ function sourceOf(index: DihedralIndex, side: number, r: number, c: number): [nu
   return [i, j];
 }
 
+/** For each output cell, the input cell it takes under the map (row-major indices). */
+export function dihedralCellSource(index: DihedralIndex, side: number): Int32Array {
+  const out = new Int32Array(side * side);
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      const [i, j] = sourceOf(index, side, r, c);
+      out[r * side + c] = i * side + j;
+    }
+  }
+  return out;
+}
+
 export function applyDihedral(grid: Uint8Array, index: DihedralIndex, side: number): Uint8Array {
   if (grid.length !== side * side) throw new RangeError(`applyDihedral: expected ${side * side} cells for a ${side}x${side} grid, got ${grid.length}`);
   const out = new Uint8Array(grid.length);

@@ -5,6 +5,8 @@
 //   out[i] = valueMap[in[cellSource[i]]].
 import { applyTransform, identityTransform, randomTransform, type SudokuTransform } from '../data/sudokuAugment';
 import type { SudokuSide } from '../data/sudokuRules';
+import { DIHEDRAL_INDICES, dihedralCellSource } from '../data/mazeAugment';
+import { MAZE_GOAL, MAZE_START, MAZE_VOCAB_SIZE } from '../data/mazeGrid';
 import type { Rng } from '../random';
 
 export interface Relabelling {
@@ -75,4 +77,22 @@ export function randomSymmetryRelabellings(side: SudokuSide, count: number, rng:
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`relabellings: expected a count >= 1, got ${count}`);
   return Array.from({ length: count }, (_, i) =>
     sudokuSymmetryRelabelling(i === 0 ? identityTransform(side) : randomTransform(side, rng), side, i === 0 ? 'identity' : `symmetry#${i}`));
+}
+
+/**
+ * Maze relabellings (§3.2): the reference's start/goal swap (`maze_swap`, S <-> G: the same path
+ * read backwards), then the seven other dihedral maps, then each of those with the swap — up to 16.
+ * Cells hold maze tokens (wall, open, S, G, path), so the value map acts on tokens.
+ */
+export function mazeRelabellings(side: number, count = 2): Relabelling[] {
+  if (!Number.isInteger(count) || count < 1 || count > 16) throw new RangeError(`relabellings: expected 1..16 maze relabellings, got ${count}`);
+  const same = Uint8Array.from({ length: MAZE_VOCAB_SIZE }, (_, t) => t);
+  const swapped = same.map((t) => (t === MAZE_START ? MAZE_GOAL : t === MAZE_GOAL ? MAZE_START : t));
+  const all: Relabelling[] = [
+    { name: 'identity', cellSource: dihedralCellSource(0, side), valueMap: same },
+    { name: 'swap S/G', cellSource: dihedralCellSource(0, side), valueMap: swapped },
+  ];
+  for (const k of DIHEDRAL_INDICES.slice(1)) all.push({ name: `dihedral#${k}`, cellSource: dihedralCellSource(k, side), valueMap: same });
+  for (const k of DIHEDRAL_INDICES.slice(1)) all.push({ name: `dihedral#${k}+swap`, cellSource: dihedralCellSource(k, side), valueMap: swapped });
+  return all.slice(0, count);
 }

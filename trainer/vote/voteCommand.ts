@@ -20,9 +20,20 @@ import { writeFileAtomic } from '../run/atomicWrite';
 import { RunDirectory } from '../run/runDirectory';
 import { Rng } from '../random';
 import { curveBudgets, evaluateBudget, tableBudgets, type ModelSlot } from './computeCurve';
-import { cyclicShiftRelabellings, randomSymmetryRelabellings, type Relabelling } from './relabelling';
+import { cyclicShiftRelabellings, mazeRelabellings, randomSymmetryRelabellings, type Relabelling } from './relabelling';
+import { isValidMazeAnswer } from '../data/mazeRules';
 import { runModelPasses, type GridTask, type Perturbation, type VotePuzzle } from './votePasses';
 import { votingRules, type Pass } from './votingRules';
+
+/** Maze grids hold their tokens (wall, open, S, G, path) as they are. */
+export function mazeTask(side: number): GridTask {
+  return {
+    name: 'maze',
+    encode: (grid) => Int32Array.from(grid),
+    decode: (tokens) => Uint8Array.from(tokens),
+    isValidAnswer: (question, answer) => isValidMazeAnswer(question, answer, side),
+  };
+}
 
 export function sudokuTask(side: SudokuSide): GridTask {
   return {
@@ -37,7 +48,7 @@ const flags = {
   'held-out': { type: 'string', value: 'N', help: 'vote on N held-out puzzles of the first run, evenly spaced (default 100)' },
   puzzles: { type: 'string', value: 'FILE', help: 'puzzles "QUESTION:SOLUTION" one per line (- = stdin); needed for bare .onnx files' },
   checkpoints: { type: 'string', value: 'K', help: 'the newest K checkpoints of each run (model bootstrapping; default 1)' },
-  relabellings: { type: 'string', value: 'R', help: 'relabelled copies of each puzzle incl. the original (default: the side, 9 for 9x9)' },
+  relabellings: { type: 'string', value: 'R', help: 'relabelled copies of each puzzle incl. the original (Sudoku default: the side, 9 for 9x9; mazes: 2 = S/G swap, up to 16 with the dihedral maps)' },
   relabel: { type: 'string', value: 'shift|symmetry', help: '"shift": the reference cyclic digit shifts (default); "symmetry": random Sudoku symmetries' },
   steps: { type: 'string', value: 'K', help: 'supervision steps per pass (default the model\'s reclab.halt_max_steps, else 16)' },
   batch: { type: 'string', value: 'N', help: 'rows per onnxruntime call (default 256)' },
@@ -92,8 +103,8 @@ function isExportOf(onnx: string, runId: string, step: number, checkpoint: strin
   }
 }
 
-function puzzlesFor(first: Target, given: string | undefined, heldOut: string | undefined, side: SudokuSide): { puzzles: VotePuzzle[]; source: string } {
-  if (given !== undefined) {
+function puzzlesFor(first: Target, given: string | undefined, heldOut: string | undefined, side: SudokuSide | undefined): { puzzles: VotePuzzle[]; source: string } {
+  if (given !== undefined && side !== undefined) {
     let lines;
     try {
       lines = readPuzzleLines(given);
@@ -164,14 +175,27 @@ export const voteCommand = defineCommand({
           throw new InputError(`${infos[i]!.model}: task ${m.contract.task} with ${m.contract.seqLen} cells does not match ${infos[0]!.model} (${c.task}, ${c.seqLen})`);
         }
       }
-      if (c.sudokuSide === undefined) throw new InputError(`${infos[0]!.model}: task "${c.task}": vote needs a Sudoku model`);
-      const side = c.sudokuSide;
-      const task = sudokuTask(side);
-      const { puzzles, source } = puzzlesFor(targets[0]!, f.puzzles, f['held-out'], side);
-      const kind = f.relabel ?? 'shift';
-      if (kind !== 'shift' && kind !== 'symmetry') throw new UsageError(`--relabel: expected shift or symmetry, got "${kind}"`);
-      const R = intFlag(f.relabellings, 'relabellings', side, 1, kind === 'shift' ? side : 10_000);
-      const relabellings: Relabelling[] = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0) + 7919));
+      const maze = c.task === 'maze' ? c.mazeGrid : undefined;
+      if (c.sudokuSide === undefined && !(maze && maze.height === maze.width)) {
+        throw new InputError(`${infos[0]!.model}: task "${c.task}": vote needs a Sudoku model or a square maze model`);
+      }
+      let task: GridTask, relabellings: Relabelling[], kind: string, puzzles: VotePuzzle[], source: string;
+      if (maze) {
+        task = mazeTask(maze.height);
+        if (f.puzzles !== undefined) throw new UsageError('--puzzles: a maze model votes on its run\'s held-out mazes (--held-out N)');
+        ({ puzzles, source } = puzzlesFor(targets[0]!, undefined, f['held-out'], undefined));
+        kind = 'maze: S/G swap, dihedral maps';
+        if (f.relabel !== undefined) throw new UsageError('--relabel: a maze model has one kind (S/G swap, then the dihedral maps)');
+        relabellings = mazeRelabellings(maze.height, intFlag(f.relabellings, 'relabellings', 2, 1, 16));
+      } else {
+        const side = c.sudokuSide!;
+        task = sudokuTask(side);
+        ({ puzzles, source } = puzzlesFor(targets[0]!, f.puzzles, f['held-out'], side));
+        kind = f.relabel ?? 'shift';
+        if (kind !== 'shift' && kind !== 'symmetry') throw new UsageError(`--relabel: expected shift or symmetry, got "${kind}"`);
+        const R = intFlag(f.relabellings, 'relabellings', side, 1, kind === 'shift' ? side : 10_000);
+        relabellings = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0) + 7919));
+      }
       const steps = intFlag(f.steps, 'steps', c.haltMaxSteps ?? 16, 1, 256);
       const seed = intFlag(f.seed, 'seed', 0, 0);
       const noisy = intFlag(f['noise-passes'], 'noise-passes', 0, 0, 1000);
@@ -198,9 +222,9 @@ export const voteCommand = defineCommand({
       const slots: ModelSlot[] = infos.map((i) => ({ run: i.run, checkpoint: i.checkpoint }));
       const K = Math.max(...infos.map((i) => i.checkpoint)) + 1;
       const S = targets.length;
-      const budget = (b: Parameters<typeof evaluateBudget>[2]) => row(evaluateBudget(perPuzzle, slots, b, steps, { task: 'sudoku' }));
+      const budget = (b: Parameters<typeof evaluateBudget>[2]) => row(evaluateBudget(perPuzzle, slots, b, steps, { task: task.name }));
       const report: VoteReport = {
-        version: VOTE_REPORT_VERSION, createdAt: new Date().toISOString(), task: 'sudoku',
+        version: VOTE_REPORT_VERSION, createdAt: new Date().toISOString(), task: task.name,
         puzzles: { count: puzzles.length, source }, perturbation: { kind: noisy ? `${kind} + noisy starts` : kind, names: perturbations.map((p) => p.name) }, steps,
         models: infos, rules: votingRules.map((r) => ({ ...r })),
         table: tableBudgets(perturbations.length, K, S).map(budget), curve: curveBudgets(perturbations.length, K, S).map(budget),
