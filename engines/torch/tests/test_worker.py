@@ -242,6 +242,8 @@ def test_hrm_run_logs_q_continue_loss_and_resumes_bit_identical(tmp_path):
     # every step event, and a resume from step 4 ends on the same step-12 state.
     cfg = deep_merge(preset("hrm-sudoku4"), {k: v for k, v in small_config().items() if k not in ("model", "engine")})
     cfg["model"]["hiddenSize"] = 16
+    # Two blocks per network (the preset has one each), so the checkpoint names below exist.
+    cfg["model"]["layers"] = cfg["model"]["hLayers"] = 2
     schema = schema_file(tmp_path)
     ref = make_run_dir(tmp_path / "ref", cfg)
     r = run_worker(ref, schema=schema)
