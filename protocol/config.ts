@@ -8,15 +8,16 @@ const positive = () => z.number().positive();
 const fraction = () => z.number().min(0).max(1);
 
 export const modelSchema = z.object({
-  arch: z.literal('trm').describe('Recursive architecture. TRM (one network for y and z).'),
+  arch: z.enum(['trm', 'hrm']).describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue).'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
   numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),
   expansion: positive().describe('SwiGLU expansion; hidden = roundUp(expansion * width * 2/3, ffnMultipleOf).'),
   ffnMultipleOf: int(1).describe('SwiGLU hidden sizes are rounded up to a multiple of this (the reference uses 256).'),
-  layers: int(1).describe('Blocks in the network (L_layers).'),
-  hCycles: int(1).describe('T: cycles of latent updates plus one answer update; all but the last run without gradient.'),
-  lCycles: int(1).describe('n: latent (z) updates per cycle.'),
+  layers: int(1).describe('Blocks in the network (L_layers); HRM: in the L network.'),
+  hLayers: int(1).optional().describe('HRM only: blocks in the H network (H_layers); absent = layers. TRM ignores it.'),
+  hCycles: int(1).describe('T (H_cycles): cycles of latent updates plus one answer update; TRM: all but the last run without gradient, HRM: all but the last L and H update.'),
+  lCycles: int(1).describe('n (L_cycles): latent (z_L) updates per cycle.'),
   puzzleEmbLen: int(0).describe('Prefix tokens before the puzzle; token 0 carries the learned puzzle embedding (sign-SGD), the rest start at zero.'),
   posEncodings: z.enum(['none', 'rope', 'learned']).describe('Positional encoding: "rope" (on q,k), "learned" (added, scaled by 1/sqrt 2) or "none" (TRM-MLP).'),
   ropeTheta: positive(),

@@ -50,6 +50,8 @@ export interface StepEvent extends EventBase {
   gradVarianceRunning: number | null;
   /** The HSW factor on the whole batch loss (1 unless train.hsw.mode = "code"). */
   lossScale: number;
+  /** Statistics the model itself declares (name -> value), e.g. HRM's qContinueLoss (mean over rows); absent when it has none. */
+  modelStats?: Record<string, number>;
 }
 
 /** The depth curriculum entered a new stage at this step (also emitted for the first stage). */

@@ -94,6 +94,27 @@ const sudokuExtreme: RunConfig = {
   refinement: { everySteps: 6510, probePuzzles: 4, perCycle: true },
 };
 
+// HRM (reference.md §1.5) on the sudoku4 task: an H and an L network (1 block each, mlp_t:
+// the fastest mixer on CPU), H_cycles = L_cycles = 2, the learned Q-continue halting.
+const hrmSudoku4: RunConfig = {
+  ...sudoku4,
+  model: { ...sudoku4.model, arch: 'hrm', layers: 1, hLayers: 1, hCycles: 2, lCycles: 2 },
+};
+
+// The HRM reference recipe (reference.md §1.9): attention + RoPE, H 4 + L 4 blocks, H=2 L=2,
+// puzzleEmbLen 1, no EMA, 20,000 epochs (26,040 steps of 768), evaluation every 2,000 epochs.
+const hrmSudokuExtreme: RunConfig = {
+  ...sudokuExtreme,
+  checkpointEverySteps: 2604,
+  model: {
+    arch: 'hrm', mixer: 'attention', hiddenSize: 512, numHeads: 8, expansion: 4, ffnMultipleOf: 256, layers: 4, hLayers: 4,
+    hCycles: 2, lCycles: 2, puzzleEmbLen: 1, posEncodings: 'rope', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+  },
+  train: { ...sudokuExtreme.train, steps: 26040, ema: { enabled: false, rate: 0.999, warmup: false } },
+  eval: { ...sudokuExtreme.eval, everySteps: 2604 },
+  refinement: { ...sudokuExtreme.refinement, everySteps: 2604 },
+};
+
 export const presets: Readonly<Record<string, RunConfig>> = {
   sudoku4,
   'sudoku4-hard': sudoku4Hard,
@@ -101,6 +122,8 @@ export const presets: Readonly<Record<string, RunConfig>> = {
   'sudoku9-easy': sudoku9Easy,
   sudoku9,
   'sudoku-extreme': sudokuExtreme,
+  'hrm-sudoku4': hrmSudoku4,
+  'hrm-sudoku-extreme': hrmSudokuExtreme,
 };
 
 export const defaultPresetName = 'sudoku4';

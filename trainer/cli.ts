@@ -16,7 +16,7 @@ import { InputError } from './inputError';
 import { loadTaskData, type TaskData } from './data/taskData';
 import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
 import { runTorchWorker } from './engines/torchWorker';
-import { TrmModel } from './model/trm';
+import { createModel } from './model/modelFactory';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
 import { Rng } from './random';
 import { runFiles } from '../protocol/runDirectory';
@@ -188,7 +188,7 @@ async function commandTrain(flags: TrainFlags, argv: string[]): Promise<number> 
   RunDirectory.checkCanCreate(runPath);
   const torch = torchSetup(flags, config.engine);
   const data = loadTaskData(config.data, config.seed, flags.config ? resolve(flags.config, '..') : process.cwd());
-  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  const model = createModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   checkConsistency(config);
   // The torch worker records its own device (metadata.device); "torch" stands for it here.
   const backend = torch ? { name: 'torch', notes: [] } : await selectBackend(config.backend);
@@ -286,7 +286,7 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
   if (!ckpt) throw new Error(`${path}: no checkpoint to evaluate`);
   await selectBackend(backendFlag(flags.backend) ?? config.backend);
   const data = loadTaskData(config.data, config.seed, file.metadata.configFile ? resolve(file.metadata.configFile, '..') : process.cwd());
-  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  const model = createModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   const state = createTrainState(model, config.train, new Rng(config.seed));
   try {
     const meta = restoreTrainingCheckpoint(ckpt.path, state);

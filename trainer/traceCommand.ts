@@ -13,7 +13,7 @@ import type { Puzzle } from './data/puzzle';
 import { checkPuzzleText } from './data/puzzleCheck';
 import { solve } from './data/sudokuSolver';
 import { loadTaskData } from './data/taskData';
-import { TrmModel } from './model/trm';
+import { createModel } from './model/modelFactory';
 import { readEvaluationWeights, taskShapeOf } from './run/evaluationWeights';
 import { writeFileAtomic } from './run/atomicWrite';
 import { RunDirectory } from './run/runDirectory';
@@ -67,7 +67,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
     if (!ckpt) throw new Error(`${runPath}: no checkpoint to trace (train first)`);
 
     await selectBackend((v.backend as BackendName | undefined) ?? 'auto');
-    const model = new TrmModel(config.model, task);
+    const model = createModel(config.model, task);
     const weights = readEvaluationWeights(ckpt.path, model);
     const params = Object.fromEntries([...weights.params].map(([n, a]) => [n, tf.tensor(a, model.parameterSpecs().find((s) => s.name === n)!.shape)]));
     const hInit = tf.tensor1d(weights.hInit);

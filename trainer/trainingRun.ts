@@ -3,11 +3,10 @@
 // summary. Everything it does is visible in the run directory.
 import { defaultCheckpointRetention, type RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
-import type { Depth } from './model/trm';
+import type { Depth } from './model/recursiveModel';
 import type { RunSummary } from '../protocol/runDirectory';
 import type { TaskData } from './data/taskData';
-import { supervisionStepFlops } from './model/flops';
-import { TrmModel } from './model/trm';
+import { createModel } from './model/modelFactory';
 import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
@@ -71,7 +70,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     opts.onEvent?.(event);
   };
 
-  const model = new TrmModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  const model = createModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
   const master = new Rng(config.seed);
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();
@@ -173,7 +172,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
         emit({ type: 'stage', step, stage, stages: schedule.stages.length, hCycles: depth.hCycles, lCycles: depth.lCycles, progress: (step - 1) / train.steps });
         stageShown = stage;
       }
-      const stepFlops = supervisionStepFlops(model, depth, train.batchSize, true);
+      const stepFlops = model.stepFlops(depth, train.batchSize, true);
       const lr = learningRate(step, train.lr, train.lrWarmupSteps, train.steps, train.lrMinRatio);
       const t0 = performance.now();
       const batch = stream.next(train.batchSize);
@@ -193,6 +192,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
         samplesPerSecond: train.batchSize / seconds, flopsForward: stepFlops.forward, flopsBackward: stepFlops.backward,
         hCycles: depth.hCycles, lCycles: depth.lCycles, stage, stepSeconds: seconds,
         gradVarianceRunning: finiteOrNull(m.gradVarianceRunning), lossScale: m.lossScale,
+        ...(m.modelStats ? { modelStats: m.modelStats } : {}),
       });
       if (state.step === train.steps) break;
       if (config.eval.everySteps > 0 && state.step % config.eval.everySteps === 0) await runEval('periodic');

@@ -24,6 +24,10 @@ test('PDC derives (1,2) -> (2,4) -> (3,6) from base (3,6), as the reference code
   assert.deepEqual(derivedStages(base), [{ hCycles: 1, lCycles: 2 }, { hCycles: 2, lCycles: 4 }, { hCycles: 3, lCycles: 6 }]);
   // Base (2,2): ceil(2/3)=1, max(2, ceil(2/3))=2; ceil(4/3)=2 -> (1,2), (2,2), (2,2).
   assert.deepEqual(derivedStages({ hCycles: 2, lCycles: 2 }), [{ hCycles: 1, lCycles: 2 }, { hCycles: 2, lCycles: 2 }, { hCycles: 2, lCycles: 2 }]);
+  // Stage 2 is clamped to the base, min(base, max(s1, ceil(2·base/3))) (reference.md §2.1); stage 1 is not:
+  // base (3, 1): s1 = (1, max(2, 1)) = (1, 2), s2 = (min(3, 2), min(1, max(2, 1))) = (2, 1).
+  assert.deepEqual(derivedStages({ hCycles: 3, lCycles: 1 }), [{ hCycles: 1, lCycles: 2 }, { hCycles: 2, lCycles: 1 }, { hCycles: 3, lCycles: 1 }]);
+  assert.deepEqual(derivedStages({ hCycles: 1, lCycles: 1 }), [{ hCycles: 1, lCycles: 2 }, { hCycles: 1, lCycles: 1 }, { hCycles: 1, lCycles: 1 }]);
 });
 
 test('PDC stage boundaries at 30 % and 60 % of training: steps 1-300 / 301-600 / 601-1000 of 1000', () => {

@@ -1,4 +1,4 @@
-// Parity of the exported ONNX step (onnxruntime-node) with the TF.js step (trainer/model/trm.ts):
+// Parity of the exported ONNX step (onnxruntime-node) with the TF.js step (trainer/model/trm.ts, hrm.ts):
 // the same supervision step — T cycles of n latent updates and one answer update, then the
 // heads — within 1e-4 max abs, on random weights and on weights a tiny training run produced,
 // for both mixers (mlp_t; attention with RoPE). Rows mix reset=true (start from H_init/L_init)
@@ -13,7 +13,8 @@ import type { ModelConfig, RunConfig } from '../../protocol/config';
 import { presets } from '../../protocol/presets';
 import { selectBackend } from '../../trainer/backend';
 import { loadTaskData } from '../../trainer/data/taskData';
-import { TrmModel, type ParamSet } from '../../trainer/model/trm';
+import { createModel } from '../../trainer/model/modelFactory';
+import type { ParamSet, RecursiveModel } from '../../trainer/model/recursiveModel';
 import { exportRun } from '../../trainer/onnx/exportRun';
 import { taskShapeOf } from '../../trainer/run/evaluationWeights';
 import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
@@ -33,13 +34,16 @@ const base = presets['sudoku4']!;
 const mlpT: ModelConfig = { ...base.model, hiddenSize: 16, layers: 2, hCycles: 2, lCycles: 2, puzzleEmbLen: 2 };
 const attention: ModelConfig = { ...mlpT, mixer: 'attention', posEncodings: 'rope', numHeads: 2 };
 const learnedAttention: ModelConfig = { ...mlpT, mixer: 'attention', posEncodings: 'learned', numHeads: 4, hCycles: 1, lCycles: 3, puzzleEmbLen: 1 };
+// HRM: separate H (2 blocks) and L (1 block) networks, T = 2, n = 3.
+const hrmMlpT: ModelConfig = { ...mlpT, arch: 'hrm', layers: 1, hLayers: 2, lCycles: 3 };
+const hrmAttention: ModelConfig = { ...attention, arch: 'hrm', layers: 2, hLayers: 1, puzzleEmbLen: 1 };
 
 function randomArray(n: number, rng: Rng, std: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * std);
 }
 
 /** Every parameter (q_head and the puzzle embedding too, which initialise to constants) drawn at random. */
-function randomWeights(model: TrmModel, rng: Rng): TrmStepWeights {
+function randomWeights(model: RecursiveModel, rng: Rng): TrmStepWeights {
   const params = new Map<string, Float32Array>();
   for (const s of model.parameterSpecs()) {
     const size = s.shape.reduce((a, b) => a * b, 1);
@@ -50,7 +54,7 @@ function randomWeights(model: TrmModel, rng: Rng): TrmStepWeights {
 
 interface StepCase { tokens: Int32Array; zH: Float32Array; zL: Float32Array; reset: Uint8Array; batch: number }
 
-function stepCase(model: TrmModel, rng: Rng, batch: number): StepCase {
+function stepCase(model: RecursiveModel, rng: Rng, batch: number): StepCase {
   const L = model.task.seqLen;
   const tokens = Int32Array.from({ length: batch * L }, () => 1 + rng.int(model.task.vocabSize - 1));
   const n = batch * model.totalLen * model.width;
@@ -58,8 +62,8 @@ function stepCase(model: TrmModel, rng: Rng, batch: number): StepCase {
   return { tokens, zH: randomArray(n, rng, 1), zL: randomArray(n, rng, 1), reset, batch };
 }
 
-/** The reference: trm.ts's own step on TF.js (evaluation path: cyclesWithoutGradient, then heads). */
-function tfStep(model: TrmModel, p: ParamSet, hInit: Float32Array, lInit: Float32Array, c: StepCase) {
+/** The reference: the model's own step on TF.js (evaluation path: cyclesWithoutGradient, then heads). */
+function tfStep(model: RecursiveModel, p: ParamSet, hInit: Float32Array, lInit: Float32Array, c: StepCase) {
   return tf.tidy(() => {
     const shape: [number, number, number] = [c.batch, model.totalLen, model.width];
     const resetMask = tf.tensor3d(Float32Array.from(c.reset), [c.batch, 1, 1]);
@@ -74,6 +78,7 @@ function tfStep(model: TrmModel, p: ParamSet, hInit: Float32Array, lInit: Float3
     return {
       zH: next.zH.dataSync() as Float32Array, zL: next.zL.dataSync() as Float32Array,
       logits: heads.logits.dataSync() as Float32Array, qHalt: heads.qHalt.dataSync() as Float32Array,
+      qContinue: heads.qContinue.dataSync() as Float32Array,
     };
   });
 }
@@ -85,7 +90,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-async function compare(model: TrmModel, onnxBytes: Uint8Array, p: ParamSet, hInit: Float32Array, lInit: Float32Array, c: StepCase, label: string): Promise<number> {
+async function compare(model: RecursiveModel, onnxBytes: Uint8Array, p: ParamSet, hInit: Float32Array, lInit: Float32Array, c: StepCase, label: string): Promise<number> {
   const ort = await OnnxStepModel.fromBytes(onnxBytes, label, { threads: 1 });
   try {
     const want = tfStep(model, p, hInit, lInit, c);
@@ -93,6 +98,7 @@ async function compare(model: TrmModel, onnxBytes: Uint8Array, p: ParamSet, hIni
     const errors = {
       z_H: maxAbsDiff(got.states[0]!, want.zH), z_L: maxAbsDiff(got.states[1]!, want.zL),
       logits: maxAbsDiff(got.logits, want.logits), q_halt: maxAbsDiff(got.qHalt, want.qHalt),
+      q_continue: maxAbsDiff(got.qContinue!, want.qContinue),
     };
     const worst = Math.max(...Object.values(errors));
     assert.ok(worst <= TOL, `${label}: max abs errors ${JSON.stringify(errors)} exceed ${TOL}`);
@@ -111,9 +117,9 @@ async function compare(model: TrmModel, onnxBytes: Uint8Array, p: ParamSet, hIni
   }
 }
 
-for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention], ['attention+learned', learnedAttention]] as const) {
+for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention], ['attention+learned', learnedAttention], ['HRM mlp_t', hrmMlpT], ['HRM attention+rope', hrmAttention]] as const) {
   test(`random weights, ${name}: the ONNX step equals the TF.js step within ${TOL}`, async () => {
-    const model = new TrmModel(cfg, { vocabSize: 6, seqLen: 16 });
+    const model = createModel(cfg, { vocabSize: 6, seqLen: 16 });
     const rng = new Rng(7);
     const w = randomWeights(model, rng);
     const p: Record<string, tf.Tensor> = {};
@@ -128,7 +134,7 @@ for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention], ['att
   });
 }
 
-for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention]] as const) {
+for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention], ['HRM mlp_t', hrmMlpT]] as const) {
   test(`trained weights (a few steps of a tiny run), ${name}: reclab export's model.onnx equals the TF.js step on the EMA weights`, async () => {
     const config: RunConfig = {
       ...base, seed: 5, backend: 'cpu', checkpointEverySteps: 0, model: cfg,
@@ -144,7 +150,7 @@ for (const [name, cfg] of [['mlp_t', mlpT], ['attention+rope', attention]] as co
 
     const exported = exportRun(runPath);
     assert.equal(exported.path, join(runPath, 'model.onnx'));
-    const model = new TrmModel(config.model, taskShapeOf(config));
+    const model = createModel(config.model, taskShapeOf(config));
     const state = createTrainState(model, config.train, new Rng(0));
     try {
       restoreTrainingCheckpoint(runDir.latestCheckpoint()!.path, state);

@@ -19,6 +19,8 @@ export interface StepOutput {
   logits: Float32Array;
   /** [B] */
   qHalt: Float32Array;
+  /** [B], when the model has a q_continue output (HRM). */
+  qContinue?: Float32Array;
 }
 
 export interface StepModel {

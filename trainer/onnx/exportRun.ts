@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { contractProperties } from '../../protocol/onnxContract';
 import { runFiles } from '../../protocol/runDirectory';
-import { TrmModel } from '../model/trm';
+import { createModel } from '../model/modelFactory';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { readCheckpointFile } from '../run/checkpointFile';
 import { RunDirectory } from '../run/runDirectory';
@@ -31,7 +31,7 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const { metadata, config } = runDir.readConfigFile();
   const ckpt = opts.checkpoint ? { path: resolve(opts.checkpoint), step: undefined } : runDir.latestCheckpoint();
   if (!ckpt) throw new Error(`${runPath}: no checkpoint to export (train first)`);
-  const model = new TrmModel(config.model, taskShapeOf(config));
+  const model = createModel(config.model, taskShapeOf(config));
   const weights = readEvaluationWeights(ckpt.path, model);
   const meta = readCheckpointFile(ckpt.path).meta as { step?: number } | undefined;
   const step = ckpt.step ?? meta?.step ?? 0;

@@ -64,6 +64,7 @@ export class OnnxStepModel implements StepModel {
   async step(input: StepInput): Promise<StepOutput> {
     const c = this.contract;
     const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt];
+    if (c.hasQContinue) fetches.push(contractOutputs.qContinue);
     const out = await this.run(this.feeds(input), fetches);
     const B = input.batch;
     const f32 = (name: string, dims: number[]) => {
@@ -77,6 +78,7 @@ export class OnnxStepModel implements StepModel {
       states: c.states.map((s) => f32(nextStateName(s.name), [B, s.seq, s.width])),
       logits: f32(contractOutputs.logits, [B, c.seqLen, c.vocabSize]),
       qHalt: f32(contractOutputs.qHalt, [B]),
+      ...(c.hasQContinue ? { qContinue: f32(contractOutputs.qContinue, [B]) } : {}),
     };
   }
 

@@ -1,16 +1,17 @@
-// Our TRM (trainer/model/trm.ts) as an ONNX graph of ONE supervision step, per the step contract
-// (protocol/onnxContract.ts): the T cycles of n latent updates plus one answer update are
-// unrolled, every network call reusing the same weight initializers.
+// Our recursive models (trainer/model/trm.ts, hrm.ts) as an ONNX graph of ONE supervision step,
+// per the step contract (protocol/onnxContract.ts): the T cycles of n latent updates plus one
+// answer update are unrolled, every network call reusing the same weight initializers.
 //   reset -> z = where(reset, init, z)
 //   x = sqrt(D) · [puzzle-embedding prefix ; embed(tokens)]
-//   repeat T:  repeat n: z_L = net(z_L + z_H + x);   z_H = net(z_H + z_L)
+//   repeat T:  repeat n: z_L = L_net(z_L + z_H + x);   z_H = H_net(z_H + z_L)
+//   (TRM: L_net = H_net = `layers.*`; HRM: `l_layers.*` and `h_layers.*`)
 //   logits = lm_head(z_H[:, prefix:]);  q = q_head(z_H[:, 0])
 // Fused weights are split at export time (gate/up, q/k/v), constant scales folded into tables.
 import {
   contractInputs, contractOutputs, contractProperties, initStateName, nextStateName, ONNX_CONTRACT_VERSION, sudokuVocab,
 } from '../../protocol/onnxContract';
 import { ropeTables } from '../model/layers';
-import type { TrmModel } from '../model/trm';
+import type { RecursiveModel } from '../model/recursiveModel';
 import { DataType, GraphBuilder, type ValueSpec } from './graphBuilder';
 
 /** The weights a step needs: parameters by name ([in, out] layout, as trm.ts stores them) and the initial states. */
@@ -39,7 +40,7 @@ function scaled(a: Float32Array, s: number): Float32Array {
   return a.map((v) => v * s);
 }
 
-export function trmStepMetadata(model: TrmModel, info: TrmExportInfo): Record<string, string> {
+export function trmStepMetadata(model: RecursiveModel, info: TrmExportInfo): Record<string, string> {
   const side = model.task.seqLen === 16 ? 4 : model.task.seqLen === 81 ? 9 : undefined;
   if (side === undefined || model.task.vocabSize !== side + 2) {
     throw new Error(`export: only Sudoku models (4x4 or 9x9) are exported, got seqLen ${model.task.seqLen}, vocab ${model.task.vocabSize}`);
@@ -51,20 +52,21 @@ export function trmStepMetadata(model: TrmModel, info: TrmExportInfo): Record<st
     [contractProperties.seqLen]: String(model.task.seqLen),
     [contractProperties.stateNames]: 'z_H,z_L',
     [contractProperties.answerState]: 'z_H',
-    [contractProperties.arch]: 'trm',
+    [contractProperties.arch]: model.arch,
     [contractProperties.hCycles]: String(model.config.hCycles),
     [contractProperties.lCycles]: String(model.config.lCycles),
     [contractProperties.haltMaxSteps]: String(info.haltMaxSteps),
     'reclab.mixer': model.config.mixer,
     'reclab.hidden_size': String(model.width),
     'reclab.layers': String(model.config.layers),
+    ...(model.arch === 'hrm' ? { 'reclab.h_layers': String(model.config.hLayers ?? model.config.layers) } : {}),
     'reclab.puzzle_emb_len': String(model.prefixLen),
     ...info.extraMetadata,
   };
 }
 
-/** The serialized ModelProto of one supervision step of `model` with weights `w`. */
-export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmExportInfo): Uint8Array {
+/** The serialized ModelProto of one supervision step of `model` (TRM or HRM) with weights `w`. */
+export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info: TrmExportInfo): Uint8Array {
   const cfg = model.config;
   const D = model.width;
   const S = model.totalLen;
@@ -127,10 +129,11 @@ export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmE
 
   // Per-layer weights, split at export time.
   interface LayerWeights { mix: string[]; mlp: [string, string, string] }
-  const layers: LayerWeights[] = [];
   const F = model.channelFfn;
-  for (let i = 0; i < cfg.layers; i++) {
-    const name = (n: string) => `layers.${i}.${n}`;
+  const stackWeights = (prefix: string, count: number): LayerWeights[] => {
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = (n: string) => `${prefix}.${i}.${n}`;
     const gu = p(name('mlp.gate_up'));
     const mlp: [string, string, string] = [
       g.float(name('mlp.gate'), columns(gu, D, 2 * F, 0, F), [D, F]),
@@ -157,6 +160,10 @@ export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmE
     }
     layers.push({ mix, mlp });
   }
+  return layers;
+  };
+  const lLayers = stackWeights(model.arch === 'hrm' ? 'l_layers' : 'layers', cfg.layers);
+  const hLayers = model.arch === 'hrm' ? stackWeights('h_layers', cfg.hLayers ?? cfg.layers) : lLayers;
 
   // Attention constants.
   const H = cfg.numHeads;
@@ -194,7 +201,7 @@ export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmE
     return g.op('MatMul', [merged, wo!]);
   };
 
-  const net = (h: string, injection: string): string => {
+  const net = (layers: LayerWeights[], h: string, injection: string): string => {
     let y = g.op('Add', [h, injection]);
     for (const lw of layers) {
       if (cfg.mixer === 'mlp_t') {
@@ -210,8 +217,8 @@ export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmE
   };
 
   for (let c = 0; c < cfg.hCycles; c++) {
-    for (let i = 0; i < cfg.lCycles; i++) zL = net(zL, g.op('Add', [zH, x]));
-    zH = net(zH, zL);
+    for (let i = 0; i < cfg.lCycles; i++) zL = net(lLayers, zL, g.op('Add', [zH, x]));
+    zH = net(hLayers, zH, zL);
   }
   g.op('Identity', [zH], {}, nextStateName('z_H'));
   g.op('Identity', [zL], {}, nextStateName('z_L'));
@@ -228,9 +235,9 @@ export function buildTrmStepModel(model: TrmModel, w: TrmStepWeights, info: TrmE
   const f32 = DataType.FLOAT;
   const stateSpec = (name: string): ValueSpec => ({ name, elemType: f32, dims: [B, S, D] });
   return g.model({
-    graphName: `trm_${cfg.mixer}_step`,
+    graphName: `${model.arch}_${cfg.mixer}_step`,
     producer: 'reclab', producerVersion: info.producerVersion ?? '',
-    docString: `One supervision step of a TRM (${cfg.mixer}, D=${D}, ${cfg.layers} layers, T=${cfg.hCycles}, n=${cfg.lCycles}); ONNX step contract ${ONNX_CONTRACT_VERSION}.`,
+    docString: `One supervision step of a ${model.arch.toUpperCase()} (${cfg.mixer}, D=${D}, ${model.arch === 'hrm' ? `${cfg.hLayers ?? cfg.layers} H + ${cfg.layers} L` : cfg.layers} layers, T=${cfg.hCycles}, n=${cfg.lCycles}); ONNX step contract ${ONNX_CONTRACT_VERSION}.`,
     inputs: [
       { name: tokens, elemType: DataType.INT64, dims: [B, L] },
       stateSpec(zHIn), stateSpec(zLIn),

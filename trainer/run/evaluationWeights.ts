@@ -2,7 +2,7 @@
 // file (no TF.js needed), and the task shape its config implies.
 import type { RunConfig } from '../../protocol/config';
 import { vocabSize } from '../data/tokenEncoding';
-import type { TaskShape, TrmModel } from '../model/trm';
+import type { RecursiveModel, TaskShape } from '../model/recursiveModel';
 import type { TrmStepWeights } from '../onnx/trmStepGraph';
 import { readCheckpointFile } from './checkpointFile';
 
@@ -13,7 +13,7 @@ export function taskShapeOf(config: RunConfig): TaskShape {
 }
 
 /** The evaluation weights of a checkpoint file: ema/<name> where present, else param/<name>. */
-export function readEvaluationWeights(path: string, model: TrmModel): TrmStepWeights {
+export function readEvaluationWeights(path: string, model: RecursiveModel): TrmStepWeights {
   const { arrays } = readCheckpointFile(path);
   const params = new Map<string, Float32Array>();
   const take = (name: string, shape: readonly number[]): Float32Array => {

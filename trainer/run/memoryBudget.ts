@@ -11,7 +11,7 @@
 // also caps at 4 GiB (a 32-bit heap).
 import { totalmem } from 'node:os';
 import type { RunConfig } from '../../protocol/config';
-import type { TrmModel } from '../model/trm';
+import type { RecursiveModel } from '../model/recursiveModel';
 
 export interface MemoryEstimate {
   stateBytes: number;
@@ -19,7 +19,7 @@ export interface MemoryEstimate {
   totalBytes: number;
 }
 
-export function estimateTrainingMemory(model: TrmModel, config: RunConfig): MemoryEstimate {
+export function estimateTrainingMemory(model: RecursiveModel, config: RunConfig): MemoryEstimate {
   const params = model.parameterSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
   const D = model.width, L = model.totalLen, F = model.channelFfn;
   const c = model.config;
@@ -48,7 +48,7 @@ export function memoryLimit(backend: string, env: NodeJS.ProcessEnv = process.en
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
 
 /** Throws (a message naming the model fields to change) when the estimate exceeds the limit. */
-export function checkFitsInMemory(model: TrmModel, config: RunConfig, backend: string, env: NodeJS.ProcessEnv = process.env): MemoryEstimate {
+export function checkFitsInMemory(model: RecursiveModel, config: RunConfig, backend: string, env: NodeJS.ProcessEnv = process.env): MemoryEstimate {
   const est = estimateTrainingMemory(model, config);
   const limit = memoryLimit(backend, env);
   if (est.totalBytes > limit.bytes) {

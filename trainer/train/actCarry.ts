@@ -58,17 +58,18 @@ export interface HaltingOptions {
 }
 
 /**
- * End of a step: steps += 1; halted = steps ≥ maxSteps, or (training) q_halt > 0; with
+ * End of a step: steps += 1; halted = steps ≥ maxSteps, or (training) q_halt > 0 (TRM) or
+ * q_halt > q_continue (HRM: `qContinue` given); with
  * probability explorationProb a row draws a minimum halt step in 2..maxSteps and may not halt
  * before it (TRM's `no_ACT_continue` path). Updates `steps` in place, returns the new flags.
  */
-export function updateHalting(steps: Int32Array, qHalt: Float32Array, opts: HaltingOptions, rng: Rng): Uint8Array {
+export function updateHalting(steps: Int32Array, qHalt: Float32Array, opts: HaltingOptions, rng: Rng, qContinue?: Float32Array): Uint8Array {
   const halted = new Uint8Array(steps.length);
   for (let r = 0; r < steps.length; r++) {
     steps[r]! += 1;
     let h = steps[r]! >= opts.maxSteps;
     if (opts.training && opts.maxSteps > 1) {
-      h ||= qHalt[r]! > 0;
+      h ||= qHalt[r]! > (qContinue ? qContinue[r]! : 0);
       // Both draws happen for every row so the random stream does not depend on the outcome.
       const explore = rng.float() < opts.explorationProb;
       const minHalt = 2 + rng.int(opts.maxSteps - 1);

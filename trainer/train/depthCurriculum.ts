@@ -3,14 +3,15 @@
 // step s (1-based) of N is (s − 1) / N, so the first boundary·N steps form stage 1 exactly.
 // Evaluation never uses this: it always runs at the model's full depth.
 import type { CurriculumConfig } from '../../protocol/config';
-import type { Depth } from '../model/trm';
+import type { Depth } from '../model/recursiveModel';
 
-/** The reference derivation from the base depth: (1,2) -> (2,4) -> (3,6) for base (3,6). */
+/** The reference derivation from the base depth: (1,2) -> (2,4) -> (3,6) for base (3,6); stage 2 never exceeds the base. */
 export function derivedStages(base: Depth): Depth[] {
   const T = base.hCycles;
   const n = base.lCycles;
   const s1 = { hCycles: Math.max(1, Math.ceil(T / 3)), lCycles: Math.max(2, Math.ceil(n / 3)) };
-  const s2 = { hCycles: Math.max(s1.hCycles, Math.ceil((2 * T) / 3)), lCycles: Math.max(s1.lCycles, Math.ceil((2 * n) / 3)) };
+  // Stage 2 is clamped to the base depth (the reference's min(base, ·)); stage 1 is not.
+  const s2 = { hCycles: Math.min(T, Math.max(s1.hCycles, Math.ceil((2 * T) / 3))), lCycles: Math.min(n, Math.max(s1.lCycles, Math.ceil((2 * n) / 3))) };
   return [s1, s2, { hCycles: T, lCycles: n }];
 }
 

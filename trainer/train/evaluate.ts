@@ -1,10 +1,11 @@
 // Evaluation as in the reference (§1.6): every puzzle runs exactly haltMaxSteps supervision
 // steps at full depth with no early halting; the answer after the last step is scored.
 // Exact accuracy is reported per number of blanks. The same pass also scores an early-exit
-// evaluation (CGAR's "reasoning steps"): each row stops at its first step with q_halt > 0.
+// evaluation (CGAR's "reasoning steps"): each row stops at its first step where the model's
+// halting rule fires (TRM: q_halt > 0, HRM: q_halt > q_continue).
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlankCountAccuracy } from '../../protocol/events';
-import type { Depth, ParamSet, TrmModel } from '../model/trm';
+import { wantsToHalt, type Depth, type ParamSet, type RecursiveModel } from '../model/recursiveModel';
 import { letStopRequestsIn } from '../run/stopRequest';
 import { sliceRows, type ExampleBatch } from './exampleBatch';
 
@@ -19,7 +20,7 @@ export interface EvalResult {
 }
 
 export interface EarlyExitResult {
-  /** Mean supervision steps until the first q_halt > 0 (N_sup for rows that never halt). */
+  /** Mean supervision steps until the halting rule first fires (N_sup for rows that never halt). */
   meanSteps: number;
   /** Exact accuracy of the answers at each row's halting step. */
   exactAccuracy: number;
@@ -37,7 +38,7 @@ export interface EvalOptions {
   depth: Depth;
 }
 
-export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): FullEvalResult {
+export function evaluate(model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): FullEvalResult {
   const batches = evaluateByBatch(model, p, hInit, lInit, data, opts);
   for (;;) {
     const b = batches.next();
@@ -50,7 +51,7 @@ export function evaluate(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit
  * undefined as soon as `shouldStop()` is true there.
  */
 export async function evaluateUnlessStopped(
-  model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions, shouldStop: () => boolean,
+  model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions, shouldStop: () => boolean,
 ): Promise<FullEvalResult | undefined> {
   const batches = evaluateByBatch(model, p, hInit, lInit, data, opts);
   for (;;) {
@@ -62,7 +63,7 @@ export async function evaluateUnlessStopped(
 }
 
 /** The evaluation, one batch of rows per iteration; the generator's return value is the result. */
-function* evaluateByBatch(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): Generator<void, FullEvalResult> {
+function* evaluateByBatch(model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions): Generator<void, FullEvalResult> {
   const N = data.size;
   const L = data.seqLen;
   const predictions = new Int32Array(N * L);
@@ -85,9 +86,10 @@ function* evaluateByBatch(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lIni
         const heads = model.heads(p, zH);
         const pred = tf.argMax(heads.logits, -1).dataSync() as Int32Array;
         const q = heads.qHalt.dataSync() as Float32Array;
+        const qc = heads.qContinue.dataSync() as Float32Array;
         for (let r = 0; r < rows; r++) {
           const row = start + r;
-          if (exitStep[row] === 0 && (q[r]! > 0 || s === opts.steps)) {
+          if (exitStep[row] === 0 && (wantsToHalt(model, q[r]!, qc[r]!) || s === opts.steps)) {
             exitStep[row] = s;
             exitQHalt[row] = q[r]!;
             exitPredictions.set(pred.subarray(r * L, (r + 1) * L), row * L);

@@ -6,7 +6,7 @@ import { bytesToBase64, type RefinementTrajectory } from '../../protocol/refinem
 import type { Puzzle } from '../data/puzzle';
 import { formatPuzzleString } from '../data/puzzleString';
 import { encodeQuestion, FIRST_DIGIT_TOKEN } from '../data/tokenEncoding';
-import type { ParamSet, TrmModel } from '../model/trm';
+import type { ParamSet, RecursiveModel } from '../model/recursiveModel';
 import { stablemaxS } from './losses';
 
 export interface TraceOptions {
@@ -15,7 +15,7 @@ export interface TraceOptions {
   lossType: 'stablemax' | 'softmax';
 }
 
-export function traceRefinement(model: TrmModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, puzzles: readonly Puzzle[], side: 4 | 9, opts: TraceOptions): RefinementTrajectory {
+export function traceRefinement(model: RecursiveModel, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, puzzles: readonly Puzzle[], side: 4 | 9, opts: TraceOptions): RefinementTrajectory {
   const P = puzzles.length;
   const L = model.task.seqLen;
   const { hCycles, lCycles } = model.depth;

@@ -4,12 +4,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../../protocol/config';
 import type { Rng } from '../random';
-import type { ParamSet, TrmModel } from '../model/trm';
+import type { ParamSet, RecursiveModel } from '../model/recursiveModel';
 import { initialCarry, type ActCarry } from './actCarry';
 import { createAdamSlots, type AdamSlots } from './optimizers';
 
 export interface TrainState {
-  model: TrmModel;
+  model: RecursiveModel;
   /** Parameter name -> variable. Variables keep tf.js's unique auto names, so several states can coexist. */
   params: Map<string, tf.Variable>;
   /** Names of the main parameters (AdamATan2/AdamW, EMA); the rest is the sign-SGD puzzle embedding. */
@@ -24,7 +24,7 @@ export interface TrainState {
   emaUpdates: number;
 }
 
-export function createTrainState(model: TrmModel, train: TrainConfig, rng: Rng): TrainState {
+export function createTrainState(model: RecursiveModel, train: TrainConfig, rng: Rng): TrainState {
   const values = model.initialParameters(rng);
   const { hInit, lInit } = model.initialStates(rng);
   const specs = model.parameterSpecs();

@@ -1,15 +1,17 @@
 // One optimizer step = one supervision step of every carried row (reference.md §1.6–1.8):
-// reset halted rows, run T − 1 cycles without gradient, the last cycle and the heads on the
-// tape, the ACT loss / batch size (weighted by HSW when on), gradients accumulated over
-// micro-batches, then AdamATan2/AdamW + sign-SGD, the EMA, and the halting update.
+// reset halted rows, run the model's no-gradient part of the step, its taped part and the heads
+// on the tape, the ACT loss / batch size (weighted by HSW when on; HRM adds the Q-continue loss
+// against its bootstrapped target), gradients accumulated over micro-batches, then
+// AdamATan2/AdamW + sign-SGD, the EMA, and the halting update.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../../protocol/config';
 import type { Rng } from '../random';
-import type { Depth, ParamSet } from '../model/trm';
+import type { Depth, ParamSet } from '../model/recursiveModel';
 import { resetHaltedRows, updateHalting, type ActCarry } from './actCarry';
 import { sliceRows, type ExampleBatch } from './exampleBatch';
 import { emaDecay, emaUpdate } from './ema';
-import { actLoss } from './losses';
+import { actLoss, bceWithLogits } from './losses';
+import { qContinueTarget } from './qContinueTarget';
 import { adamUpdate, signSgdUpdate } from './optimizers';
 import { relativeGradientVariance } from './gradientVarianceRatio';
 import { lossWeighting, type LossWeighting } from './supervisionWeighting';
@@ -29,6 +31,8 @@ export interface StepMetrics {
   gradVarianceRunning: number;
   /** The HSW batch factor used (1 unless hsw.mode = "code"). */
   lossScale: number;
+  /** The model's own per-step statistics (HRM: qContinueLoss); absent when it has none. */
+  modelStats?: Record<string, number>;
 }
 
 /** What one forward/backward over some rows of a (reset) carry produces. */
@@ -38,15 +42,18 @@ export interface GradientPass {
   zH: tf.Tensor3D;
   zL: tf.Tensor3D;
   qHalt: Float32Array;
+  qContinue: Float32Array;
   rowCorrect: Float32Array;
   tokensRight: Float32Array;
   validTokens: Float32Array;
   lmLossSum: number;
   qHaltLossSum: number;
+  /** 0 unless the model learns q_continue. */
+  qContinueLossSum: number;
 }
 
 /**
- * Gradients of (Σ_rows w_r·(lm_r + qLossWeight·q_r)) · scale / normaliser over rows
+ * Gradients of (Σ_rows w_r·(lm_r + qLossWeight·(qhalt_r [+ qcont_r]))) · scale / normaliser over rows
  * [start, start + count) of `carry`, at fixed parameters; `carry` is not changed.
  */
 export function gradientPass(
@@ -60,10 +67,12 @@ export function gradientPass(
   const newH: tf.Tensor3D[] = [];
   const newL: tf.Tensor3D[] = [];
   const out = {
-    qHalt: new Float32Array(count), rowCorrect: new Float32Array(count),
+    qHalt: new Float32Array(count), qContinue: new Float32Array(count), rowCorrect: new Float32Array(count),
     tokensRight: new Float32Array(count), validTokens: new Float32Array(count),
-    lmLossSum: 0, qHaltLossSum: 0,
+    lmLossSum: 0, qHaltLossSum: 0, qContinueLossSum: 0,
   };
+  // HRM's Q-continue target exists only when rows can halt early (reference: halt_max_steps > 1).
+  const learnsContinue = model.learnsQContinue && cfg.haltMaxSteps > 1;
 
   for (let off = 0; off < count; off += cfg.microBatchSize) {
     const rows = Math.min(cfg.microBatchSize, count - off);
@@ -74,35 +83,45 @@ export function gradientPass(
     const zH0 = tf.slice(carry.zH, [first, 0, 0], [rows, -1, -1]);
     const zL0 = tf.slice(carry.zL, [first, 0, 0], [rows, -1, -1]);
     const x0 = tf.tidy(() => model.inputEmbedding(p, tokens));
-    const warm = model.cyclesWithoutGradient(p, zH0, zL0, x0, depth.hCycles - 1, depth.lCycles);
+    const warm = model.stepWithoutGradient(p, { zH: zH0, zL: zL0 }, x0, depth);
     const rowWeights = weighting.rowWeights ? tf.tensor1d(weighting.rowWeights.subarray(first, first + rows)) : undefined;
+    // is_last: this step (steps + 1) reaches haltMaxSteps.
+    const isLast = learnsContinue
+      ? tf.tensor1d(Array.from(carry.steps.subarray(first, first + rows), (s) => s + 1 >= cfg.haltMaxSteps), 'bool') : undefined;
 
     let kept: tf.Tensor[] = [];
     const { value, grads: g } = tf.variableGrads(() => {
       const x = model.inputEmbedding(p, tokens);
-      const { zH, zL } = model.cycle(p, warm.zH, warm.zL, x, depth.lCycles);
+      const { zH, zL } = model.stepWithGradient(p, warm, x, depth);
       const heads = model.heads(p, zH);
       const loss = actLoss(heads.logits, labels, heads.qHalt, cfg.lossType);
+      const qContinueLossPerRow = isLast
+        ? bceWithLogits(heads.qContinue, qContinueTarget(model, p, { zH, zL }, x0, depth, isLast)) : tf.zeros([rows]);
       let lm: tf.Tensor = loss.lmLossPerRow;
-      let q: tf.Tensor = loss.qHaltLossPerRow;
+      let q: tf.Tensor = isLast ? tf.add(loss.qHaltLossPerRow, qContinueLossPerRow) : loss.qHaltLossPerRow;
       if (rowWeights) { lm = tf.mul(lm, rowWeights); q = tf.mul(q, rowWeights); }
       const lmSum = tf.sum(lm);
       const qSum = tf.sum(q);
-      kept = [zH, zL, heads.qHalt, loss.rowCorrect, loss.rowTokensRight, loss.rowValidTokens, tf.sum(loss.lmLossPerRow), tf.sum(loss.qHaltLossPerRow)].map((t) => tf.keep(t));
+      kept = [
+        zH, zL, heads.qHalt, heads.qContinue, loss.rowCorrect, loss.rowTokensRight, loss.rowValidTokens,
+        tf.sum(loss.lmLossPerRow), tf.sum(loss.qHaltLossPerRow), tf.sum(qContinueLossPerRow),
+      ].map((t) => tf.keep(t));
       const total = tf.add(lmSum, tf.mul(qSum, cfg.qLossWeight));
       return tf.mul(total, weighting.scale / normaliser) as tf.Scalar;
     }, trainable);
     value.dispose();
-    const [zH, zL, qh, rc, tr, vt, lmSum, qSum] = kept as [tf.Tensor3D, tf.Tensor3D, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const [zH, zL, qh, qc, rc, tr, vt, lmSum, qSum, qcSum] = kept as [tf.Tensor3D, tf.Tensor3D, ...tf.Tensor[]];
     newH.push(zH);
     newL.push(zL);
-    out.qHalt.set(qh.dataSync() as Float32Array, off);
-    out.rowCorrect.set(rc.dataSync() as Float32Array, off);
-    out.tokensRight.set(tr.dataSync() as Float32Array, off);
-    out.validTokens.set(vt.dataSync() as Float32Array, off);
-    out.lmLossSum += lmSum.dataSync()[0]!;
-    out.qHaltLossSum += qSum.dataSync()[0]!;
-    tf.dispose([qh, rc, tr, vt, lmSum, qSum, tokens, labels, zH0, zL0, x0, rowWeights]);
+    out.qHalt.set(qh!.dataSync() as Float32Array, off);
+    out.qContinue.set(qc!.dataSync() as Float32Array, off);
+    out.rowCorrect.set(rc!.dataSync() as Float32Array, off);
+    out.tokensRight.set(tr!.dataSync() as Float32Array, off);
+    out.validTokens.set(vt!.dataSync() as Float32Array, off);
+    out.lmLossSum += lmSum!.dataSync()[0]!;
+    out.qHaltLossSum += qSum!.dataSync()[0]!;
+    out.qContinueLossSum += qcSum!.dataSync()[0]!;
+    tf.dispose([qh, qc, rc, tr, vt, lmSum, qSum, qcSum, tokens, labels, zH0, zL0, x0, rowWeights, isLast] as tf.Tensor[]);
     if (warm.zH !== zH0) warm.zH.dispose();
     if (warm.zL !== zL0) warm.zL.dispose();
 
@@ -170,7 +189,8 @@ export function trainStep(state: TrainState, incoming: ExampleBatch, cfg: TrainC
   }
 
   // Halting, then the metrics over the rows that halted now (reference: valid_metrics = halted).
-  carry.halted = updateHalting(carry.steps, pass.qHalt, { maxSteps: cfg.haltMaxSteps, explorationProb: cfg.haltExplorationProb, training: true }, haltRng);
+  const haltOpts = { maxSteps: cfg.haltMaxSteps, explorationProb: cfg.haltExplorationProb, training: true };
+  carry.halted = updateHalting(carry.steps, pass.qHalt, haltOpts, haltRng, state.model.learnsQContinue ? pass.qContinue : undefined);
   let count = 0, tok = 0, exact = 0, qAcc = 0, haltSteps = 0;
   for (let r = 0; r < B; r++) {
     if (!carry.halted[r] || pass.validTokens[r]! === 0) continue;
@@ -185,6 +205,7 @@ export function trainStep(state: TrainState, incoming: ExampleBatch, cfg: TrainC
     tokenAccuracy: tok / count, exactAccuracy: exact / count, qHaltAccuracy: qAcc / count, meanHaltSteps: haltSteps / count,
     haltedRows: count, gradNorm: Math.sqrt(gradSq), gradVarianceRunning: momentSq > 0 ? devSq / momentSq : NaN,
     lossScale: weighting.scale,
+    ...(state.model.learnsQContinue ? { modelStats: { qContinueLoss: pass.qContinueLossSum / B } } : {}),
   };
 }
 
