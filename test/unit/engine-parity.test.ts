@@ -1,7 +1,9 @@
 // Cross-engine parity (issue 11): from the same training state and the same batch, one TF.js
 // `trainStep` and one torch `train_step` (engines/torch, `python -m reclab.parity`) agree on the
 // losses, every gradient and the state after the optimizer step (parameters, both Adam moments,
-// EMA, carry), for mlp_t and attention + RoPE, AdamATan2 and AdamW. The state is a mid-run one:
+// EMA, carry), for mlp_t and attention + RoPE, AdamATan2 and AdamW, TRM and HRM (issue 12: HRM
+// adds the Q-continue loss against its target from an extra forward, and halts on
+// q_halt > q_continue, so the carry after the step checks the halting rule too). The state is a mid-run one:
 // some rows halted, others carried with non-zero states, moments and EMA away from their start,
 // so resets, bias corrections and the EMA are all exercised. The torch side starts from the TF.js
 // engine's own training checkpoint; the files between the engines are format 2
@@ -17,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
-import { TrmModel, type Depth } from '../../trainer/model/trm';
-import { supervisionStepFlops } from '../../trainer/model/flops';
+import type { Depth } from '../../trainer/model/recursiveModel';
+import { createModel } from '../../trainer/model/modelFactory';
 import type { ModelConfig, TrainConfig } from '../../protocol/config';
 import { Rng } from '../../trainer/random';
 import { createTrainState, disposeTrainState, type TrainState } from '../../trainer/train/trainState';
@@ -115,6 +117,10 @@ const cases: { name: string; model: Partial<ModelConfig>; train: Partial<TrainCo
   { name: 'mlp_t, AdamW, HSW code', model: {}, train: { optimizer: 'adamw', hsw: { mode: 'code', decay: 0.7 } } },
   { name: 'attention + RoPE, AdamATan2', model: { mixer: 'attention', posEncodings: 'rope' }, train: {} },
   { name: 'attention + RoPE, AdamW, softmax CE', model: { mixer: 'attention', posEncodings: 'rope', hCycles: 3, puzzleEmbLen: 1 }, train: { optimizer: 'adamw', lossType: 'softmax', hsw: { mode: 'off', decay: 1 } } },
+  // HRM: H 3 + L 2 blocks (different sizes, so a swapped network would fail on shapes); the
+  // mid-run carry has rows at their last step (is_last target) and rows before it.
+  { name: 'HRM, mlp_t, AdamATan2, HSW paper', model: { arch: 'hrm', hLayers: 3 }, train: {} },
+  { name: 'HRM, attention + RoPE, AdamW, HSW code, T=2 n=3', model: { arch: 'hrm', mixer: 'attention', posEncodings: 'rope', lCycles: 3, puzzleEmbLen: 1 }, train: { optimizer: 'adamw', hsw: { mode: 'code', decay: 0.7 } } },
 ];
 
 const python = venvPython();
@@ -123,7 +129,7 @@ for (const c of cases) {
   test(`engine parity: ${c.name} — losses, every gradient and the state after one step agree (rel ${RTOL})`, () => {
     const modelCfg = { ...baseModel, ...c.model };
     const train = { ...baseTrain, ...c.train };
-    const model = new TrmModel(modelCfg, task);
+    const model = createModel(modelCfg, task);
     const state = createTrainState(model, train, new Rng(11));
     const dir = mkdtempSync(join(tmpdir(), 'reclab-parity-'));
     try {
@@ -169,9 +175,18 @@ for (const c of cases) {
         const py = meta.metrics[key]!;
         assert.ok(Math.abs(py - ts) <= RTOL * Math.abs(ts) + ATOL, `${key}: torch ${py} vs tfjs ${ts}`);
       }
+      if (model.learnsQContinue) {
+        const ts = metrics.modelStats?.['qContinueLoss'];
+        const py = meta.metrics['q_continue_loss'];
+        assert.ok(ts !== undefined && ts > 0 && py !== null && py !== undefined, `qContinueLoss: torch ${py} vs tfjs ${ts}`);
+        assert.ok(Math.abs(py - ts) <= RTOL * Math.abs(ts) + ATOL, `qContinueLoss: torch ${py} vs tfjs ${ts}`);
+      } else {
+        assert.equal(metrics.modelStats, undefined);
+        assert.equal(meta.metrics['q_continue_loss'], null); // NaN: TRM has no Q-continue loss
+      }
       assert.equal(meta.metrics['halted_rows'], metrics.haltedRows);
       assert.equal(meta.metrics['loss_scale'], metrics.lossScale);
-      const flops = supervisionStepFlops(model, depth, B, true);
+      const flops = model.stepFlops(depth, B, true);
       assert.deepEqual(meta.flops, { forward: flops.forward, backward: flops.backward });
 
       // Every gradient, then everything the step changed.

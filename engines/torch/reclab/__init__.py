@@ -1,7 +1,7 @@
 """Recursion Lab's PyTorch engine (the second engine behind the reclab protocol).
 
 `reclab.weights` reads and writes the format-2 weights files (docs/weights-format.md),
-`reclab.model` holds the TRM, `reclab.train` the training step and its parts.
+`reclab.model` holds the recursive models (TRM, HRM), `reclab.train` the training step and its parts.
 """
 
 __all__ = ["Run"]

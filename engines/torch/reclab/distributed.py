@@ -140,12 +140,14 @@ class Distributed:
         halted = float(m["haltedRows"])
         keys = ("tokenAccuracy", "exactAccuracy", "qHaltAccuracy", "meanHaltSteps")
         weighted = [halted * m[k] if halted > 0 and math.isfinite(m[k]) else 0.0 for k in keys]
-        t = torch.tensor([m["lmLoss"], m["qHaltLoss"], m["lossScale"], halted, *weighted], dtype=torch.float64, device=self.device)
+        t = torch.tensor([m["lmLoss"], m["qHaltLoss"], m["lossScale"], halted, *weighted, m.get("qContinueLoss", math.nan)],
+                         dtype=torch.float64, device=self.device)
         tdist.all_reduce(t)
         v = t.cpu().tolist()
         total = v[3]
         out = dict(m)
-        out.update(lmLoss=v[0] / self.world, qHaltLoss=v[1] / self.world, lossScale=v[2] / self.world, haltedRows=int(round(total)))
+        out.update(lmLoss=v[0] / self.world, qHaltLoss=v[1] / self.world, lossScale=v[2] / self.world, haltedRows=int(round(total)),
+                   qContinueLoss=v[-1] / self.world)
         for i, k in enumerate(keys):
             out[k] = v[4 + i] / total if total > 0 else float("nan")
         return out

@@ -1,7 +1,8 @@
 """Evaluation as in the reference (reference.md §1.6; trainer/train/evaluate.ts): every puzzle runs
 exactly N_sup supervision steps at full depth with no early halting and the answer after the last
 step is scored, overall and per blank count. The same pass scores the early-exit evaluation (CGAR's
-"reasoning steps"): each row stops at its first step with q_halt > 0 (N_sup if it never does).
+"reasoning steps"): each row stops at its first step where the model's halting rule fires (N_sup if
+it never does): q_halt > 0 (TRM), q_halt > q_continue (HRM).
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import torch
 
 from .data import ExampleBatch
 
-# (z_h, z_l, x) -> (z_h, z_l, logits [B, L, V], q_halt [B]): one supervision step without gradient.
-SupervisionStep = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
+# (z_h, z_l, x) -> (z_h, z_l, logits [B, L, V], q_halt [B][, q_continue [B]]): one supervision step
+# without gradient; a model that halts on q_halt > q_continue (HRM) returns q_continue as well.
+SupervisionStep = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, ...]]
 
 
 class EvaluationAborted(Exception):
@@ -53,11 +55,12 @@ def evaluate(start: Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor, t
         hi = min(N, lo + batch_size)
         z_h, z_l, x = start(data.tokens[lo:hi])
         for s in range(1, steps + 1):
-            z_h, z_l, logits, q = step(z_h, z_l, x)
+            z_h, z_l, logits, q, *q_continue = step(z_h, z_l, x)
             pred = logits.argmax(dim=-1).cpu()
             q = q.float().cpu()
-            # Rows that have not exited yet exit at their first q_halt > 0, or at the last step.
-            newly = (exit_step[lo:hi] == 0) & ((q > 0) | (s == steps))
+            halts = q > q_continue[0].float().cpu() if q_continue else q > 0
+            # Rows that have not exited yet exit where the halting rule first fires, or at the last step.
+            newly = (exit_step[lo:hi] == 0) & (halts | (s == steps))
             idx = torch.nonzero(newly).flatten()
             exit_step[lo + idx] = s
             exit_q[lo + idx] = q[idx]

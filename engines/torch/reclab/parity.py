@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import torch
 
-from .model.trm import TRM, Depth, TaskShape
+from .model.recursive_model import Depth, TaskShape, create_model
 from .train.act_carry import ExampleBatch
 from .train.flops import supervision_step_flops
 from .train.train_state import create_train_state, load_state_tensors, state_tensors
@@ -41,7 +41,7 @@ def run(checkpoint_path: str, batch_path: str, out_path: str) -> None:
     b = read_weights(batch_path, expect_format="reclab-weights")
     meta, t = b.meta, b.tensors
     tokens = t["batch/tokens"]
-    model = TRM(meta["model"], TaskShape(int(ckpt.tensors["param/embed_tokens"].shape[0]), int(tokens.shape[1])))
+    model = create_model(meta["model"], TaskShape(int(ckpt.tensors["param/embed_tokens"].shape[0]), int(tokens.shape[1])))
     state = create_train_state(model, meta["train"])
     load_state_tensors(state, ckpt.tensors, ckpt.meta["step"], ckpt.meta["emaUpdates"], checkpoint_path)
     as_long = lambda a: torch.from_numpy(a.astype(np.int64))  # noqa: E731

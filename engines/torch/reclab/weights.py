@@ -6,7 +6,7 @@ verifiable (a SHA-256 per tensor and one over the canonical header text).
     f = read_weights(path)            # verified; f.tensors (numpy), f.meta (dict), f.format
 
 Every refusal is a `WeightsFileError` naming the file and, where one is at fault, the tensor.
-The torch model <-> TF.js name/layout mapping is `reclab.model.trm.TRM.tfjs_parameters` /
+The torch model <-> TF.js name/layout mapping is `reclab.model.recursive_model.RecursiveModel.tfjs_parameters` /
 `load_tfjs_parameters`; this module only moves named arrays.
 """
 from __future__ import annotations

@@ -56,7 +56,7 @@ def metrics_of(m: Any) -> Dict[str, float]:
     """StepMetrics -> the step event's names."""
     return {"lmLoss": m.lm_loss, "qHaltLoss": m.q_halt_loss, "tokenAccuracy": m.token_accuracy, "exactAccuracy": m.exact_accuracy,
             "qHaltAccuracy": m.q_halt_accuracy, "meanHaltSteps": m.mean_halt_steps, "haltedRows": m.halted_rows, "gradNorm": m.grad_norm,
-            "gradVarianceRunning": m.grad_variance_running, "lossScale": m.loss_scale}
+            "gradVarianceRunning": m.grad_variance_running, "lossScale": m.loss_scale, "qContinueLoss": m.q_continue_loss}
 
 
 def validate_config(config: Dict[str, Any], schema_path: Optional[str], source: str) -> None:
@@ -94,7 +94,7 @@ class StopRequest:
 class TrainingRun:
     def __init__(self, run_dir: RunDirectory, file: Dict[str, Any], device: Device, dist: Distributed, stop: StopRequest,
                  resume: bool, checkpoint: Optional[str]):
-        from .model.trm import TaskShape
+        from .model.recursive_model import TaskShape
         from .train.curriculum import depth_schedule
         from .train.train_state import build_model, create_train_state
 
@@ -209,6 +209,11 @@ class TrainingRun:
             s["bestExactAccuracy"] = self.progress["bestExactAccuracy"]
         return s
 
+    def model_stats(self, m: Dict[str, float]) -> Dict[str, Any]:
+        """The model's own per-step statistics (HRM: qContinueLoss) as the step event's `modelStats`."""
+        stats = {name: m[name] for name in self.model.step_statistics if math.isfinite(m[name])}
+        return {"modelStats": stats} if stats else {}
+
     def backend_name(self) -> str:
         d = self.device.description
         name = f"torch-{d['type']}"
@@ -217,19 +222,18 @@ class TrainingRun:
     # evaluation and snapshots -----------------------------------------------------------------
     def model_functions(self, model: Any):
         depth = model.depth
-        S, D = model.total_len, model.width
 
         def start(tokens: torch.Tensor):
             tokens = tokens.to(self.device.torch_device)
             rows = tokens.shape[0]
-            return model.h_init.expand(rows, S, D), model.l_init.expand(rows, S, D), model.input_embedding(tokens)
+            return (*model.initial_states(rows), model.input_embedding(tokens))
 
         def step(z_h: torch.Tensor, z_l: torch.Tensor, x: torch.Tensor):
             with self.device.autocast():
                 for _ in range(depth.h_cycles):
                     z_h, z_l = model.cycle(z_h, z_l, x, depth.l_cycles)
-                logits, q_halt, _ = model.heads(z_h)
-            return z_h, z_l, logits, q_halt
+                logits, q_halt, q_continue = model.heads(z_h)
+            return (z_h, z_l, logits, q_halt, q_continue) if model.uses_q_continue else (z_h, z_l, logits, q_halt)
 
         def h_cycle(z_h: torch.Tensor, z_l: torch.Tensor, x: torch.Tensor):
             with self.device.autocast():
@@ -354,7 +358,7 @@ class TrainingRun:
                        "haltedRows": int(m["haltedRows"]), "lr": lr, "gradNorm": m["gradNorm"], "samplesPerSecond": B / seconds,
                        "flopsForward": flops.forward, "flopsBackward": flops.backward, "hCycles": depth.h_cycles, "lCycles": depth.l_cycles,
                        "stage": stage, "stepSeconds": seconds, "gradVarianceRunning": finite_or_none(m["gradVarianceRunning"]),
-                       "lossScale": m["lossScale"]})
+                       "lossScale": m["lossScale"], **self.model_stats(m)})
             last = self.state.step == train["steps"]
             every = lambda n: n > 0 and self.state.step % n == 0  # noqa: E731
             if not last and every(cfg["eval"]["everySteps"]):

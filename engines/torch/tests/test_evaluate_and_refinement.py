@@ -48,6 +48,24 @@ def test_evaluation_runs_all_steps_and_early_exit_stops_at_the_first_positive_q_
     assert [b["blanks"] for b in r["byBlanks"]] == [1, 2]
 
 
+def test_early_exit_uses_q_halt_over_q_continue_when_the_step_returns_q_continue():
+    # HRM's rule: exit at the first q_halt > q_continue. q_halt = step − 1.5 (> 0 from step 2, TRM's
+    # exit) and q_continue = 1: q_halt > 1 first at step 3 (of N_sup = 4).
+    data = encode_puzzles(np.array([[0, 1]], np.uint8), np.array([[1, 2]], np.uint8), np.array([1], np.int32))
+
+    def start(tokens):
+        return torch.zeros(tokens.shape[0]), torch.zeros(tokens.shape[0]), tokens
+
+    def step(z_h, z_l, x, with_continue):
+        z_h = z_h + 1
+        logits = torch.nn.functional.one_hot(data.labels, 4).float().expand(x.shape[0], -1, -1)
+        q_halt = z_h - 1.5
+        return (z_h, z_l, logits, q_halt, torch.ones_like(q_halt)) if with_continue else (z_h, z_l, logits, q_halt)
+    trm = evaluate(start, lambda *a: step(*a, False), data, steps=4, batch_size=1)
+    hrm = evaluate(start, lambda *a: step(*a, True), data, steps=4, batch_size=1)
+    assert trm["earlyExit"]["meanSteps"] == 2.0 and hrm["earlyExit"]["meanSteps"] == 3.0  # 3 − 1.5 = 1.5 > 1
+
+
 def test_periodic_subset_takes_the_first_of_each_blank_count():
     assert periodic_subset(torch.tensor([3, 3, 3, 5, 5, 7]), 2).tolist() == [0, 1, 3, 4, 5]
 

@@ -5,6 +5,7 @@ theirs (their incoming rows are discarded)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -55,15 +56,16 @@ def reset_halted_rows(carry: ActCarry, incoming: ExampleBatch, h_init: torch.Ten
 
 
 def update_halting(steps: np.ndarray, q_halt: np.ndarray, max_steps: int, exploration_prob: float,
-                   training: bool, rng: np.random.Generator) -> np.ndarray:
-    """End of a step: steps += 1 (in place); halted = steps ≥ max_steps, or (training) q_halt > 0;
+                   training: bool, rng: np.random.Generator, q_continue: Optional[np.ndarray] = None) -> np.ndarray:
+    """End of a step: steps += 1 (in place); halted = steps ≥ max_steps, or (training) q_halt > 0
+    (TRM) / q_halt > q_continue (HRM, when `q_continue` is given);
     with probability exploration_prob a row draws a minimum halt step in 2..max_steps and may not
     halt before it (TRM's no_ACT_continue path). Both draws happen for every row, so the random
     stream does not depend on the outcome."""
     steps += 1
     halted = steps >= max_steps
     if training and max_steps > 1:
-        halted |= q_halt > 0
+        halted |= q_halt > (0 if q_continue is None else q_continue)
         explore = rng.random(len(steps)) < exploration_prob
         min_halt = 2 + rng.integers(0, max_steps - 1, size=len(steps))
         halted &= ~explore | (steps >= min_halt)

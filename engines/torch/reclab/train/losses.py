@@ -1,9 +1,10 @@
 """The ACT loss head (reference.md §1.7), as trainer/train/losses.ts: stablemax (or softmax)
 cross-entropy per token, mean over a row's valid tokens; BCE-with-logits of q_halt against
-"the whole row is right"."""
+"the whole row is right"; for HRM also of q_continue against its Q-learning target."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -36,10 +37,12 @@ class ActLoss:
     row_correct: torch.Tensor  # [B] float, no gradient
     row_tokens_right: torch.Tensor  # [B] float
     row_valid_tokens: torch.Tensor  # [B] float
+    q_continue_loss_per_row: Optional[torch.Tensor] = None  # [B]: BCE(q_continue, target); HRM only
 
 
-def act_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, kind: str) -> ActLoss:
-    """logits [B, L, V], labels long [B, L], q_halt [B]."""
+def act_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, kind: str,
+             q_continue: Optional[torch.Tensor] = None, q_continue_target: Optional[torch.Tensor] = None) -> ActLoss:
+    """logits [B, L, V], labels long [B, L], q_halt [B]; q_continue and its target [B] (HRM)."""
     valid = (labels != IGNORE_LABEL).to(logits.dtype)  # [B, L]
     valid_count = valid.sum(1)
     ce = token_cross_entropy(logits, labels, kind)  # [B, L]
@@ -48,4 +51,7 @@ def act_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, k
         right = ((logits.argmax(-1) == labels).to(logits.dtype) * valid).sum(1)
         correct = ((right == valid_count) & (valid_count > 0)).to(logits.dtype)
     q = F.binary_cross_entropy_with_logits(q_halt, correct, reduction="none")
-    return ActLoss(lm, q, correct, right, valid_count)
+    qc = None
+    if q_continue is not None and q_continue_target is not None:
+        qc = F.binary_cross_entropy_with_logits(q_continue, q_continue_target, reduction="none")
+    return ActLoss(lm, q, correct, right, valid_count, qc)

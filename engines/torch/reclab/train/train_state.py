@@ -11,14 +11,14 @@ from typing import Any, Dict, Iterator, Mapping, Optional
 import numpy as np
 import torch
 
-from ..model.trm import TRM, TaskShape
+from ..model.recursive_model import RecursiveModel, TaskShape, create_model
 from .act_carry import ActCarry, ExampleBatch, initial_carry
 from .optimizers import SignSGD, main_optimizer
 
 
 @dataclass
 class TrainState:
-    model: TRM
+    model: RecursiveModel
     optimizer: torch.optim.Optimizer  # AdamATan2 / AdamW over the main parameters
     puzzle_optimizer: Optional[SignSGD]  # sign-SGD over puzzle_emb (None without a prefix)
     ema: Optional[Dict[str, torch.Tensor]]  # TF.js name -> shadow (torch layout)
@@ -31,14 +31,15 @@ class TrainState:
         return {n: named[n] for n in self.model.main_parameter_names()}
 
 
-def build_model(model_cfg: Mapping[str, Any], task: TaskShape, seed: int, device: torch.device | str = "cpu") -> TRM:
-    """A TRM initialised as the reference does, drawn from a torch generator seeded with `seed`."""
-    model = TRM(model_cfg, task)
+def build_model(model_cfg: Mapping[str, Any], task: TaskShape, seed: int, device: torch.device | str = "cpu") -> RecursiveModel:
+    """The model `model.arch` names, initialised as the reference does, drawn from a torch
+    generator seeded with `seed`."""
+    model = create_model(model_cfg, task)
     model.reset_parameters_(torch.Generator().manual_seed(seed))
     return model.to(device)
 
 
-def create_train_state(model: TRM, train_cfg: Mapping[str, Any]) -> TrainState:
+def create_train_state(model: RecursiveModel, train_cfg: Mapping[str, Any]) -> TrainState:
     device = model.h_init.device
     main = list(model.main_parameter_names())
     named = dict(model.named_tfjs_parameters())
@@ -51,7 +52,7 @@ def create_train_state(model: TRM, train_cfg: Mapping[str, Any]) -> TrainState:
 
 
 @contextlib.contextmanager
-def evaluation_weights(state: TrainState) -> Iterator[TRM]:
+def evaluation_weights(state: TrainState) -> Iterator[RecursiveModel]:
     """The model with the EMA weights in place (the raw ones without EMA), restored on exit."""
     if state.ema is None:
         yield state.model

@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import numpy as np
 import torch
 
-from ..model.trm import Depth
+from ..model.recursive_model import Depth, RecursiveModel
 from .act_carry import ActCarry, ExampleBatch, reset_halted_rows, update_halting
 from .ema import ema_decay, ema_update
 from .gradient_variance import relative_gradient_variance
@@ -56,41 +56,61 @@ class StepMetrics:
     grad_norm: float
     grad_variance_running: float  # ‖g − m‖² / ‖m‖², m the optimizer's EMA of past gradients (NaN before m exists)
     loss_scale: float  # the HSW batch factor (1 unless hsw.mode = "code")
+    q_continue_loss: float = math.nan  # mean BCE(q_continue, target) per row (HRM; NaN for a model without it)
 
 
 @dataclass
 class _Pass:
     z_H: torch.Tensor
     z_L: torch.Tensor
-    rows: torch.Tensor  # [count, 4]: q_halt, row correct, tokens right, valid tokens (no grad)
-    loss_sums: torch.Tensor  # [2]: Σ lm, Σ q_halt (unweighted)
+    rows: torch.Tensor  # [count, 5]: q_halt, row correct, tokens right, valid tokens, q_continue (no grad)
+    loss_sums: torch.Tensor  # [3]: Σ lm, Σ q_halt, Σ q_continue (unweighted; 0 without a Q-continue target)
+
+
+def q_continue_target(model: RecursiveModel, z_H: torch.Tensor, z_L: torch.Tensor, tokens: torch.Tensor, depth: Depth,
+                      is_last: torch.Tensor, autocast: Optional[torch.dtype]) -> torch.Tensor:
+    """HRM's Q-learning target (hrm_act_v1.py): one extra supervision step, without gradient, of
+    the post-step carry on the same data; sigmoid(is_last ? next q_halt : max(next q_halt, next q_continue))."""
+    with torch.no_grad():
+        _, _, _, next_halt, next_continue = model.supervision_step(z_H.detach(), z_L.detach(), tokens, depth, autocast)
+        next_halt, next_continue = next_halt.float(), next_continue.float()
+        return torch.sigmoid(torch.where(is_last, next_halt, torch.maximum(next_halt, next_continue)))
 
 
 def _gradient_pass(state: TrainState, carry: ActCarry, start: int, count: int, cfg: Mapping[str, Any], depth: Depth,
                    weighting: LossWeighting, normaliser: int, autocast: Optional[torch.dtype]) -> _Pass:
     """Accumulates into each parameter's .grad the gradient of
-    (Σ_rows w_r·(lm_r + qLossWeight·q_r)) · scale / normaliser over rows [start, start + count)."""
+    (Σ_rows w_r·(lm_r + qLossWeight·(q_r + qc_r))) · scale / normaliser over rows [start, start + count)
+    (qc_r, the Q-continue loss, only for a model that uses q_continue, when haltMaxSteps > 1)."""
     model = state.model
     dev = carry.z_H.device
     z_H_out: List[torch.Tensor] = []
     z_L_out: List[torch.Tensor] = []
     rows_out: List[torch.Tensor] = []
-    sums = torch.zeros(2, device=dev)
+    sums = torch.zeros(3, device=dev)
     factor = weighting.scale / normaliser
+    with_target = model.uses_q_continue and cfg["haltMaxSteps"] > 1
+    # Steps after this one (the carry's count + 1): a row at haltMaxSteps halts whatever q says.
+    is_last_all = torch.from_numpy(carry.steps + 1 >= cfg["haltMaxSteps"]).to(dev)
     for off in range(0, count, cfg["microBatchSize"]):
         first, n = start + off, min(cfg["microBatchSize"], count - off)
         data = carry.data.rows(first, n)
-        z_H, z_L, logits, q_halt, _ = model.supervision_step(carry.z_H[first:first + n], carry.z_L[first:first + n], data.tokens, depth, autocast)
-        loss = act_loss(logits.float(), data.labels, q_halt.float(), cfg["lossType"])
-        lm, q = loss.lm_loss_per_row, loss.q_halt_loss_per_row
+        z_H, z_L, logits, q_halt, q_continue = model.supervision_step(carry.z_H[first:first + n], carry.z_L[first:first + n], data.tokens, depth, autocast)
+        target = q_continue_target(model, z_H, z_L, data.tokens, depth, is_last_all[first:first + n], autocast) if with_target else None
+        loss = act_loss(logits.float(), data.labels, q_halt.float(), cfg["lossType"], q_continue.float(), target)
+        lm, q, qc = loss.lm_loss_per_row, loss.q_halt_loss_per_row, loss.q_continue_loss_per_row
         if weighting.row_weights is not None:
             w = torch.from_numpy(weighting.row_weights[first:first + n]).to(dev)
             lm, q = lm * w, q * w
-        ((lm.sum() + q.sum() * cfg["qLossWeight"]) * factor).backward()
+            qc = qc * w if qc is not None else None
+        q_total = q.sum() if qc is None else q.sum() + qc.sum()
+        ((lm.sum() + q_total * cfg["qLossWeight"]) * factor).backward()
         z_H_out.append(z_H.detach().float())
         z_L_out.append(z_L.detach().float())
-        rows_out.append(torch.stack([q_halt.detach().float(), loss.row_correct, loss.row_tokens_right, loss.row_valid_tokens], 1))
-        sums += torch.stack([loss.lm_loss_per_row.detach().sum(), loss.q_halt_loss_per_row.detach().sum()])
+        rows_out.append(torch.stack([q_halt.detach().float(), loss.row_correct, loss.row_tokens_right, loss.row_valid_tokens,
+                                     q_continue.detach().float()], 1))
+        qc_sum = loss.q_continue_loss_per_row.detach().sum() if qc is not None else torch.zeros((), device=dev)
+        sums += torch.stack([loss.lm_loss_per_row.detach().sum(), loss.q_halt_loss_per_row.detach().sum(), qc_sum])
     cat = lambda ts: ts[0] if len(ts) == 1 else torch.cat(ts)  # noqa: E731
     return _Pass(cat(z_H_out), cat(z_L_out), cat(rows_out), sums)
 
@@ -140,10 +160,11 @@ def train_step(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any]
 
     # The one host sync of the step: per-row numbers, loss sums and the three norms.
     host = torch.cat([result.rows.flatten(), result.loss_sums, torch.stack([grad_sq, dev_sq, mom_sq]).float()]).cpu().numpy().astype(np.float64)
-    rows = host[:4 * B].reshape(B, 4)
-    lm_sum, q_sum, g_sq, d_sq, m_sq = host[4 * B:]
-    q_halt, correct, right, valid = rows.T
-    carry.halted = update_halting(carry.steps, q_halt, cfg["haltMaxSteps"], cfg["haltExplorationProb"], True, halt_rng)
+    rows = host[:5 * B].reshape(B, 5)
+    lm_sum, q_sum, qc_sum, g_sq, d_sq, m_sq = host[5 * B:]
+    q_halt, correct, right, valid, q_continue = rows.T
+    carry.halted = update_halting(carry.steps, q_halt, cfg["haltMaxSteps"], cfg["haltExplorationProb"], True, halt_rng,
+                                  q_continue if model.uses_q_continue else None)
 
     # Metrics over the rows that halted now (reference: valid_metrics = halted).
     counted = carry.halted & (valid > 0)
@@ -155,7 +176,8 @@ def train_step(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any]
         q_halt_accuracy=mean(((q_halt >= 0) == (correct == 1)).astype(np.float64)),
         mean_halt_steps=mean(carry.steps.astype(np.float64)), halted_rows=count,
         grad_norm=math.sqrt(g_sq), grad_variance_running=d_sq / m_sq if m_sq > 0 else math.nan,
-        loss_scale=weighting.scale)
+        loss_scale=weighting.scale,
+        q_continue_loss=qc_sum / B if model.uses_q_continue and cfg["haltMaxSteps"] > 1 else math.nan)
 
 
 def gradient_variance(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any], depth: Depth, groups: int,
