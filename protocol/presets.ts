@@ -117,7 +117,7 @@ const hrmSudokuExtreme: RunConfig = {
 
 // TRM-DEQ (reference.md §4.2) on the sudoku4 task: sudoku4's network with the n-loop replaced by
 // an Anderson solve (rel tol 1e-3, phantom K 2, λ_jac 0 as the reference README, but max 4 / min 2
-// iterations instead of 8 / 4 so a step costs about 1.5x a sudoku4 TRM step on a 2-core CPU).
+// iterations instead of 8 / 4: a step costs about 2x a sudoku4 TRM step (measured, TF.js wasm).
 const attractorSudoku4: RunConfig = {
   ...sudoku4,
   model: { ...sudoku4.model, arch: 'trm-deq', deq: { solver: 'anderson', maxIter: 4, minIter: 2, tol: 1e-3, stopMode: 'rel', phantomSteps: 2, jacobianReg: 0 } },
