@@ -39,8 +39,11 @@ export function resolveDeq(model: { deq?: z.infer<typeof deqSchema> }): DeqConfi
   return { ...deqDefaults, ...model.deq } as DeqConfig;
 }
 
+const archSchema = z.enum(['trm', 'hrm', 'trm-deq']).describe('Recursive architecture: "trm" (one network for y and z), "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue) or "trm-deq" (TRM whose n-loop is a fixed-point solve, model.deq); absent = "trm".');
+
 export const modelSchema = z.object({
-  arch: z.enum(['trm', 'hrm', 'trm-deq']).describe('Recursive architecture: "trm" (one network for y and z), "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue) or "trm-deq" (TRM whose n-loop is a fixed-point solve, model.deq).'),
+  // Absent = "trm": run configs written before HRM existed have no other meaning.
+  arch: archSchema.default('trm'),
   deq: deqSchema.optional().describe('trm-deq only: the fixed-point solve and its gradient; absent fields take deqDefaults.'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
@@ -185,7 +188,8 @@ export const configFileSchema = z.object({
   engine: z.enum(engineNames).optional().describe(engineDescription),
   backend: z.enum(backendNames).optional(),
   checkpointEverySteps: int(0).optional(),
-  model: modelSchema.partial().optional(),
+  // No default for arch here: a file that omits it keeps its preset's.
+  model: modelSchema.extend({ arch: archSchema.optional() }).partial().optional(),
   train: trainSchema.extend({
     ema: trainSchema.shape.ema.partial(),
     curriculum: curriculumSchema.partial(),

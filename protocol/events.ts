@@ -87,7 +87,7 @@ export interface EvalEvent extends EventBase {
   /** Evaluation always runs the full depth, whatever the curriculum stage. */
   hCycles: number;
   lCycles: number;
-  /** Early-exit evaluation on the same puzzles: each row stops at its first q_halt > 0 (or N_sup). */
+  /** Early-exit evaluation on the same puzzles: each row stops where the halting rule first fires (TRM q_halt > 0, HRM q_halt > q_continue; or N_sup). */
   earlyExit: { meanSteps: number; exactAccuracy: number; qHaltAccuracy: number };
   /** V = mean_k ‖g_k − ḡ‖² / ‖ḡ‖² over groups of the next training batch at fixed parameters (null when off). */
   gradientVariance: number | null;

@@ -6,7 +6,7 @@ import type { EvalEvent, TrainerEvent } from '../protocol/events';
 export function formatEvalTable(e: EvalEvent): string {
   const rows = e.byBlanks.map((b) => `  ${String(b.blanks).padStart(6)}  ${String(b.count).padStart(7)}  ${(100 * b.exactAccuracy).toFixed(1).padStart(7)} %`);
   const early = e.earlyExit
-    ? `  early exit (halt at q_halt > 0): ${e.earlyExit.meanSteps.toFixed(2)} steps, exact ${(100 * e.earlyExit.exactAccuracy).toFixed(2)} %, halting accuracy ${(100 * e.earlyExit.qHaltAccuracy).toFixed(1)} %`
+    ? `  early exit (at the halting rule: q_halt > 0, HRM q_halt > q_continue): ${e.earlyExit.meanSteps.toFixed(2)} steps, exact ${(100 * e.earlyExit.exactAccuracy).toFixed(2)} %, halting accuracy ${(100 * e.earlyExit.qHaltAccuracy).toFixed(1)} %`
     : undefined;
   const variance = e.gradientVariance !== null && e.gradientVariance !== undefined ? `  gradient variance V = ${e.gradientVariance.toFixed(3)}` : undefined;
   return [`${e.scope} evaluation at step ${e.step}, depth T=${e.hCycles} n=${e.lCycles} (${e.puzzles} held-out puzzles, ${e.seconds.toFixed(1)} s): exact ${(100 * e.exactAccuracy).toFixed(2)} %, token ${(100 * e.tokenAccuracy).toFixed(2)} %, q-halt ${(100 * e.qHaltAccuracy).toFixed(1)} %`,

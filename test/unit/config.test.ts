@@ -9,7 +9,7 @@ import { ConfigError, presetConfig, resolveConfig } from '../../trainer/configRe
 import { runConfigSchema } from '../../protocol/config';
 import { defaultPresetName, presets } from '../../protocol/presets';
 import { configJsonSchema } from '../../protocol/configSchemaJson';
-import { TrmModel } from '../../trainer/model/trm';
+import { createModel } from '../../trainer/model/modelFactory';
 
 const dir = mkdtempSync(join(tmpdir(), 'reclab-config-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +35,7 @@ test('every preset validates against the run schema and builds a model', () => {
     const r = runConfigSchema.safeParse(p);
     assert.ok(r.success, `${name}: ${r.success ? '' : r.error.message}`);
     const side = p.data.kind === 'generated-sudoku' ? p.data.side : 9;
-    assert.doesNotThrow(() => new TrmModel(p.model, { vocabSize: side + 2, seqLen: side * side }), name);
+    assert.doesNotThrow(() => createModel(p.model, { vocabSize: side + 2, seqLen: side * side }), name);
     assert.ok(p.train.microBatchSize <= p.train.batchSize, `${name}: micro-batch fits the batch`);
     assert.deepEqual(resolveConfig({ preset: name }).config, p);
   }
@@ -51,6 +51,23 @@ test('the sudoku-extreme preset is the reference TRM-MLP recipe (reference.md §
     [768, 16, 0.1, 'adam_atan2', 1e-4, 2000, 1, 1.0, 0.9, 0.95, 1e-4, 1.0, 'stablemax', 0.5, 0.999]);
   // 50,000 epochs × 1000 groups / 768 per batch = 65,104 steps (reference.md §1.2).
   assert.equal(c.train.steps, Math.floor((50_000 * 1000) / 768));
+});
+
+test('the hrm-sudoku-extreme preset is the reference HRM recipe (reference.md §1.9) with 27.3 M main parameters', () => {
+  const c = presets['hrm-sudoku-extreme']!;
+  assert.deepEqual(
+    [c.model.arch, c.model.hiddenSize, c.model.numHeads, c.model.mixer, c.model.posEncodings, c.model.hLayers, c.model.layers, c.model.hCycles, c.model.lCycles, c.model.puzzleEmbLen, c.model.expansion],
+    ['hrm', 512, 8, 'attention', 'rope', 4, 4, 2, 2, 1, 4]);
+  assert.deepEqual(
+    [c.train.batchSize, c.train.haltMaxSteps, c.train.haltExplorationProb, c.train.optimizer, c.train.lr, c.train.lrWarmupSteps, c.train.lrMinRatio, c.train.weightDecay, c.train.puzzleEmbLr, c.train.puzzleEmbWeightDecay, c.train.lossType, c.train.ema.enabled],
+    [768, 16, 0.1, 'adam_atan2', 1e-4, 2000, 1, 1.0, 1e-4, 1.0, 'stablemax', false]);
+  // 20,000 epochs of 1000 groups / 768 = 26,041.7 -> 26,040 steps; evaluation every 2,000 epochs' worth.
+  assert.deepEqual([c.train.steps, c.eval.everySteps], [26_040, 2_604]);
+  // Per block: qkv 512·1536 + o 512·512 + SwiGLU gate_up 512·3072 + down 1536·512 (hidden round(4·512·2/3) = 1365 -> 1536)
+  // = 3,407,872; 8 blocks, + embed 11·512 + lm_head 512·11 + q_head 512·2 + 2 = 27,275,266 (the paper's "27M").
+  const model = createModel(c.model, { vocabSize: 11, seqLen: 81 });
+  const main = model.parameterSpecs().filter((s) => s.group === 'main').reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  assert.equal(main, 8 * 3_407_872 + 2 * 11 * 512 + 512 * 2 + 2);
 });
 
 test('an unknown top-level field names the file and the field', () => {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { runConfigSchema } from '../../protocol/config';
 import { builtCli } from './builtCli';
 
 const fixture = resolve(__dirname, '../fixtures/trm-run-6922cc5');
@@ -50,4 +51,12 @@ test('evaluating the old step-4 checkpoint gives the old final evaluation; expor
   assert.equal(i.code, 0, i.stderr);
   const report = JSON.parse(i.stdout) as { contract?: { arch?: string }; model?: { arch?: string } };
   assert.match(JSON.stringify(report), /"arch":"trm"/);
+});
+
+test('a run config without model.arch (written before HRM existed) means TRM', () => {
+  const { config } = JSON.parse(readFileSync(join(fixture, 'config.json'), 'utf8')) as { config: { model: Record<string, unknown> } };
+  delete config.model['arch'];
+  const parsed = runConfigSchema.safeParse(config);
+  assert.ok(parsed.success, parsed.success ? '' : parsed.error.message);
+  assert.equal(parsed.data.model.arch, 'trm');
 });

@@ -24,7 +24,9 @@ export function estimateTrainingMemory(model: RecursiveModel, config: RunConfig)
   const D = model.width, L = model.totalLen, F = model.channelFfn;
   const c = model.config;
   const mixerPerRow = c.mixer === 'mlp_t' ? D * 2 * model.sequenceFfn : c.numHeads * L * L * 2;
-  const perRow = (c.lCycles + 1) * c.layers * (L * (2 * D + 3 * F) + mixerPerRow) + L * model.task.vocabSize * 2;
+  // Blocks on the tape: TRM's last cycle (n + 1 calls), HRM's one L and one H call.
+  const tapedBlocks = model.arch === 'hrm' ? c.layers + (c.hLayers ?? c.layers) : (c.lCycles + 1) * c.layers;
+  const perRow = tapedBlocks * (L * (2 * D + 3 * F) + mixerPerRow) + L * model.task.vocabSize * 2;
   const micro = Math.min(config.train.microBatchSize, config.train.batchSize);
   const stateBytes = 4 * params * 5;
   const activationBytes = 4 * (micro * perRow + config.train.batchSize * L * D * 2);
