@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from protocol_files import make_run_dir, read_events, run_worker, schema_file, small_config, worker_command, worker_env
+from protocol_files import deep_merge, make_run_dir, preset, read_events, run_worker, schema_file, small_config, worker_command, worker_env
 from reclab.devices import check_torch_version
 from reclab.errors import BadInput
 from reclab.weights import read_weights, write_weights
@@ -235,3 +235,33 @@ def test_sigterm_during_an_evaluation_aborts_it_between_batches(tmp_path):
     assert not [e for e in events if e["type"] == "eval"], "the evaluation was aborted, not finished"
     assert [e["type"] for e in events[-2:]] == ["checkpoint", "done"]
     assert events[-1]["status"] == "stopped" and events[-1]["step"] == 3 and events[-2]["step"] == 3
+
+
+def test_hrm_run_logs_q_continue_loss_and_resumes_bit_identical(tmp_path):
+    # The hrm-sudoku4 preset shrunk as small_config: schema-valid (arch, hLayers), modelStats in
+    # every step event, and a resume from step 4 ends on the same step-12 state.
+    cfg = deep_merge(preset("hrm-sudoku4"), {k: v for k, v in small_config().items() if k not in ("model", "engine")})
+    cfg["model"]["hiddenSize"] = 16
+    schema = schema_file(tmp_path)
+    ref = make_run_dir(tmp_path / "ref", cfg)
+    r = run_worker(ref, schema=schema)
+    assert r.returncode == 0, r.stderr
+    events = read_events(ref)
+    assert events[0]["config"]["model"]["arch"] == "hrm"
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) == 12 and all(e["modelStats"]["qContinueLoss"] > 0 for e in steps)
+    f = read_weights(os.path.join(ref, "checkpoints", "step-0000004.ckpt"), expect_format="reclab-checkpoint")
+    assert {"param/h_layers.1.mlp.down", "param/l_layers.1.mlp.down", "adam_m/h_layers.0.seq_mlp.gate_up"} <= set(f.tensors)
+    want = final_tensors(ref)
+    d = str(tmp_path / "resumed")
+    for rel, data in snapshot_dir(ref).items():
+        os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+        open(os.path.join(d, rel), "wb").write(data)
+    r = run_worker(d, "--resume", "--checkpoint", os.path.join(d, "checkpoints", "step-0000004.ckpt"), schema=schema)
+    assert r.returncode == 0, r.stderr
+    resumed = read_events(d)[len(events):]
+    assert resumed[0]["type"] == "run_start" and resumed[0]["startStep"] == 4
+    assert [e["step"] for e in resumed if e["type"] == "step"] == list(range(5, 13))
+    got = final_tensors(d)
+    for name in want:
+        assert np.array_equal(want[name], got[name]), f"{name} differs from the uninterrupted run"
