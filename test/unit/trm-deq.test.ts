@@ -44,8 +44,10 @@ test('config: trm-deq with partial model.deq parses; absent fields take the refe
   assert.ok(!unknown.success && /maxIters/.test(JSON.stringify(unknown.error.issues)));
   // minIter above maxIter: the solver's own check, at construction.
   assert.throws(() => new TrmDeqModel({ ...cfg, deq: { maxIter: 3, minIter: 5 } }, task), (e: unknown) => e instanceof InputError && /minIter/.test((e as Error).message));
-  assert.throws(() => new TrmDeqModel({ ...cfg, deq: { gradient: 'ift' } }, task), (e: unknown) => e instanceof InputError && /ift/.test((e as Error).message));
-  assert.throws(() => new TrmDeqModel({ ...cfg, deq: { jacobianReg: 1e-3 } }, task), (e: unknown) => e instanceof InputError && /jacobianReg/.test((e as Error).message));
+  // IFT and λ_jac > 0 build (torch runs, evaluation) but are refused when TF.js training starts.
+  assert.throws(() => new TrmDeqModel({ ...cfg, deq: { gradient: 'ift' } }, task).checkTrainableOnTfjs(), (e: unknown) => e instanceof InputError && /ift/.test((e as Error).message));
+  assert.throws(() => new TrmDeqModel({ ...cfg, deq: { jacobianReg: 1e-3 } }, task).checkTrainableOnTfjs(), (e: unknown) => e instanceof InputError && /jacobianReg/.test((e as Error).message));
+  new TrmDeqModel(cfg, task).checkTrainableOnTfjs();
   assert.equal(presets['attractor-sudoku-extreme']!.model.layers, 8);
   assert.equal(resolveDeq(presets['attractor-sudoku-extreme']!.model).jacobianReg, 1e-3);
 });

@@ -30,13 +30,20 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
   constructor(config: ModelConfig, task: TaskShape) {
     super(config, task);
     this.deq = resolveDeq(config);
+    this.solverOptions(); // every solver field checked now, not at the first step
+  }
+
+  /**
+   * What the TF.js trainer cannot train (evaluation, tracing and the torch engine are fine): the IFT
+   * gradient and λ_jac > 0. Called when a TF.js training run starts.
+   */
+  checkTrainableOnTfjs(): void {
     if (this.deq.gradient === 'ift') {
       throw new InputError('model.deq.gradient: "ift" is implemented by the torch engine only; the TF.js engine trains TRM-DEQ with "phantom"');
     }
     if (this.deq.jacobianReg > 0) {
       throw new InputError('model.deq.jacobianReg: must be 0 on the TF.js engine (tfjs-core second derivatives are wrong through SiLU, docs/deq-solvers.md); use the torch engine for λ_jac > 0');
     }
-    this.solverOptions(); // every solver field checked now, not at the first step
   }
 
   get depth(): Depth {
