@@ -88,6 +88,8 @@ def test_ift_gradient_solves_the_adjoint_of_the_explicit_jacobian():
     z_H0, z_L0, tokens = inputs(model)
     z_H, z_L, logits, q_halt, _ = model.supervision_step(z_H0, z_L0, tokens, model.depth)
     got = grads(model, loss_of(logits, q_halt))
+    stats = model.take_step_statistics()
+    assert stats["deqAdjointIterations"] >= 1 and stats["deqAdjointConvergedFraction"] == 1.0 and stats["deqAdjointAbsMax"] < 1e-6
     x = model.input_embedding(tokens)
     zH, z_star = reference_no_grad(model, z_H0, z_L0, x.detach(), model.depth.h_cycles)
     f = lambda z: model.net(z, zH + x)  # noqa: E731

@@ -55,7 +55,6 @@ class DeqStepStatistics:
 
 class TRMDEQ(RecursiveModel):
     arch = "trm-deq"
-    step_statistics = DEQ_STEP_STATISTICS
 
     def build_networks(self, cfg: Mapping[str, Any]) -> None:
         self.layers = self.blocks(cfg, cfg["layers"])
@@ -72,6 +71,7 @@ class TRMDEQ(RecursiveModel):
             opts.update(memory=d["memory"])
         self.solver_options = opts
         self.solve_stats = DeqStepStatistics()
+        self.adjoint_stats: List[SolverStats] = []  # IFT: the backward's adjoint solves
         self._regularizer: Optional[torch.Tensor] = None
 
     def networks(self) -> Sequence[Tuple[str, nn.ModuleList]]:
@@ -79,6 +79,11 @@ class TRMDEQ(RecursiveModel):
 
     def net(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
         return self.run_blocks(self.layers, h, injection)
+
+    @property
+    def step_statistics(self) -> Tuple[str, ...]:  # type: ignore[override]
+        adjoint = ("deqAdjointIterations", "deqAdjointAbsMax", "deqAdjointConvergedFraction") if self.deq["gradient"] == "ift" else ()
+        return DEQ_STEP_STATISTICS + adjoint
 
     def solve_latent(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """z_L* = FP(z ↦ net(z, z_H + x)) from z_L, without gradient, in fp32."""
@@ -105,7 +110,7 @@ class TRMDEQ(RecursiveModel):
         if torch.is_grad_enabled() and d["jacobianReg"] > 0:
             self._regularizer = d["jacobianReg"] * jacobian_penalty(f, z_L)
         if d["gradient"] == "ift" and torch.is_grad_enabled():
-            z_L = attach_implicit_gradient(f, z_L)
+            z_L = attach_implicit_gradient(f, z_L, on_stats=self.adjoint_stats.append)
         else:
             z_L = phantom_unroll(f, z_L, d["phantomSteps"], float(d["phantomDamping"]))
         return self.net(z_H, z_L), z_L
@@ -116,7 +121,15 @@ class TRMDEQ(RecursiveModel):
         return r
 
     def take_step_statistics(self) -> Dict[str, float]:
-        return self.solve_stats.take()
+        """The forward solves' statistics; with IFT also the adjoint solves' (mean iterations, max
+        abs residual, converged fraction: deqAdjointIterations / deqAdjointAbsMax / deqAdjointConvergedFraction)."""
+        out = self.solve_stats.take()
+        if self.adjoint_stats:
+            a, self.adjoint_stats = self.adjoint_stats, []
+            out.update(deqAdjointIterations=sum(s.iterations for s in a) / len(a),
+                       deqAdjointAbsMax=float(torch.cat([s.abs for s in a]).max()),
+                       deqAdjointConvergedFraction=float(torch.cat([s.converged for s in a]).double().mean()))
+        return out
 
     def network_calls(self, depth: Depth) -> List[NetworkCalls]:
         """Every solve counted at max_iter evaluations (an upper bound), T answer updates and the
