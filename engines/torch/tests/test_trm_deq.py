@@ -1,6 +1,5 @@
 """TRM-DEQ in the torch engine (reference.md §4.2) against the phantom map and the IFT adjoint
 written out here with autograd, independently of reclab.model.trm_deq's grad_part."""
-import math
 
 import pytest
 import torch

@@ -14,7 +14,6 @@ Parameters are TRM's (`layers.{i}.…`); model.lCycles is not used.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
