@@ -7,11 +7,44 @@ const int = (min = 0) => z.number().int().min(min);
 const positive = () => z.number().positive();
 const fraction = () => z.number().min(0).max(1);
 
-const archSchema = z.enum(['trm', 'hrm']).describe('Recursive architecture: "trm" (one network for y and z) or "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue); absent = "trm".');
+/**
+ * TRM-DEQ (Attractor puzzle path, reference.md §4.2, docs/deq-solvers.md): the inner n-loop is a
+ * fixed-point solve z_L* = FP(z ↦ net(z, z_H + x)). Defaults: the reference README command.
+ */
+export const deqSchema = z.object({
+  solver: z.enum(['anderson', 'fpi', 'broyden']).optional().describe('Fixed-point solver of the latent update: Anderson (type II), plain iteration, or Broyden\'s good method.'),
+  maxIter: int(1).optional().describe('Map evaluations at most per solve (deq_max_iter).'),
+  minIter: int(0).optional().describe('Map evaluations before the tolerance may stop a solve (deq_min_iter).'),
+  tol: positive().optional().describe('Stop when the max over the batch of the residual (stopMode) is below this (deq_tol).'),
+  stopMode: z.enum(['abs', 'rel']).optional().describe('"rel": ‖f(z) − z‖ / ‖f(z)‖ (the reference); "abs": ‖f(z) − z‖.'),
+  memory: int(1).optional().describe('Anderson history m / Broyden rank.'),
+  beta: z.number().gt(0).max(1).optional().describe('Anderson mixing β in (0, 1].'),
+  lambda: z.number().min(0).optional().describe('Anderson Tikhonov λ, relative to the mean squared residual of the history.'),
+  gradient: z.enum(['phantom', 'ift']).optional().describe('"phantom": K re-applied steps from the detached z_L* on the tape; "ift": the implicit gradient (adjoint solve; torch engine only).'),
+  phantomSteps: int(1).optional().describe('K of the phantom gradient (bptt_through; 1 = Jacobian-free).'),
+  phantomDamping: z.number().gt(0).max(1).optional().describe('τ of the phantom steps: z ← τ f(z) + (1 − τ) z.'),
+  jacobianReg: z.number().min(0).optional().describe('λ_jac of the Hutchinson Jacobian penalty ‖J‖_F²/numel at z_L* (0 = off; torch engine only: TF.js second derivatives are wrong through SiLU).'),
+}).strict();
+
+export type DeqConfig = Required<z.infer<typeof deqSchema>>;
+
+/** The reference README command (max 8, min 4, tol 1e-3 rel, Anderson m 5 β 1, phantom K 2), λ_jac 0. */
+export const deqDefaults: DeqConfig = {
+  solver: 'anderson', maxIter: 8, minIter: 4, tol: 1e-3, stopMode: 'rel', memory: 5, beta: 1, lambda: 1e-4,
+  gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, jacobianReg: 0,
+};
+
+/** model.deq with the defaults under it. */
+export function resolveDeq(model: { deq?: z.infer<typeof deqSchema> }): DeqConfig {
+  return { ...deqDefaults, ...model.deq } as DeqConfig;
+}
+
+const archSchema = z.enum(['trm', 'hrm', 'trm-deq']).describe('Recursive architecture: "trm" (one network for y and z), "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue) or "trm-deq" (TRM whose n-loop is a fixed-point solve, model.deq); absent = "trm".');
 
 export const modelSchema = z.object({
   // Absent = "trm": run configs written before HRM existed have no other meaning.
   arch: archSchema.default('trm'),
+  deq: deqSchema.optional().describe('trm-deq only: the fixed-point solve and its gradient; absent fields take deqDefaults.'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
   numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),

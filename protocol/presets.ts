@@ -139,6 +139,30 @@ const mazeHard: RunConfig = {
   data: { kind: 'maze-csv', trainFile: 'data/maze-30x30-hard-1k/train.csv', testFile: 'data/maze-30x30-hard-1k/test.csv', augment: true },
 };
 
+// TRM-DEQ (reference.md §4.2) on the sudoku4 task: sudoku4's network with the n-loop replaced by
+// an Anderson solve (rel tol 1e-3, phantom K 2, λ_jac 0 as the reference README, but max 4 / min 2
+// iterations instead of 8 / 4: a step costs about 2x a sudoku4 TRM step (measured, TF.js wasm).
+const attractorSudoku4: RunConfig = {
+  ...sudoku4,
+  model: { ...sudoku4.model, arch: 'trm-deq', deq: { solver: 'anderson', maxIter: 4, minIter: 2, tol: 1e-3, stopMode: 'rel', phantomSteps: 2, jacobianReg: 0 } },
+};
+
+// The Attractor TRM-DEQ Sudoku-Extreme recipe (reference.md §4.2, README command): TRM attention
+// + RoPE with 8 blocks (27.3M params), T = 3, deq max 8 / min 4 / tol 1e-3, phantom K 2,
+// λ_jac 1e-3 (torch: TF.js refuses λ_jac > 0), AdamW lr 1e-4 wd 1.0, sign-SGD puzzle embedding
+// lr 1e-2, warm-up 2000, EMA 0.999, batch 768; 100,000 epochs (130,208 steps) as the logged runs.
+const attractorSudokuExtreme: RunConfig = {
+  ...sudokuExtreme,
+  engine: 'torch',
+  checkpointEverySteps: 6510,
+  model: {
+    arch: 'trm-deq', mixer: 'attention', hiddenSize: 512, numHeads: 8, expansion: 4, ffnMultipleOf: 256, layers: 8,
+    hCycles: 3, lCycles: 6, puzzleEmbLen: 16, posEncodings: 'rope', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+    deq: { solver: 'anderson', maxIter: 8, minIter: 4, tol: 1e-3, stopMode: 'rel', memory: 5, beta: 1, lambda: 1e-4, gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, jacobianReg: 1e-3 },
+  },
+  train: { ...sudokuExtreme.train, steps: 130208, optimizer: 'adamw', lr: 1e-4, weightDecay: 1.0, puzzleEmbLr: 1e-2, lrWarmupSteps: 2000, ema: { enabled: true, rate: 0.999, warmup: false } },
+};
+
 export const presets: Readonly<Record<string, RunConfig>> = {
   sudoku4,
   'sudoku4-hard': sudoku4Hard,
@@ -150,6 +174,8 @@ export const presets: Readonly<Record<string, RunConfig>> = {
   'hrm-sudoku-extreme': hrmSudokuExtreme,
   'maze-small': mazeSmall,
   'maze-hard': mazeHard,
+  'attractor-sudoku4': attractorSudoku4,
+  'attractor-sudoku-extreme': attractorSudokuExtreme,
 };
 
 export const defaultPresetName = 'sudoku4';

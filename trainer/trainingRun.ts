@@ -8,6 +8,7 @@ import type { RunSummary } from '../protocol/runDirectory';
 import { difficultyLabel, type TaskData } from './data/taskData';
 import { MAZE_PATH } from './data/mazeGrid';
 import { createModel } from './model/modelFactory';
+import { TrmDeqModel } from './model/trmDeq';
 import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
@@ -72,6 +73,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   };
 
   const model = createModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
+  if (model instanceof TrmDeqModel) model.checkTrainableOnTfjs();
   const master = new Rng(config.seed);
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();

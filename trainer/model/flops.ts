@@ -49,3 +49,15 @@ export function hrmSupervisionStepFlops(model: Sized, depth: Depth, rows: number
   const backward = training ? rows * 2 * (netCallFlops(model) + hNetCallFlops(model) + headFlops(model)) : 0;
   return { forward, backward };
 }
+
+/**
+ * FLOPs of one TRM-DEQ supervision step, counting every solve at its maxIter map evaluations (an
+ * upper bound: a solve may stop at minIter): T solves and T answer updates forward, plus the K
+ * phantom steps of training; backward through the K steps, the answer update and the heads.
+ */
+export function deqSupervisionStepFlops(model: Sized, depth: Depth, rows: number, training: boolean, deq: { maxIter: number; phantomSteps: number }): StepFlops {
+  const call = netCallFlops(model);
+  const forward = rows * (depth.hCycles * (deq.maxIter + 1) * call + (training ? deq.phantomSteps * call : 0) + headFlops(model));
+  const backward = training ? rows * 2 * ((deq.phantomSteps + 1) * call + headFlops(model)) : 0;
+  return { forward, backward };
+}

@@ -3,10 +3,12 @@ import type { ModelConfig } from '../../protocol/config';
 import { HrmModel } from './hrm';
 import type { RecursiveModel, TaskShape } from './recursiveModel';
 import { TrmModel } from './trm';
+import { TrmDeqModel } from './trmDeq';
 
-export function createModel(config: ModelConfig, task: TaskShape): RecursiveModel & (TrmModel | HrmModel) {
+export function createModel(config: ModelConfig, task: TaskShape): RecursiveModel & (TrmModel | HrmModel | TrmDeqModel) {
   switch (config.arch) {
     case 'trm': return new TrmModel(config, task);
     case 'hrm': return new HrmModel(config, task);
+    case 'trm-deq': return new TrmDeqModel(config, task);
   }
 }

@@ -52,7 +52,7 @@ export interface StepFlops {
 }
 
 export interface RecursiveModel {
-  readonly arch: 'trm' | 'hrm';
+  readonly arch: 'trm' | 'hrm' | 'trm-deq';
   readonly config: ModelConfig;
   readonly task: TaskShape;
   readonly width: number;
@@ -90,6 +90,11 @@ export interface RecursiveModel {
   heads(p: ParamSet, zH: tf.Tensor3D): Heads;
   /** FLOPs of one supervision step for `rows` rows; training counts the backward (and any extra target forward). */
   stepFlops(depth: Depth, rows: number, training: boolean): StepFlops;
+  /**
+   * Statistics the model gathered itself since the last call (TRM-DEQ: its solves', deqStepStatistics.ts),
+   * logged under the step event's modelStats; absent or undefined when it has none.
+   */
+  takeStepStatistics?(): Record<string, number> | undefined;
 }
 
 /** The halting decision the model was trained with: q_halt > q_continue (HRM) or q_halt > 0 (TRM). */

@@ -7,6 +7,7 @@
 //   (TRM: L_net = H_net = `layers.*`; HRM: `l_layers.*` and `h_layers.*`)
 //   logits = lm_head(z_H[:, prefix:]);  q = q_head(z_H[:, 0])
 // Fused weights are split at export time (gate/up, q/k/v), constant scales folded into tables.
+import { InputError } from '../inputError';
 import {
   contractInputs, contractOutputs, contractProperties, initStateName, nextStateName, ONNX_CONTRACT_VERSION, mazeVocab, sudokuVocab,
 } from '../../protocol/onnxContract';
@@ -80,6 +81,10 @@ export function trmStepMetadata(model: RecursiveModel, info: TrmExportInfo): Rec
 
 /** The serialized ModelProto of one supervision step of `model` (TRM or HRM) with weights `w`. */
 export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info: TrmExportInfo): Uint8Array {
+  if (model.arch === 'trm-deq') {
+    // The graph unrolls n latent updates; a TRM-DEQ step is a solve (not exported yet).
+    throw new InputError('export: ONNX export of a trm-deq model is not implemented (its latent update is a fixed-point solve, not n unrolled steps)');
+  }
   const cfg = model.config;
   const D = model.width;
   const S = model.totalLen;

@@ -155,7 +155,9 @@ export function trainStep(state: TrainState, incoming: ExampleBatch, cfg: TrainC
   state.carry = resetHaltedRows(state.carry, incoming, state.hInit, state.lInit);
   const carry = state.carry;
   const weighting = stepWeighting(cfg, incomingSteps, carry);
+  state.model.takeStepStatistics?.(); // drop what evaluation or a variance probe gathered
   const pass = gradientPass(state, carry, 0, B, cfg, depth, weighting, B);
+  const ownStats = state.model.takeStepStatistics?.();
   carry.zH.dispose();
   carry.zL.dispose();
   carry.zH = pass.zH;
@@ -206,6 +208,7 @@ export function trainStep(state: TrainState, incoming: ExampleBatch, cfg: TrainC
     haltedRows: count, gradNorm: Math.sqrt(gradSq), gradVarianceRunning: momentSq > 0 ? devSq / momentSq : NaN,
     lossScale: weighting.scale,
     ...(state.model.learnsQContinue ? { modelStats: { qContinueLoss: pass.qContinueLossSum / B } } : {}),
+    ...(ownStats ? { modelStats: ownStats } : {}),
   };
 }
 

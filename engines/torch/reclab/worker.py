@@ -56,7 +56,8 @@ def metrics_of(m: Any) -> Dict[str, float]:
     """StepMetrics -> the step event's names."""
     return {"lmLoss": m.lm_loss, "qHaltLoss": m.q_halt_loss, "tokenAccuracy": m.token_accuracy, "exactAccuracy": m.exact_accuracy,
             "qHaltAccuracy": m.q_halt_accuracy, "meanHaltSteps": m.mean_halt_steps, "haltedRows": m.halted_rows, "gradNorm": m.grad_norm,
-            "gradVarianceRunning": m.grad_variance_running, "lossScale": m.loss_scale, "qContinueLoss": m.q_continue_loss}
+            "gradVarianceRunning": m.grad_variance_running, "lossScale": m.loss_scale, "qContinueLoss": m.q_continue_loss,
+            **m.model_stats}
 
 
 def validate_config(config: Dict[str, Any], schema_path: Optional[str], source: str) -> None:
@@ -211,7 +212,7 @@ class TrainingRun:
 
     def model_stats(self, m: Dict[str, float]) -> Dict[str, Any]:
         """The model's own per-step statistics (HRM: qContinueLoss) as the step event's `modelStats`."""
-        stats = {name: m[name] for name in self.model.step_statistics if math.isfinite(m[name])}
+        stats = {name: m[name] for name in self.model.step_statistics if name in m and math.isfinite(m[name])}
         return {"modelStats": stats} if stats else {}
 
     def backend_name(self) -> str:

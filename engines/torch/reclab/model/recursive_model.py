@@ -287,8 +287,9 @@ def create_model(cfg: Mapping[str, Any], task: TaskShape) -> RecursiveModel:
     """The model `model.arch` names (absent: trm, as configs written before HRM)."""
     from .hrm import HRM
     from .trm import TRM
+    from .trm_deq import TRMDEQ
 
-    archs = {"trm": TRM, "hrm": HRM}
+    archs = {"trm": TRM, "hrm": HRM, "trm-deq": TRMDEQ}
     arch = cfg.get("arch", "trm")
     if arch not in archs:
         raise ValueError(f"model.arch: the torch engine has no {arch!r} model (it has {', '.join(archs)})")

@@ -29,7 +29,7 @@ AdamATan2 / AdamW + sign-SGD, the EMA, and the halting update.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
@@ -57,6 +57,7 @@ class StepMetrics:
     grad_variance_running: float  # ‖g − m‖² / ‖m‖², m the optimizer's EMA of past gradients (NaN before m exists)
     loss_scale: float  # the HSW batch factor (1 unless hsw.mode = "code")
     q_continue_loss: float = math.nan  # mean BCE(q_continue, target) per row (HRM; NaN for a model without it)
+    model_stats: Dict[str, float] = field(default_factory=dict)  # the model's own (TRM-DEQ: its solves')
 
 
 @dataclass
@@ -104,7 +105,11 @@ def _gradient_pass(state: TrainState, carry: ActCarry, start: int, count: int, c
             lm, q = lm * w, q * w
             qc = qc * w if qc is not None else None
         q_total = q.sum() if qc is None else q.sum() + qc.sum()
-        ((lm.sum() + q_total * cfg["qLossWeight"]) * factor).backward()
+        total = (lm.sum() + q_total * cfg["qLossWeight"]) * factor
+        regularizer = model.take_regularizer() if hasattr(model, "take_regularizer") else None
+        if regularizer is not None:  # a batch mean (TRM-DEQ's λ_jac penalty): weighted by the micro-batch's share
+            total = total + regularizer * (n * weighting.scale / normaliser)
+        total.backward()
         z_H_out.append(z_H.detach().float())
         z_L_out.append(z_L.detach().float())
         rows_out.append(torch.stack([q_halt.detach().float(), loss.row_correct, loss.row_tokens_right, loss.row_valid_tokens,
@@ -132,7 +137,11 @@ def train_step(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any]
     carry = reset_halted_rows(state.carry, incoming, model.h_init, model.l_init)
     weighting = _weighting(cfg, incoming_steps, carry)
     _clear_grads(state)
+    take_stats = getattr(model, "take_step_statistics", None)
+    if take_stats is not None:
+        take_stats()  # drop what evaluation or a variance probe gathered
     result = _gradient_pass(state, carry, 0, B, cfg, depth, weighting, B, autocast)
+    own_stats = take_stats() if take_stats is not None else {}
     carry.z_H, carry.z_L = result.z_H, result.z_L
     state.carry = carry
 
@@ -177,7 +186,8 @@ def train_step(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any]
         mean_halt_steps=mean(carry.steps.astype(np.float64)), halted_rows=count,
         grad_norm=math.sqrt(g_sq), grad_variance_running=d_sq / m_sq if m_sq > 0 else math.nan,
         loss_scale=weighting.scale,
-        q_continue_loss=qc_sum / B if model.uses_q_continue and cfg["haltMaxSteps"] > 1 else math.nan)
+        q_continue_loss=qc_sum / B if model.uses_q_continue and cfg["haltMaxSteps"] > 1 else math.nan,
+        model_stats=own_stats)
 
 
 def gradient_variance(state: TrainState, incoming: ExampleBatch, cfg: Mapping[str, Any], depth: Depth, groups: int,

@@ -1,0 +1,202 @@
+// Cross-engine parity of one TRM-DEQ training step (issue 13): from the same mid-run training
+// state and batch, one TF.js `trainStep` and one torch `train_step` (`python -m reclab.parity`)
+// agree on the solver statistics (iterations exactly; residuals), the losses, every gradient
+// (the phantom gradient through K steps from the solved z_L*) and the state after the optimizer
+// step, including the carried z_L (the solution the phantom steps start from, advanced K steps).
+// Cases: Anderson on mlp_t (minIter 4, maxIter 8, rel tol), plain iteration on attention + RoPE
+// with K = 1 and damping τ = 0.5 (abs tol), Broyden on mlp_t.
+//
+// Tolerance (fp32 on both sides, different summation orders; Anderson's mixing weights in float64
+// on both): per tensor max |torch − tfjs| ≤ 1e-4 · max |tfjs| + 1e-6; residual statistics within
+// 1e-4 relative.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../trainer/backend';
+import type { Depth } from '../../trainer/model/recursiveModel';
+import { createModel } from '../../trainer/model/modelFactory';
+import type { ModelConfig, TrainConfig } from '../../protocol/config';
+import { Rng } from '../../trainer/random';
+import { createTrainState, disposeTrainState, type TrainState } from '../../trainer/train/trainState';
+import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trainStep';
+import { resetHaltedRows } from '../../trainer/train/actCarry';
+import type { ExampleBatch } from '../../trainer/train/exampleBatch';
+import { readCheckpointFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
+import { saveTrainingCheckpoint, trainStateArrays } from '../../trainer/run/trainingCheckpoint';
+import { DEQ_STEP_STATISTICS } from '../../trainer/model/deqStepStatistics';
+
+const REPO = resolve(__dirname, '../..');
+const RTOL = 1e-4;
+const ATOL = 1e-6;
+
+test.before(async () => { await selectBackend('cpu'); });
+
+function venvPython(): string {
+  const out = execFileSync('bash', [join(REPO, 'test/setup/python-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop()!;
+}
+
+const baseModel: ModelConfig = {
+  arch: 'trm', mixer: 'mlp_t', hiddenSize: 16, numHeads: 2, expansion: 4, ffnMultipleOf: 8, layers: 2,
+  hCycles: 2, lCycles: 2, puzzleEmbLen: 2, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+};
+const baseTrain: TrainConfig = {
+  steps: 100, batchSize: 6, microBatchSize: 4, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adam_atan2',
+  lr: 3e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
+  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'stablemax', qLossWeight: 0.5,
+  ema: { enabled: true, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] },
+  hsw: { mode: 'paper', decay: 0.7 },
+};
+const task = { vocabSize: 6, seqLen: 16 };
+
+const f32 = (t: tf.Tensor): StoredArray => ({ dtype: 'float32', shape: t.shape, data: t.dataSync() as Float32Array });
+const normals = (n: number, scale: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal() * scale);
+
+/** Moves a fresh state to a mid-run one: perturbed q_head and puzzle_emb, moments, EMA, a mixed carry. */
+function midRun(state: TrainState, rng: Rng): void {
+  for (const [name, v] of state.params) {
+    if (name.startsWith('q_head') || name === 'puzzle_emb') v.assign(tf.tensor(normals(v.size, 0.3, rng), v.shape));
+  }
+  for (const [name, s] of state.slots) {
+    const p = state.params.get(name)!;
+    s.m.assign(tf.tensor(normals(p.size, 0.01, rng), p.shape));
+    s.v.assign(tf.tensor(Float32Array.from({ length: p.size }, () => 1e-4 * (0.1 + rng.float())), p.shape));
+  }
+  for (const [name, e] of state.ema!) {
+    const p = state.params.get(name)!;
+    e.assign(tf.add(p, tf.tensor(normals(p.size, 0.01, rng), p.shape)));
+  }
+  state.step = 5;
+  state.emaUpdates = 4;
+  const c = state.carry;
+  const B = c.steps.length;
+  c.halted = Uint8Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 1 : 0));
+  c.steps = Int32Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 3 : 1 + (r % 2)));
+  c.data.tokens.set(Int32Array.from(c.data.tokens, () => 1 + rng.int(5)));
+  c.data.labels.set(Int32Array.from(c.data.labels, () => 2 + rng.int(4)));
+  c.data.labels[3] = 0; // an ignored label
+  c.zH.dispose();
+  c.zL.dispose();
+  c.zH = tf.keep(tf.tensor(normals(c.zH.size, 1, rng), c.zH.shape)) as tf.Tensor3D;
+  c.zL = tf.keep(tf.tensor(normals(c.zL.size, 1, rng), c.zL.shape)) as tf.Tensor3D;
+}
+
+/** The gradient the next trainStep will take, at the state's current parameters (state unchanged). */
+function nextStepGradients(state: TrainState, incoming: ExampleBatch, train: TrainConfig, depth: Depth): Map<string, StoredArray> {
+  const c = state.carry;
+  const copy = { ...c, zH: tf.keep(c.zH.clone()), zL: tf.keep(c.zL.clone()), steps: c.steps.slice(), halted: c.halted.slice() };
+  const reset = resetHaltedRows(copy, incoming, state.hInit, state.lInit);
+  const pass = gradientPass(state, reset, 0, train.batchSize, train, depth, stepWeighting(train, c.steps, reset), train.batchSize);
+  const out = new Map(Object.entries(pass.grads).map(([n, g]) => [`grad/${n}`, f32(g)] as const));
+  tf.dispose([...Object.values(pass.grads), pass.zH, pass.zL, reset.zH, reset.zL]);
+  return out;
+}
+
+function assertClose(name: string, torch: StoredArray | undefined, tfjs: StoredArray): number {
+  assert.ok(torch, `torch output lacks ${name}`);
+  assert.deepEqual(torch.shape, tfjs.shape, `${name}: shape`);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < tfjs.data.length; i++) {
+    scale = Math.max(scale, Math.abs(Number(tfjs.data[i])));
+    diff = Math.max(diff, Math.abs(Number(torch.data[i]) - Number(tfjs.data[i])));
+  }
+  assert.ok(scale > 0, `${name}: all zero in the TF.js engine (the test would prove nothing)`);
+  assert.ok(diff <= RTOL * scale + ATOL, `${name}: max |torch − tfjs| = ${diff.toExponential(3)} > ${RTOL} · ${scale.toExponential(3)} + ${ATOL}`);
+  return diff / scale;
+}
+
+const cases: { name: string; model: Partial<ModelConfig>; train: Partial<TrainConfig> }[] = [
+  { name: 'TRM-DEQ, mlp_t, Anderson (min 4, max 8, rel 1e-3), phantom K 2, AdamATan2',
+    model: { arch: 'trm-deq', deq: { solver: 'anderson', maxIter: 8, minIter: 4, tol: 1e-3, stopMode: 'rel', phantomSteps: 2 } }, train: {} },
+  { name: 'TRM-DEQ, attention + RoPE, FPI (max 6, abs 1e-2), phantom K 1 τ 0.5, AdamW',
+    model: { arch: 'trm-deq', mixer: 'attention', posEncodings: 'rope', hCycles: 3, puzzleEmbLen: 1, deq: { solver: 'fpi', maxIter: 6, minIter: 0, tol: 1e-2, stopMode: 'abs', phantomSteps: 1, phantomDamping: 0.5 } },
+    train: { optimizer: 'adamw', hsw: { mode: 'code', decay: 0.7 } } },
+  { name: 'TRM-DEQ, mlp_t, Broyden (max 6), phantom K 2', model: { arch: 'trm-deq', deq: { solver: 'broyden', maxIter: 6, minIter: 2, memory: 4 } }, train: {} },
+];
+
+const python = venvPython();
+
+for (const c of cases) {
+  test(`DEQ engine parity: ${c.name} — losses, every gradient and the state after one step agree (rel ${RTOL})`, () => {
+    const modelCfg = { ...baseModel, ...c.model };
+    const train = { ...baseTrain, ...c.train };
+    const model = createModel(modelCfg, task);
+    const state = createTrainState(model, train, new Rng(11));
+    const dir = mkdtempSync(join(tmpdir(), 'reclab-parity-'));
+    try {
+      const rng = new Rng(12);
+      midRun(state, rng);
+      const B = train.batchSize;
+      const incoming: ExampleBatch = {
+        size: B, seqLen: task.seqLen,
+        tokens: Int32Array.from({ length: B * task.seqLen }, () => 1 + rng.int(5)),
+        labels: Int32Array.from({ length: B * task.seqLen }, () => 2 + rng.int(4)),
+        blanks: Int32Array.from({ length: B }, () => rng.int(16)),
+      };
+      const depth = model.depth;
+      const lr = 2e-3;
+      // The state as a real TF.js training checkpoint, the batch and the step's settings beside it.
+      const checkpointPath = join(dir, 'step-0000005.ckpt');
+      saveTrainingCheckpoint(checkpointPath, state, {
+        haltRng: new Rng(0).state(), stream: { rng: new Rng(1).state(), order: [0], position: 0 },
+        progress: { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined },
+      });
+      const batchPath = join(dir, 'batch.safetensors');
+      writeWeightsFile(batchPath, { model: modelCfg, train, lr, depth: [depth.hCycles, depth.lCycles] }, new Map<string, StoredArray>([
+        ['batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens }],
+        ['batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels }],
+        ['batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks }],
+      ]));
+      const outPath = join(dir, 'out.safetensors');
+
+      const grads = nextStepGradients(state, incoming, train, depth);
+      const metrics = trainStep(state, incoming, train, depth, lr, new Rng(0));
+      const after = trainStateArrays(state);
+
+      const run = spawnSync(python, ['-m', 'reclab.parity', checkpointPath, batchPath, outPath], {
+        encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(REPO, 'engines/torch'), OPENBLAS_CORETYPE: 'SkylakeX' },
+      });
+      assert.equal(run.status, 0, `python -m reclab.parity failed:\n${run.stderr}`);
+      const read = readCheckpointFile(outPath);
+      const out = { meta: read.meta, tensors: read.arrays };
+      const meta = out.meta as { metrics: Record<string, number | null>; flops: { forward: number; backward: number } };
+
+      // Losses (per batch row, as the step event logs them).
+      for (const [key, ts] of [['lm_loss', metrics.lmLoss], ['q_halt_loss', metrics.qHaltLoss], ['grad_norm', metrics.gradNorm], ['grad_variance_running', metrics.gradVarianceRunning]] as const) {
+        const py = meta.metrics[key]!;
+        assert.ok(Math.abs(py - ts) <= RTOL * Math.abs(ts) + ATOL, `${key}: torch ${py} vs tfjs ${ts}`);
+      }
+      // The solver statistics of the step (every solve: T per micro-batch).
+      const tsStats = metrics.modelStats!;
+      const pyStats = (meta.metrics as unknown as { model_stats: Record<string, number> }).model_stats;
+      assert.deepEqual(Object.keys(tsStats).sort(), [...DEQ_STEP_STATISTICS].sort());
+      assert.equal(pyStats['deqIterations'], tsStats['deqIterations'], 'deqIterations');
+      for (const k of DEQ_STEP_STATISTICS) {
+        assert.ok(Math.abs(pyStats[k]! - tsStats[k]!) <= 1e-4 * Math.abs(tsStats[k]!) + 1e-7, `${k}: torch ${pyStats[k]} vs tfjs ${tsStats[k]}`);
+      }
+      console.log(`${c.name}: solver stats ${JSON.stringify(tsStats)}`);
+      assert.equal(meta.metrics['halted_rows'], metrics.haltedRows);
+      assert.equal(meta.metrics['loss_scale'], metrics.lossScale);
+      const flops = model.stepFlops(depth, B, true);
+      assert.deepEqual(meta.flops, { forward: flops.forward, backward: flops.backward });
+
+      // Every gradient, then everything the step changed.
+      assert.equal(grads.size, state.params.size);
+      let worst = 0;
+      for (const [name, g] of grads) worst = Math.max(worst, assertClose(name, out.tensors.get(name), g));
+      for (const [name, a] of after) {
+        if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, out.tensors.get(name), a));
+        else assert.deepEqual(Array.from(out.tensors.get(name)!.data as Int32Array, Number), Array.from(a.data as Int32Array, Number), name);
+      }
+      console.log(`${c.name}: worst max|torch − tfjs| / max|tfjs| over all tensors ${worst.toExponential(2)}`);
+    } finally {
+      disposeTrainState(state);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

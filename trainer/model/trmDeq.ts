@@ -1,0 +1,129 @@
+// TRM-DEQ — the Attractor puzzle model (reference.md §4.2, trm_deq.py): TRM whose inner n-loop is
+// replaced by a fixed-point solve of the latent update, everything else (one network, the outer
+// T loop, heads, ACT, deep supervision) as TRM:
+//   one cycle:  z_L = FP(z ↦ net(z, z_H + x)) from the carried z_L;   z_H = net(z_H, z_L)
+//   a supervision step = T − 1 cycles and the last solve without gradient (no tape over any
+//   solve, so memory does not grow with maxIter), then on the tape: the phantom gradient —
+//   K damped steps z ← τ net(z, z_H + x) + (1 − τ) z from the constant z_L* — and the answer
+//   update z_H = net(z_H, z_L).
+// Parameters are TRM's (`layers.{i}.…`), so a TRM checkpoint's layout fits. model.lCycles is not
+// used (the solver decides how many latent updates a cycle takes).
+import * as tf from '@tensorflow/tfjs-core';
+import { resolveDeq, type DeqConfig, type ModelConfig } from '../../protocol/config';
+import { InputError } from '../inputError';
+import { anderson } from '../deq/anderson';
+import { broyden } from '../deq/broyden';
+import { phantomUnroll } from '../deq/deqGradients';
+import { fixedPointIteration, type SolveResult } from '../deq/fixedPointIteration';
+import { andersonOptions, broydenOptions, solverOptions } from '../deq/solverOptions';
+import { DeqStepStatistics } from './deqStepStatistics';
+import { deqSupervisionStepFlops } from './flops';
+import { LatentModelBase } from './latentModelBase';
+import type { Depth, LatentStates, ParameterSpec, ParamSet, RecursiveModel, StepFlops, TaskShape } from './recursiveModel';
+
+export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
+  readonly arch = 'trm-deq' as const;
+  readonly learnsQContinue = false;
+  readonly deq: DeqConfig;
+  private readonly solveStats = new DeqStepStatistics();
+
+  constructor(config: ModelConfig, task: TaskShape) {
+    super(config, task);
+    this.deq = resolveDeq(config);
+    this.solverOptions(); // every solver field checked now, not at the first step
+  }
+
+  /**
+   * What the TF.js trainer cannot train (evaluation, tracing and the torch engine are fine): the IFT
+   * gradient and λ_jac > 0. Called when a TF.js training run starts.
+   */
+  checkTrainableOnTfjs(): void {
+    if (this.deq.gradient === 'ift') {
+      throw new InputError('model.deq.gradient: "ift" is implemented by the torch engine only; the TF.js engine trains TRM-DEQ with "phantom"');
+    }
+    if (this.deq.jacobianReg > 0) {
+      throw new InputError('model.deq.jacobianReg: must be 0 on the TF.js engine (tfjs-core second derivatives are wrong through SiLU, docs/deq-solvers.md); use the torch engine for λ_jac > 0');
+    }
+  }
+
+  get depth(): Depth {
+    return { hCycles: this.config.hCycles, lCycles: this.config.lCycles };
+  }
+
+  parameterSpecs(): ParameterSpec[] {
+    return [...this.embeddingSpecs(), ...this.blockSpecs('layers', this.config.layers), ...this.headSpecs()];
+  }
+
+  /** The one network: post-norm blocks applied to h + injection. */
+  net(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
+    return this.blocks(p, 'layers', this.config.layers, h, injection);
+  }
+
+  lNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
+    return this.net(p, h, injection);
+  }
+
+  hNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
+    return this.net(p, h, injection);
+  }
+
+  /** z_L* = FP(z ↦ net(z, z_H + x)) from zL, outside any tape; the stats go to the step's statistics. */
+  solveLatent(p: ParamSet, zH: tf.Tensor3D, zL: tf.Tensor3D, x: tf.Tensor3D): SolveResult {
+    const injection = tf.add(zH, x) as tf.Tensor3D;
+    try {
+      const map = (z: tf.Tensor) => this.net(p, z as tf.Tensor3D, injection);
+      const o = this.solverOptions();
+      const result = this.deq.solver === 'anderson' ? anderson(map, zL, o)
+        : this.deq.solver === 'broyden' ? broyden(map, zL, o) : fixedPointIteration(map, zL, o);
+      this.solveStats.add(result.stats);
+      return result;
+    } finally {
+      injection.dispose();
+    }
+  }
+
+  /** `cycles` cycles (solve, answer update) then, with `finalSolve`, one more solve; ownership as the base class. */
+  override cyclesWithoutGradient(p: ParamSet, zH: tf.Tensor3D, zL: tf.Tensor3D, x: tf.Tensor3D, cycles: number, _lCycles: number, finalSolve = 0): LatentStates {
+    const owned = new Set<tf.Tensor>();
+    const replace = (old: tf.Tensor3D, next: tf.Tensor3D) => {
+      if (owned.delete(old)) old.dispose();
+      owned.add(next);
+      return next;
+    };
+    for (let c = 0; c < cycles; c++) {
+      zL = replace(zL, this.solveLatent(p, zH, zL, x).solution as tf.Tensor3D);
+      zH = replace(zH, tf.tidy(() => this.net(p, zH, zL)));
+    }
+    if (finalSolve > 0) zL = replace(zL, this.solveLatent(p, zH, zL, x).solution as tf.Tensor3D);
+    return { zH, zL };
+  }
+
+  /** T − 1 cycles, then the last cycle's solve: z_L* for the taped part. */
+  stepWithoutGradient(p: ParamSet, s: LatentStates, x: tf.Tensor3D, depth: Depth): LatentStates {
+    return this.cyclesWithoutGradient(p, s.zH, s.zL, x, depth.hCycles - 1, depth.lCycles, 1);
+  }
+
+  /** The phantom gradient from the constant z_L* (K damped steps), then the answer update. */
+  stepWithGradient(p: ParamSet, s: LatentStates, x: tf.Tensor3D, _depth: Depth): LatentStates {
+    const injection = tf.add(s.zH, x) as tf.Tensor3D;
+    const zL = phantomUnroll((z) => this.net(p, z as tf.Tensor3D, injection), s.zL, { steps: this.deq.phantomSteps, tau: this.deq.phantomDamping }) as tf.Tensor3D;
+    return { zH: this.net(p, s.zH, zL), zL };
+  }
+
+  /** The solver statistics of the solves since the last call (one training step's), or undefined. */
+  takeStepStatistics(): Record<string, number> | undefined {
+    return this.solveStats.take();
+  }
+
+  stepFlops(depth: Depth, rows: number, training: boolean): StepFlops {
+    return deqSupervisionStepFlops(this, depth, rows, training, this.deq);
+  }
+
+  private solverOptions() {
+    const d = this.deq;
+    const base = { maxIter: d.maxIter, minIter: d.minIter, tol: d.tol, stopMode: d.stopMode };
+    if (d.solver === 'anderson') return andersonOptions({ ...base, memory: d.memory, beta: d.beta, lambda: d.lambda }, 'model.deq (anderson)');
+    if (d.solver === 'broyden') return broydenOptions({ ...base, memory: d.memory }, 'model.deq (broyden)');
+    return solverOptions(base, 'model.deq (fpi)');
+  }
+}
