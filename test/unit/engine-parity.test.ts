@@ -13,104 +13,23 @@
 //   max |torch − tfjs| ≤ 1e-4 · max |tfjs| + 1e-6.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { join } from 'node:path';
 import { selectBackend } from '../../trainer/backend';
-import type { Depth } from '../../trainer/model/recursiveModel';
 import { createModel } from '../../trainer/model/modelFactory';
 import type { ModelConfig, TrainConfig } from '../../protocol/config';
 import { Rng } from '../../trainer/random';
-import { createTrainState, disposeTrainState, type TrainState } from '../../trainer/train/trainState';
-import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trainStep';
-import { resetHaltedRows } from '../../trainer/train/actCarry';
+import { createTrainState, disposeTrainState } from '../../trainer/train/trainState';
+import { trainStep } from '../../trainer/train/trainStep';
 import type { ExampleBatch } from '../../trainer/train/exampleBatch';
 import { readCheckpointFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
 import { saveTrainingCheckpoint, trainStateArrays } from '../../trainer/run/trainingCheckpoint';
+import { ATOL, REPO, RTOL, assertClose, baseModel, baseTrain, f32, midRun, nextStepGradients, task, venvPython } from './parityFixtures';
 import { readEvaluationWeights } from '../../trainer/run/evaluationWeights';
 
-const REPO = resolve(__dirname, '../..');
-const RTOL = 1e-4;
-const ATOL = 1e-6;
-
 test.before(async () => { await selectBackend('cpu'); });
-
-function venvPython(): string {
-  const out = execFileSync('bash', [join(REPO, 'test/setup/python-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return out.trim().split('\n').pop()!;
-}
-
-const baseModel: ModelConfig = {
-  arch: 'trm', mixer: 'mlp_t', hiddenSize: 16, numHeads: 2, expansion: 4, ffnMultipleOf: 8, layers: 2,
-  hCycles: 2, lCycles: 2, puzzleEmbLen: 2, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
-};
-const baseTrain: TrainConfig = {
-  steps: 100, batchSize: 6, microBatchSize: 4, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adam_atan2',
-  lr: 3e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
-  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'stablemax', qLossWeight: 0.5,
-  ema: { enabled: true, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] },
-  hsw: { mode: 'paper', decay: 0.7 },
-};
-const task = { vocabSize: 6, seqLen: 16 };
-
-const f32 = (t: tf.Tensor): StoredArray => ({ dtype: 'float32', shape: t.shape, data: t.dataSync() as Float32Array });
-const normals = (n: number, scale: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal() * scale);
-
-/** Moves a fresh state to a mid-run one: perturbed q_head and puzzle_emb, moments, EMA, a mixed carry. */
-function midRun(state: TrainState, rng: Rng): void {
-  for (const [name, v] of state.params) {
-    if (name.startsWith('q_head') || name === 'puzzle_emb') v.assign(tf.tensor(normals(v.size, 0.3, rng), v.shape));
-  }
-  for (const [name, s] of state.slots) {
-    const p = state.params.get(name)!;
-    s.m.assign(tf.tensor(normals(p.size, 0.01, rng), p.shape));
-    s.v.assign(tf.tensor(Float32Array.from({ length: p.size }, () => 1e-4 * (0.1 + rng.float())), p.shape));
-  }
-  for (const [name, e] of state.ema!) {
-    const p = state.params.get(name)!;
-    e.assign(tf.add(p, tf.tensor(normals(p.size, 0.01, rng), p.shape)));
-  }
-  state.step = 5;
-  state.emaUpdates = 4;
-  const c = state.carry;
-  const B = c.steps.length;
-  c.halted = Uint8Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 1 : 0));
-  c.steps = Int32Array.from({ length: B }, (_, r) => (r % 3 === 0 ? 3 : 1 + (r % 2)));
-  c.data.tokens.set(Int32Array.from(c.data.tokens, () => 1 + rng.int(5)));
-  c.data.labels.set(Int32Array.from(c.data.labels, () => 2 + rng.int(4)));
-  c.data.labels[3] = 0; // an ignored label
-  c.zH.dispose();
-  c.zL.dispose();
-  c.zH = tf.keep(tf.tensor(normals(c.zH.size, 1, rng), c.zH.shape)) as tf.Tensor3D;
-  c.zL = tf.keep(tf.tensor(normals(c.zL.size, 1, rng), c.zL.shape)) as tf.Tensor3D;
-}
-
-/** The gradient the next trainStep will take, at the state's current parameters (state unchanged). */
-function nextStepGradients(state: TrainState, incoming: ExampleBatch, train: TrainConfig, depth: Depth): Map<string, StoredArray> {
-  const c = state.carry;
-  const copy = { ...c, zH: tf.keep(c.zH.clone()), zL: tf.keep(c.zL.clone()), steps: c.steps.slice(), halted: c.halted.slice() };
-  const reset = resetHaltedRows(copy, incoming, state.hInit, state.lInit);
-  const pass = gradientPass(state, reset, 0, train.batchSize, train, depth, stepWeighting(train, c.steps, reset), train.batchSize);
-  const out = new Map(Object.entries(pass.grads).map(([n, g]) => [`grad/${n}`, f32(g)] as const));
-  tf.dispose([...Object.values(pass.grads), pass.zH, pass.zL, reset.zH, reset.zL]);
-  return out;
-}
-
-function assertClose(name: string, torch: StoredArray | undefined, tfjs: StoredArray): number {
-  assert.ok(torch, `torch output lacks ${name}`);
-  assert.deepEqual(torch.shape, tfjs.shape, `${name}: shape`);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < tfjs.data.length; i++) {
-    scale = Math.max(scale, Math.abs(Number(tfjs.data[i])));
-    diff = Math.max(diff, Math.abs(Number(torch.data[i]) - Number(tfjs.data[i])));
-  }
-  assert.ok(scale > 0, `${name}: all zero in the TF.js engine (the test would prove nothing)`);
-  assert.ok(diff <= RTOL * scale + ATOL, `${name}: max |torch − tfjs| = ${diff.toExponential(3)} > ${RTOL} · ${scale.toExponential(3)} + ${ATOL}`);
-  return diff / scale;
-}
 
 const cases: { name: string; model: Partial<ModelConfig>; train: Partial<TrainConfig> }[] = [
   { name: 'mlp_t, AdamATan2, HSW paper', model: {}, train: {} },
