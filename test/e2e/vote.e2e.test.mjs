@@ -60,7 +60,7 @@ test('palette -> Test-Time Scaling (Vote)… -> run, 2 checkpoints -> the result
   assert.deepEqual(passes, ['passes / puzzle', '1', '4', '2', '8']);
   const points = Number(await webview.locator('#curve').getAttribute('data-points'));
   assert.ok(points >= 9 * 4, `curve points: ${points}`);
-  assert.match(await webview.locator('#summary').textContent(), /1 run\(s\) × 2 checkpoint\(s\) · 4 relabellings \(shift\) · 4 steps per pass/);
+  assert.match(await webview.locator('#summary').textContent(), /1 run\(s\) × 2 checkpoint\(s\) · 4 perturbations \(shift\) · 4 steps per pass/);
   lap(`results table: 8 rules; curve: ${points} points`);
   if (VOTE_SHOT) {
     await page.mouse.move(10, 10);

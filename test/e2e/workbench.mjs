@@ -60,10 +60,12 @@ export class Workbench {
 
   /** Picks the row of the open quick pick whose label is `label`. */
   async pick(label) {
+    // Filter first: in a long list (every preset, then the config files) the row may sit below
+    // the list's viewport, and a virtualised row out of view is never "visible".
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
-    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await this.quickInput.waitFor({ state: 'visible', timeout: 15_000 });
     await this.quickInput.fill(label);
-    await row.waitFor({ state: 'visible', timeout: 5_000 });
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
     await this.page.keyboard.press('Enter');
   }
 
