@@ -12,6 +12,7 @@ import { inspectArgs, puzzlesFileText, type InspectTarget } from '../../extensio
 import type { InspectReport } from '../../protocol/inspectReport';
 import { checkPuzzleText } from '../../trainer/data/puzzleCheck';
 import { exportIsCurrent } from '../../trainer/onnx/exportRun';
+import { commandLineTooLongForOnnxruntime } from '../../trainer/onnx/onnxStepModel';
 import { affineStepGraph, halfA } from './affineStepGraph';
 import { runReclab } from './reclabProcess';
 
@@ -44,6 +45,24 @@ test('a command line long enough to crash onnxruntime (1,500 --puzzle, 39 kB) is
   assert.equal(r.signal, null);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /the command line is \d+ bytes \(at most 16384\): give the puzzles in a file \(--puzzles FILE\) or on stdin \(--puzzles -\)/);
+});
+
+test('reclab vote, the other command on onnxruntime: a 30 kB command line is refused with exit 2, not a SIGSEGV', () => {
+  const puzzles = join(dir, 'vote-puzzles.txt');
+  writeFileSync(puzzles, `${question}:${solution}\n`);
+  const args = ['vote', model, '--puzzles', puzzles, '--relabellings', '2', '--quiet', '--out', join(dir, 'vote.json')];
+  const ok = reclab([...args, '--seed', '0']);
+  assert.equal(ok.code, 0, `${ok.signal} ${ok.stderr}`);
+  // "--seed 000...0" (30,000 digits) is the valid seed 0: only the length differs. Without the
+  // check this process died of SIGSEGV inside onnxruntime-node, with no message.
+  const r = reclab([...args, '--seed', '0'.repeat(30_000)]);
+  assert.equal(r.signal, null);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the command line is 30\d{3} bytes \(at most 16384; onnxruntime-node crashes on longer ones\)/);
+  // The guard every onnxruntime session passes (OnnxStepModel): 16,384 bytes is the limit, spaces counted.
+  assert.equal(commandLineTooLongForOnnxruntime(['node', 'x'.repeat(16_379)]), undefined);
+  assert.equal(commandLineTooLongForOnnxruntime(['node', 'x'.repeat(16_380)]), 16_385);
+  assert.equal(commandLineTooLongForOnnxruntime(['node', 'é'.repeat(8_190)]), 16_385); // bytes, not characters
 });
 
 test('--puzzles - reads the puzzles from stdin', () => {

@@ -12,14 +12,11 @@ import { runFiles } from '../../protocol/runDirectory';
 import { checkPuzzleText } from '../data/puzzleCheck';
 import { loadTaskData } from '../data/taskData';
 import { exportIsCurrent, exportRun } from '../onnx/exportRun';
-import { OnnxStepModel } from '../onnx/onnxStepModel';
+import { commandLineTooLongForOnnxruntime, MAX_COMMAND_LINE_BYTES, OnnxStepModel } from '../onnx/onnxStepModel';
 import { writeFileAtomic } from '../run/atomicWrite';
 import { RunDirectory } from '../run/runDirectory';
 import { defaultInspectOptions, inspectPuzzles, MAX_STEPS, type InspectPuzzle } from './inspectModel';
 import { formatInspectSummary } from './inspectSummary';
-
-/** The longest command line inspect accepts: well below the ~29 kB at which onnxruntime-node crashed (SIGSEGV). */
-export const MAX_COMMAND_LINE_BYTES = 16_384;
 
 export const inspectUsage = `reclab inspect <run-dir | model.onnx> [--puzzle Q[:SOLUTION]]... [--puzzles FILE | -] [--held-out N (default 100)]
                 [--steps K (default the model's reclab.halt_max_steps, else 16; max ${MAX_STEPS})] [--perturbations N (8)] [--noise STD (1)] [--no-relabel]
@@ -95,8 +92,8 @@ export async function inspectCommand(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const commandLine = Buffer.byteLength(process.argv.join(' '));
-  if (commandLine > MAX_COMMAND_LINE_BYTES) {
+  const commandLine = commandLineTooLongForOnnxruntime();
+  if (commandLine !== undefined) {
     throw new UsageError(`the command line is ${commandLine} bytes (at most ${MAX_COMMAND_LINE_BYTES}): give the puzzles in a file (--puzzles FILE) or on stdin (--puzzles -)`);
   }
   let parsed;

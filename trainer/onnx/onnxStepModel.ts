@@ -5,11 +5,25 @@
 import type * as ort from 'onnxruntime-node';
 import { contractInputs, contractOutputs, formatContractProblems, initStateName, nextStateName, validateStepContract, type StepContract } from '../../protocol/onnxContract';
 import type { StepInput, StepModel, StepOutput } from '../inspect/stepModel';
+import { InputError } from '../inputError';
 import { describeOnnxBytes, describeOnnxFile } from './modelDescription';
 
 export interface OnnxStepOptions {
   /** Intra-op threads; 0 = onnxruntime's default (all cores). */
   threads?: number;
+}
+
+/**
+ * The longest command line a process may have when it loads onnxruntime-node: its native module
+ * overflows its stack (SIGSEGV, exit 139, no message) once the command line reaches ~29 kB
+ * (measured: `reclab inspect` with 1,500 --puzzle at 39 kB, `reclab vote` at 30 kB).
+ */
+export const MAX_COMMAND_LINE_BYTES = 16_384;
+
+/** The process's command line in bytes when it is too long to load onnxruntime-node safely, else undefined. */
+export function commandLineTooLongForOnnxruntime(argv: readonly string[] = process.argv): number | undefined {
+  const bytes = Buffer.byteLength(argv.join(' '));
+  return bytes > MAX_COMMAND_LINE_BYTES ? bytes : undefined;
 }
 
 let runtimeModule: Promise<typeof ort> | undefined;
@@ -33,6 +47,9 @@ export class OnnxStepModel implements StepModel {
   private static async create(bytes: Uint8Array, description: ReturnType<typeof describeOnnxBytes>, source: string, opts: OnnxStepOptions): Promise<OnnxStepModel> {
     const check = validateStepContract(description);
     if (!check.ok) throw new Error(formatContractProblems(source, check.problems));
+    // Every command checks this first with its own hint; here it guards any later caller.
+    const tooLong = commandLineTooLongForOnnxruntime();
+    if (tooLong !== undefined) throw new InputError(`the command line is ${tooLong} bytes (at most ${MAX_COMMAND_LINE_BYTES}): onnxruntime-node crashes on longer ones`);
     const runtime = await loadRuntime();
     const session = await runtime.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],

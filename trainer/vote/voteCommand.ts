@@ -13,7 +13,7 @@ import { isCompleteValidGrid, keepsGivens, type SudokuSide } from '../data/sudok
 import { decodeAnswer, type InspectPuzzle } from '../inspect/inspectModel';
 import { evenlySpaced, parsePuzzleArg, readPuzzleLines } from '../inspect/inspectCommand';
 import { exportRun } from '../onnx/exportRun';
-import { OnnxStepModel } from '../onnx/onnxStepModel';
+import { commandLineTooLongForOnnxruntime, MAX_COMMAND_LINE_BYTES, OnnxStepModel } from '../onnx/onnxStepModel';
 import { describeOnnxFile } from '../onnx/modelDescription';
 import { contractProperties } from '../../protocol/onnxContract';
 import { writeFileAtomic } from '../run/atomicWrite';
@@ -156,6 +156,11 @@ export const voteCommand = defineCommand({
   name: 'vote', operands: '<run-dir | model.onnx>...', positionals: [1, 64], flags,
   summary: 'Test-time scaling (Augmented HRM): perturbations x checkpoints x seeds, voting rules, compute curve.',
   async run(f, positionals) {
+    // Before anything is exported or loaded: onnxruntime-node crashes (SIGSEGV) on a long command line.
+    const commandLine = commandLineTooLongForOnnxruntime();
+    if (commandLine !== undefined) {
+      throw new UsageError(`the command line is ${commandLine} bytes (at most ${MAX_COMMAND_LINE_BYTES}; onnxruntime-node crashes on longer ones): vote on fewer runs at once, or name them by shorter (relative) paths`);
+    }
     const log = (m: string) => { if (!f.quiet) process.stderr.write(m + '\n'); };
     const targets: Target[] = positionals.map((p) => {
       const path = resolve(p);
