@@ -91,6 +91,11 @@ test('the inspect command line for a run directory and for an .onnx file; puzzle
     assert.deepEqual(parsePuzzleList(' 1.3..4.22..3.3.1,\n1234341221434321 '), { puzzles: ['1.3..4.22..3.3.1', '1234341221434321'] });
     assert.equal(parsePuzzleList('').error, 'give at least one puzzle');
     assert.match(parsePuzzleList('12345').error!, /not a 16- or 81-character puzzle/);
+    // The input box caps the count at the CLI's limit (reclab inspect refuses 10,001 with exit 2 too).
+    const many = (n: number) => Array(n).fill('1.3..4.22..3.3.1').join('\n');
+    assert.deepEqual(parsePuzzleList(many(10_000)).error, undefined);
+    assert.equal(parsePuzzleList(many(10_000)).puzzles.length, 10_000);
+    assert.equal(parsePuzzleList(many(10_001)).error, '10001 puzzles; an inspection takes at most 10000');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
