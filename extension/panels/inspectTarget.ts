@@ -52,6 +52,17 @@ export function parsePuzzleList(text: string): { puzzles: string[]; error?: stri
  * reportPathOf(target), never a path from the state.
  */
 export function restoredTarget(path: string | undefined, workspaceFolders: readonly string[]): InspectTarget | { refused: string } {
+  const confined = insideWorkspace(path, workspaceFolders);
+  if ('refused' in confined) return confined;
+  const real = confined.real;
+  if (statSync(real).isDirectory()) {
+    return existsSync(join(real, runFiles.config)) ? { kind: 'run', dir: real } : { refused: `${path}: not a run directory (no ${runFiles.config})` };
+  }
+  return extname(real) === '.onnx' ? { kind: 'onnx', file: real, puzzles: [] } : { refused: `${path}: neither a run directory nor an .onnx file` };
+}
+
+/** A path from untrusted state, resolved (symlinks too) and kept only when it lies inside one of the workspace folders. */
+export function insideWorkspace(path: string | undefined, workspaceFolders: readonly string[]): { real: string } | { refused: string } {
   if (!path) return { refused: 'the saved state names no target' };
   let real: string;
   try {
@@ -69,9 +80,5 @@ export function restoredTarget(path: string | undefined, workspaceFolders: reado
     const rel = relative(root, real);
     return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
   });
-  if (!inside) return { refused: `${path}: outside the workspace folders` };
-  if (statSync(real).isDirectory()) {
-    return existsSync(join(real, runFiles.config)) ? { kind: 'run', dir: real } : { refused: `${path}: not a run directory (no ${runFiles.config})` };
-  }
-  return extname(real) === '.onnx' ? { kind: 'onnx', file: real, puzzles: [] } : { refused: `${path}: neither a run directory nor an .onnx file` };
+  return inside ? { real } : { refused: `${path}: outside the workspace folders` };
 }

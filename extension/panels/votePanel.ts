@@ -2,38 +2,13 @@
 // trainer child process (`reclab vote`, onnxruntime-node), never in the extension host; the host
 // reads the report it writes and forwards it. A panel is restored after a reload from its report.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { isObj, isText } from '../../protocol/messageGuards';
+import { isObj } from '../../protocol/messageGuards';
 import { parseFromVoteMessage, checkVoteReport, votePanelViewType, type FromVoteMessage, type ToVoteMessage } from '../../protocol/voteMessages';
-import { VOTE_REPORT_FILE } from '../../protocol/voteReport';
 import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { readReport, ReportJob } from './reportJob';
-
-/** Held-out puzzles a vote from the extension takes (the CLI's --held-out sets any other number). */
-export const VOTE_HELD_OUT = 200;
-
-/** What one vote runs on: the runs (each a seed) and the newest `checkpoints` checkpoints of each. */
-export interface VoteTarget {
-  runs: string[];
-  checkpoints: number;
-}
-
-export function voteArgs(t: VoteTarget): string[] {
-  return ['vote', ...t.runs, '--checkpoints', String(t.checkpoints), '--held-out', String(VOTE_HELD_OUT), '--out', voteReportPath(t), '--quiet'];
-}
-
-export function voteReportPath(t: VoteTarget): string {
-  return join(t.runs[0]!, VOTE_REPORT_FILE);
-}
-
-/** The target a restored panel saved (getState), or undefined when it is not one. */
-export function restoredVoteTarget(raw: unknown): VoteTarget | undefined {
-  if (!isObj(raw) || !Array.isArray(raw['runs']) || raw['runs'].length === 0 || !raw['runs'].every((r) => isText(r))) return undefined;
-  const k = raw['checkpoints'];
-  return { runs: raw['runs'] as string[], checkpoints: Number.isInteger(k) && (k as number) >= 1 ? (k as number) : 1 };
-}
+import { restoredVoteTarget, voteArgs, voteReportPath, type VoteTarget } from './voteTarget';
 
 /** The runs to vote with: one picked, or several ticked (each a seed) from "Several runs…". */
 async function pickRuns(all: readonly RunEntry[]): Promise<RunEntry[]> {
@@ -73,8 +48,9 @@ export class VotePanels implements vscode.WebviewPanelSerializer, vscode.Disposa
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     panel.webview.options = webviewPanelOptions(this.extensionUri);
-    const target = restoredVoteTarget(isObj(state) ? state['target'] : undefined);
-    if (!target) {
+    const target = restoredVoteTarget(isObj(state) ? state['target'] : undefined, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    if ('refused' in target) {
+      this.log.warn(`Test-Time Scaling panel not restored: ${target.refused}`);
       panel.dispose();
       return;
     }

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restoredTarget } from '../../extension/panels/inspectTarget';
+import { restoredVoteTarget } from '../../extension/panels/voteTarget';
 import { parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import type { InspectReport } from '../../protocol/inspectReport';
 import { cappedText, MAX_TEXT } from '../../protocol/messageGuards';
@@ -91,6 +92,40 @@ test('a restored panel state is confined to the workspace folders: /etc/passwd, 
       assert.ok('refused' in t && why.test(t.refused), `${path}: ${JSON.stringify(t)}`);
     }
     assert.ok('refused' in restoredTarget(join(ws, 'm.onnx'), []), 'no workspace folder: nothing is restored');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a restored Test-Time Scaling panel takes back only run directories inside the workspace folders', () => {
+  const root = mkdtempSync(join(tmpdir(), 'reclab-vote-restore-'));
+  try {
+    const ws = join(root, 'ws');
+    const outside = join(root, 'outside');
+    for (const d of [join(ws, 'runs', 'a'), join(ws, 'runs', 'b'), join(outside, 'run')]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'config.json'), '{}');
+    }
+    symlinkSync(join(outside, 'run'), join(ws, 'runs', 'link'));
+    const folders = [ws];
+    const a = join(ws, 'runs', 'a'), b = join(ws, 'runs', 'b');
+    assert.deepEqual(restoredVoteTarget({ runs: [a, b], checkpoints: 4 }, folders), { runs: [a, b], checkpoints: 4 });
+    // An out-of-range checkpoint count falls back to 1 (the CLI takes 1..64).
+    assert.deepEqual(restoredVoteTarget({ runs: [a], checkpoints: 1e9 }, folders), { runs: [a], checkpoints: 1 });
+    const refusals: [unknown, RegExp][] = [
+      [{ runs: ['/etc'] }, /outside the workspace folders/],
+      [{ runs: [a, join(outside, 'run')] }, /outside the workspace folders/], // one bad run refuses the whole target
+      [{ runs: [join(ws, 'runs', 'link')] }, /outside the workspace folders/],
+      [{ runs: [join(ws, 'runs')] }, /not a run directory/],
+      [{ runs: [join(ws, 'runs', 'gone')] }, /no such file or directory/],
+      [{ runs: [] }, /names no runs/],
+      [{ runs: [7] }, /names no runs/],
+      [undefined, /names no runs/],
+    ];
+    for (const [raw, why] of refusals) {
+      const t = restoredVoteTarget(raw, folders);
+      assert.ok('refused' in t && why.test(t.refused), `${JSON.stringify(raw)}: ${JSON.stringify(t)}`);
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
