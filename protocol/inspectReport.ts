@@ -2,9 +2,10 @@
 // Debugging view reads. Measurements follow reference.md §3.5 (residual traces, critical step,
 // one-unknown probe, multiple fixed points) and §4.3 (solver statistics, spectral radius).
 import * as z from 'zod';
-import type { StepContract } from './onnxContract';
+import type { DeqContract, StepContract } from './onnxContract';
 
-export const INSPECT_REPORT_VERSION = 1;
+/** 2: optional `deq` sections (DEQ models: the inner solve's trace and the inner map's spectral radius); a version-1 report reads as before. */
+export const INSPECT_REPORT_VERSION = 2;
 /** Default file name beside the model (in a run directory: runs/<id>/inspection.json). */
 export const INSPECT_REPORT_FILE = 'inspection.json';
 /** Puzzles one inspection takes (given or held-out); the extension's input box and the CLI both refuse more. */
@@ -99,6 +100,35 @@ export interface PuzzleInspection {
   powerTrace: number[];
   census: Census | null;
   trajectory: TrajectoryProjection | null;
+  /** DEQ models (contract.deq): the inner solve within each supervision step, and the inner map's stability. */
+  deq?: PuzzleDeqInspection;
+}
+
+export interface PuzzleDeqInspection {
+  /**
+   * [step s][T·K]: inside supervision step s (1..K_steps), the relative residual
+   * ‖f(z_k) − z_k‖ / ‖f(z_k)‖ of every iteration of the inner solve f(z) = net(z + z_H + x),
+   * cycle after cycle (T solves of K iterations). Empty when the model has no deq_residuals.
+   */
+  innerResiduals: number[][];
+  /**
+   * Spectral radius of the inner map's Jacobian ∂f/∂z at the end state (z = the inner state at
+   * step K, injection from z_H at step K; TorchDEQ's `sradius`), by power iteration on finite
+   * differences; null when not measured (no deq_inner_map output, or --power-iterations 0).
+   */
+  innerSpectralRadius: number | null;
+  innerPowerTrace: number[];
+}
+
+export interface DeqSummary {
+  /** What the graph unrolls ("fpi"), what the model was trained with, K and T. */
+  solverExport: string;
+  solverTrained: string;
+  iterations: number;
+  cycles: number;
+  /** [step][T·K] median over puzzles of innerResiduals. */
+  medianInnerResidual: number[][];
+  innerSpectralRadius: { median: number; max: number; aboveOne: number } | null;
 }
 
 export interface ProbeResult {
@@ -129,10 +159,13 @@ export interface InspectSummary {
   /** Distinct fixed points per puzzle -> count of puzzles; puzzles that reach at least one wrong fixed point. */
   fixedPointsPerPuzzle: Record<string, number> | null;
   puzzlesWithWrongFixedPoint: number | null;
+  /** DEQ models only. */
+  deq?: DeqSummary;
 }
 
 export interface InspectReport {
-  version: typeof INSPECT_REPORT_VERSION;
+  /** 1 (before the DEQ sections) or 2. */
+  version: 1 | typeof INSPECT_REPORT_VERSION;
   createdAt: string;
   source: { model: string; runDirectory: string | null; puzzles: string };
   contract: StepContract;
@@ -159,6 +192,10 @@ const contractSchema: z.ZodType<StepContract> = z.object({
   vocabSize: count, seqLen: z.union([z.literal(16), z.literal(81)]), batch: count.optional(),
   states: z.array(z.object({ name: stateName, seq: count, width: count })).min(1),
   answerState: stateName, arch: z.string().max(200), hCycles: count, lCycles: count, haltMaxSteps: count.optional(), hasQContinue: z.boolean(),
+  deq: z.object({
+    solverExport: z.string().max(200), iterations: z.number().int().min(1).max(4096), solverTrained: z.string().max(200), innerState: stateName,
+    hasResiduals: z.boolean(), hasInnerMap: z.boolean(),
+  }).optional() as z.ZodType<DeqContract | undefined>,
 }) as z.ZodType<StepContract>; // JSON drops the undefined fields the interface lists as present
 
 const clusterSchema: z.ZodType<FixedPointCluster> = z.object({
@@ -176,6 +213,7 @@ const puzzleSchema: z.ZodType<PuzzleInspection> = z.object({
   endResidual: z.record(stateName, z.number().nullable()), endResidualMax: z.number().nullable(), settled: z.boolean(),
   spectralRadius: z.number().nullable(), powerTrace: nullableNumbers,
   census: z.object({ runs: count, fixedPoints: z.array(clusterSchema), unsettled: count, unsettledCorrect: count }).nullable(),
+  deq: z.object({ innerResiduals: z.array(nullableNumbers), innerSpectralRadius: z.number().nullable(), innerPowerTrace: nullableNumbers }).optional(),
   trajectory: z.object({
     explained: point, main: z.array(point).min(1),
     perturbed: z.array(z.object({ points: z.array(point), fixedPoint: count.nullable() })),
@@ -192,6 +230,11 @@ const summarySchema: z.ZodType<InspectSummary> = z.object({
   criticalSteps: z.record(z.string().max(20), count), medianResidual: z.record(stateName, nullableNumbers),
   spectralRadius: z.object({ median: z.number(), max: z.number(), aboveOne: count }).nullable(),
   fixedPointsPerPuzzle: z.record(z.string().max(20), count).nullable(), puzzlesWithWrongFixedPoint: count.nullable(),
+  deq: z.object({
+    solverExport: z.string().max(200), solverTrained: z.string().max(200), iterations: z.number().int().min(1).max(4096), cycles: count,
+    medianInnerResidual: z.array(nullableNumbers),
+    innerSpectralRadius: z.object({ median: z.number(), max: z.number(), aboveOne: count }).nullable(),
+  }).optional(),
 }) as z.ZodType<InspectSummary>;
 
 const probeSchema: z.ZodType<ProbeResult> = z.object({
@@ -200,7 +243,7 @@ const probeSchema: z.ZodType<ProbeResult> = z.object({
 });
 
 export const inspectReportSchema: z.ZodType<InspectReport> = z.object({
-  version: z.literal(INSPECT_REPORT_VERSION), createdAt: z.string().max(100),
+  version: z.union([z.literal(1), z.literal(INSPECT_REPORT_VERSION)]), createdAt: z.string().max(100),
   source: z.object({ model: z.string().max(4096), runDirectory: z.string().max(4096).nullable(), puzzles: z.string().max(1000) }),
   contract: contractSchema, options: optionsSchema, summary: summarySchema, puzzles: z.array(puzzleSchema), probe: z.array(probeSchema), seconds: z.number(),
 }).superRefine((r, ctx) => {
@@ -220,6 +263,12 @@ export const inspectReportSchema: z.ZodType<InspectReport> = z.object({
       if (p.trace[k].length !== K) bad(['puzzles', i, 'trace', k], `does not have ${K} values`);
     }
     p.trace.answers.forEach((a, j) => { if (a.length !== L) bad(['puzzles', i, 'trace', 'answers', j], `has ${a.length} cells, the model ${L}`); });
+    const d = r.contract.deq;
+    if (p.deq && !d) bad(['puzzles', i, 'deq'], 'is given for a model without contract.deq');
+    if (p.deq && d && p.deq.innerResiduals.length > 0) {
+      if (p.deq.innerResiduals.length !== K) bad(['puzzles', i, 'deq', 'innerResiduals'], `does not have ${K} steps`);
+      p.deq.innerResiduals.forEach((t, j) => { if (t.length !== r.contract.hCycles * d.iterations) bad(['puzzles', i, 'deq', 'innerResiduals', j], `does not have T·K = ${r.contract.hCycles * d.iterations} values`); });
+    }
     p.census?.fixedPoints.forEach((f, j) => { if (f.answer.length !== L) bad(['puzzles', i, 'census', 'fixedPoints', j, 'answer'], `has ${f.answer.length} cells, the model ${L}`); });
   });
 }) as unknown as z.ZodType<InspectReport>;

@@ -11,6 +11,11 @@
 //            logits          float32 [B, L, V]   from the state after the step
 //            q_halt          float32 [B]
 //            q_continue      float32 [B]         optional (HRM-style Q head)
+//            deq_residuals   float32 [B, T, K]   optional (DEQ models): the inner solve's relative
+//                                                residual ‖f(z_k) − z_k‖ / ‖f(z_k)‖ at every iteration
+//            deq_inner_map   float32 [B, S, D]   optional (DEQ models): the inner map f(z) =
+//                                                net(z + z_H + x) at the input states, z = the
+//                                                state named by reclab.deq_inner_state
 //
 // B may be symbolic (any batch); L, S and D must be fixed. Metadata properties (ModelProto
 // metadata_props) are listed in `contractProperties`.
@@ -19,6 +24,8 @@ export const ONNX_CONTRACT_VERSION = 'reclab-onnx-step-1';
 
 export const contractInputs = { tokens: 'tokens', reset: 'reset' } as const;
 export const contractOutputs = { logits: 'logits', qHalt: 'q_halt', qContinue: 'q_continue' } as const;
+/** The optional outputs of a deep-equilibrium model (present together with reclab.deq_iterations). */
+export const contractDeqOutputs = { residuals: 'deq_residuals', innerMap: 'deq_inner_map' } as const;
 export const nextStateSuffix = '_next';
 export const initStateSuffix = '_init';
 
@@ -56,6 +63,15 @@ export const contractProperties = {
   /** Written by `reclab export`: the run and checkpoint step the weights come from (a run's model.onnx is current only when both match). Optional. */
   runId: 'reclab.run_id',
   checkpointStep: 'reclab.checkpoint_step',
+  /**
+   * Deep-equilibrium models (optional, all or none): the solver the graph unrolls ("fpi": plain
+   * fixed-point iteration), the iterations K each solve is unrolled to, the solver the model was
+   * trained with (e.g. "anderson"), and the state the solve finds (e.g. "z_L").
+   */
+  deqSolverExport: 'reclab.deq_solver_export',
+  deqIterations: 'reclab.deq_iterations',
+  deqSolverTrained: 'reclab.deq_solver_trained',
+  deqInnerState: 'reclab.deq_inner_state',
 } as const;
 
 export type ElementType = 'float32' | 'int64' | 'bool' | 'int32' | 'float16' | 'float64' | 'uint8' | 'int8' | 'other';
@@ -94,6 +110,18 @@ export interface StepContract {
   lCycles: number;
   haltMaxSteps: number | undefined;
   hasQContinue: boolean;
+  /** Deep-equilibrium models: the exported solve and which of its optional outputs the graph has. */
+  deq?: DeqContract;
+}
+
+export interface DeqContract {
+  solverExport: string;
+  /** K, iterations per solve (deq_residuals is [B, T, K]). */
+  iterations: number;
+  solverTrained: string;
+  innerState: string;
+  hasResiduals: boolean;
+  hasInnerMap: boolean;
 }
 
 export type ContractCheck = { ok: true; contract: StepContract } | { ok: false; problems: string[] };
@@ -252,6 +280,25 @@ export function validateStepContract(model: ModelDescription): ContractCheck {
   checkValue('output', outputs.get(contractOutputs.qHalt), contractOutputs.qHalt, 'float32', ['B'], '[B]');
   const qContinue = outputs.get(contractOutputs.qContinue);
   if (qContinue) checkValue('output', qContinue, contractOutputs.qContinue, 'float32', ['B'], '[B]');
+  let deq: DeqContract | undefined;
+  const deqKeys = [contractProperties.deqSolverExport, contractProperties.deqIterations, contractProperties.deqSolverTrained, contractProperties.deqInnerState];
+  if (deqKeys.some((k) => md[k] !== undefined)) {
+    const solverExport = prop(contractProperties.deqSolverExport, 'the solver the graph unrolls, e.g. "fpi"');
+    const iterations = intProp(contractProperties.deqIterations, 'K, fixed-point iterations per solve');
+    const solverTrained = prop(contractProperties.deqSolverTrained, 'the solver the model was trained with');
+    const innerState = prop(contractProperties.deqInnerState, 'the state the solve finds, e.g. "z_L"');
+    if (innerState !== undefined && stateNames.length > 0 && !stateNames.includes(innerState)) {
+      problems.push(`property "${contractProperties.deqInnerState}": "${innerState}" is not one of the states ${stateNames.join(', ')}`);
+    }
+    const residuals = outputs.get(contractDeqOutputs.residuals);
+    if (residuals) checkValue('output', residuals, contractDeqOutputs.residuals, 'float32', ['B', hCycles, iterations], fmt('B', hCycles ?? 'T', iterations ?? 'K'));
+    const innerMap = outputs.get(contractDeqOutputs.innerMap);
+    const inner = states.find((s) => s.name === innerState);
+    if (innerMap) checkValue('output', innerMap, contractDeqOutputs.innerMap, 'float32', ['B', inner?.seq, inner?.width], fmt('B', inner?.seq ?? 'S', inner?.width ?? 'D'));
+    if (solverExport !== undefined && iterations !== undefined && solverTrained !== undefined && innerState !== undefined) {
+      deq = { solverExport, iterations, solverTrained, innerState, hasResiduals: residuals !== undefined, hasInnerMap: innerMap !== undefined };
+    }
+  }
   const known = new Set([contractInputs.tokens, contractInputs.reset, ...stateNames]);
   for (const i of model.inputs) if (!known.has(i.name)) problems.push(`input "${i.name}" is not part of the contract (inputs: tokens, ${stateNames.length ? stateNames.join(', ') + ', ' : ''}reset)`);
 
@@ -265,7 +312,7 @@ export function validateStepContract(model: ModelDescription): ContractCheck {
     ok: true,
     contract: {
       task, sudokuSide, ...(mazeGrid ? { mazeGrid } : {}), vocab, vocabSize: vocab.length, seqLen: seqLen!, batch: fixed[0], states, answerState, arch,
-      hCycles: hCycles!, lCycles: lCycles!, haltMaxSteps, hasQContinue: qContinue !== undefined,
+      hCycles: hCycles!, lCycles: lCycles!, haltMaxSteps, hasQContinue: qContinue !== undefined, ...(deq ? { deq } : {}),
     },
   };
 }

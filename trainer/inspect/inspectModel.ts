@@ -4,7 +4,7 @@
 // the end; the spectral radius of the step map at the end state (power iteration on finite
 // differences — forward passes only, so it works on foreign models); a fixed-point census over
 // noisy initial states and digit relabellings; and the one-unknown probe.
-import type { Census, FixedPointCluster, InspectOptions, InspectSummary, ProbeResult, PuzzleInspection, StepTrace, TrajectoryProjection } from '../../protocol/inspectReport';
+import type { Census, DeqSummary, FixedPointCluster, InspectOptions, InspectSummary, ProbeResult, PuzzleInspection, StepTrace, TrajectoryProjection } from '../../protocol/inspectReport';
 import { formatPuzzleString } from '../data/puzzleString';
 import { cyclicDigitShift } from '../data/sudokuAugment';
 import { constraintViolations, type SudokuSide } from '../data/sudokuRules';
@@ -107,6 +107,38 @@ async function spectralRadii(model: StepModel, tokens: Int32Array, t: Trajectory
   return { radius: traces.map(spectralRadiusEstimate), traces };
 }
 
+/**
+ * DEQ models: spectral radius of the inner map f(z) = net(z + z_H + x) at each row's end state
+ * (z = the inner state z_L at step K, z_H at step K held fixed; TorchDEQ's `sradius` of the solve),
+ * by the same power iteration on finite differences, J v ≈ (f(z + εv) − f(z)) / ε, reading f from
+ * the graph's deq_inner_map output (the other outputs of those steps are ignored).
+ */
+export async function innerSpectralRadii(model: StepModel, tokens: Int32Array, end: readonly Float32Array[], rows: number, opts: Pick<InspectOptions, 'powerIterations' | 'fdStep'>, maxBatch: number, rng: Rng)
+  : Promise<{ radius: number[]; traces: number[][] }> {
+  const c = model.contract;
+  const k = c.states.findIndex((s) => s.name === c.deq?.innerState);
+  if (k < 0 || !c.deq?.hasInnerMap) throw new Error('inspect: the inner map needs a deq_inner_map output and reclab.deq_inner_state');
+  const size = stateSizes(c)[k]!;
+  const base = (await stepRows(model, tokens, end, rows, maxBatch, true)).innerMap!;
+  const v = Float32Array.from({ length: rows * size }, () => rng.normal());
+  const scaleRows = (a: Float32Array, factors: number[]) => {
+    for (let r = 0; r < rows; r++) for (let j = r * size; j < (r + 1) * size; j++) a[j]! *= factors[r]!;
+  };
+  scaleRows(v, Array.from({ length: rows }, (_, r) => 1 / norm(v, r * size, size)));
+  const eps = Array.from({ length: rows }, (_, r) => opts.fdStep * Math.max(norm(end[k]!, r * size, size), 1e-6));
+  const traces = Array.from({ length: rows }, () => [] as number[]);
+  for (let it = 0; it < opts.powerIterations; it++) {
+    const states = end.map((e, i) => (i === k ? Float32Array.from(e, (x, j) => x + eps[Math.floor(j / size)]! * v[j]!) : e));
+    const fz = (await stepRows(model, tokens, states, rows, maxBatch, true)).innerMap!;
+    const jv = Float32Array.from(fz, (x, j) => (x - base[j]!) / eps[Math.floor(j / size)]!);
+    const ratios = Array.from({ length: rows }, (_, r) => norm(jv, r * size, size));
+    ratios.forEach((q, r) => traces[r]!.push(q));
+    scaleRows(jv, ratios.map((q) => (q > 0 ? 1 / q : 0)));
+    v.set(jv);
+  }
+  return { radius: traces.map(spectralRadiusEstimate), traces };
+}
+
 export async function inspectPuzzles(model: StepModel, puzzles: readonly InspectPuzzle[], opts: InspectOptions, maxBatch = 128): Promise<InspectResult> {
   const c = model.contract;
   if (c.sudokuSide === undefined) throw new Error(`inspect: the model's task is "${c.task}"; the puzzle analyses need a Sudoku model (reclab.task "sudoku")`);
@@ -138,6 +170,7 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
 
   // 2. Stability at the end state.
   const spectral = opts.powerIterations > 0 ? await spectralRadii(model, tokens, main, opts, maxBatch, rng) : undefined;
+  const inner = c.deq?.hasInnerMap && opts.powerIterations > 0 ? await innerSpectralRadii(model, tokens, main.end, n, opts, maxBatch, rng) : undefined;
 
   const results: PuzzleInspection[] = puzzles.map((p, i) => {
     const t = trace(main, i, names, side, L, p.solution);
@@ -160,6 +193,12 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
       endResidual: endRes, endResidualMax: endMax, settled: endMax < opts.settleTolerance,
       spectralRadius: spectral ? spectral.radius[i]! : null, powerTrace: spectral ? spectral.traces[i]! : [],
       census: null, trajectory: projection,
+      ...(c.deq ? {
+        deq: {
+          innerResiduals: main.deqResiduals?.[i] ?? [],
+          innerSpectralRadius: inner ? inner.radius[i]! : null, innerPowerTrace: inner ? inner.traces[i]! : [],
+        },
+      } : {}),
     };
   });
   answerStates.length = 0;
@@ -172,7 +211,9 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
 
   // 4. The one-unknown probe.
   const probe = await oneUnknownProbe(model, puzzles, init, opts, maxBatch, rng);
-  return { puzzles: results, probe, summary: summarise(results, names, opts) };
+  const summary = summarise(results, names, opts);
+  if (c.deq) summary.deq = deqSummary(results, c.deq, c.hCycles, opts.steps);
+  return { puzzles: results, probe, summary };
 }
 
 interface CensusRun { puzzle: number; shift: number; noisy: boolean }
@@ -281,6 +322,18 @@ async function oneUnknownProbe(model: StepModel, puzzles: readonly InspectPuzzle
     out.push(r);
   }
   return out;
+}
+
+/** The DEQ summary: the solve as exported, the median inner trace per step, the inner map's radius. */
+export function deqSummary(results: readonly PuzzleInspection[], d: { solverExport: string; solverTrained: string; iterations: number }, cycles: number, steps: number): DeqSummary {
+  const withTrace = results.filter((r) => (r.deq?.innerResiduals.length ?? 0) > 0);
+  const medianInnerResidual = withTrace.length === 0 ? [] : Array.from({ length: steps }, (_, s) =>
+    Array.from({ length: cycles * d.iterations }, (_, k) => median(withTrace.map((r) => r.deq!.innerResiduals[s]![k]!))));
+  const radii = results.map((r) => r.deq?.innerSpectralRadius ?? null).filter((x): x is number => x !== null && Number.isFinite(x));
+  return {
+    solverExport: d.solverExport, solverTrained: d.solverTrained, iterations: d.iterations, cycles, medianInnerResidual,
+    innerSpectralRadius: radii.length ? { median: median(radii), max: Math.max(...radii), aboveOne: radii.filter((x) => x > 1).length } : null,
+  };
 }
 
 export function summarise(results: readonly PuzzleInspection[], names: string[], opts: InspectOptions): InspectSummary {

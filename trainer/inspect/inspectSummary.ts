@@ -38,6 +38,15 @@ export function formatInspectSummary(r: InspectReport): string {
   if (s.spectralRadius) {
     lines.push(`spectral radius of the step map at the end state (${o.powerIterations} power iterations): median ${s.spectralRadius.median.toFixed(3)}, max ${s.spectralRadius.max.toFixed(3)}, > 1 for ${s.spectralRadius.aboveOne} puzzles`);
   }
+  if (s.deq) {
+    const d = s.deq;
+    lines.push(`inner solve (${d.cycles} × ${d.iterations} iterations of "${d.solverExport}" within each step; trained with "${d.solverTrained}"):`);
+    const last = d.medianInnerResidual.map((t) => t[t.length - 1]!);
+    if (last.length) lines.push(`  last iteration's relative residual per step, median over puzzles: ${logSparkline(last)}  s1 ${e(last[0]!)}  s${last.length} ${e(last[last.length - 1]!)}`);
+    if (d.innerSpectralRadius) {
+      lines.push(`  spectral radius of the inner map z ↦ net(z + z_H + x) at the end state: median ${d.innerSpectralRadius.median.toFixed(3)}, max ${d.innerSpectralRadius.max.toFixed(3)}, > 1 for ${d.innerSpectralRadius.aboveOne} puzzles`);
+    }
+  }
   if (s.fixedPointsPerPuzzle) {
     const runs = 1 + o.perturbations + (o.relabel && c.sudokuSide ? c.sudokuSide - 1 : 0);
     lines.push(`fixed-point census (${runs} runs a puzzle: unperturbed, ${o.perturbations} with noise std ${o.noiseStd} on the initial states${o.relabel ? `, ${(c.sudokuSide ?? 1) - 1} digit relabellings` : ''}):`);

@@ -11,6 +11,8 @@ export interface StepInput {
   states: Float32Array[];
   /** [B] 1 = start from the initial states (the given states are ignored). */
   reset: Uint8Array;
+  /** DEQ models with a deq_inner_map output: also return the inner map at the input states. */
+  innerMap?: boolean;
 }
 
 export interface StepOutput {
@@ -21,6 +23,10 @@ export interface StepOutput {
   qHalt: Float32Array;
   /** [B], when the model has a q_continue output (HRM). */
   qContinue?: Float32Array;
+  /** [B, T, K] the inner solve's relative residual per iteration, when the model has deq_residuals. */
+  deqResiduals?: Float32Array;
+  /** [B, S, D] the inner map at the input states, when asked (StepInput.innerMap) and the model has it. */
+  innerMap?: Float32Array;
 }
 
 export interface StepModel {

@@ -25,6 +25,8 @@ export interface TrajectoryResult {
   end: Float32Array[];
   /** Per state: F(z_K) [rows, S, D]. */
   endNext: Float32Array[];
+  /** DEQ models with deq_residuals: [row][step] the inner solve's relative residuals within the step (T·K values, cycle by cycle). */
+  deqResiduals?: number[][][];
 }
 
 export interface TrajectoryOptions {
@@ -48,13 +50,16 @@ export function argmaxTokens(logits: Float32Array, positions: number, vocab: num
 }
 
 /** One step for every row, chunked; returns the next states (and logits/q_halt when asked). */
-export async function stepRows(model: StepModel, tokens: Int32Array, states: readonly Float32Array[], rows: number, maxBatch: number)
-  : Promise<{ states: Float32Array[]; logits: Float32Array; qHalt: Float32Array }> {
+export async function stepRows(model: StepModel, tokens: Int32Array, states: readonly Float32Array[], rows: number, maxBatch: number, innerMap = false)
+  : Promise<{ states: Float32Array[]; logits: Float32Array; qHalt: Float32Array; innerMap?: Float32Array }> {
   const c = model.contract;
   const sizes = stateSizes(c);
   const next = sizes.map((s) => new Float32Array(rows * s));
   const logits = new Float32Array(rows * c.seqLen * c.vocabSize);
   const qHalt = new Float32Array(rows);
+  const innerIndex = c.states.findIndex((s) => s.name === c.deq?.innerState);
+  if (innerMap && (innerIndex < 0 || !c.deq?.hasInnerMap)) throw new Error('inspect: the model has no deq_inner_map output');
+  const map = innerMap ? new Float32Array(rows * sizes[innerIndex]!) : undefined;
   for (let r0 = 0; r0 < rows; r0 += maxBatch) {
     const b = Math.min(maxBatch, rows - r0);
     const out = await model.step({
@@ -62,12 +67,17 @@ export async function stepRows(model: StepModel, tokens: Int32Array, states: rea
       tokens: tokens.subarray(r0 * c.seqLen, (r0 + b) * c.seqLen),
       states: states.map((s, i) => s.subarray(r0 * sizes[i]!, (r0 + b) * sizes[i]!)),
       reset: new Uint8Array(b),
+      ...(innerMap ? { innerMap: true } : {}),
     });
     out.states.forEach((s, i) => next[i]!.set(s, r0 * sizes[i]!));
+    if (map) {
+      if (!out.innerMap) throw new Error('inspect: the model returned no inner map');
+      map.set(out.innerMap, r0 * sizes[innerIndex]!);
+    }
     logits.set(out.logits, r0 * c.seqLen * c.vocabSize);
     qHalt.set(out.qHalt, r0);
   }
-  return { states: next, logits, qHalt };
+  return { states: next, logits, qHalt, ...(map ? { innerMap: map } : {}) };
 }
 
 export async function runTrajectories(model: StepModel, start: TrajectoryStart, steps: number, opts: TrajectoryOptions): Promise<TrajectoryResult> {
@@ -79,6 +89,8 @@ export async function runTrajectories(model: StepModel, start: TrajectoryStart, 
   const qHalt = Array.from({ length: steps }, () => new Float32Array(rows));
   const end = sizes.map((s) => new Float32Array(rows * s));
   const endNext = sizes.map((s) => new Float32Array(rows * s));
+  const deqResiduals = c.deq?.hasResiduals ? Array.from({ length: rows }, () => [] as number[][]) : undefined;
+  const perStep = (c.deq?.iterations ?? 0) * c.hCycles;
   for (let r0 = 0; r0 < rows; r0 += opts.maxBatch) {
     const b = Math.min(opts.maxBatch, rows - r0);
     const tokens = start.tokens.subarray(r0 * c.seqLen, (r0 + b) * c.seqLen);
@@ -99,10 +111,14 @@ export async function runTrajectories(model: StepModel, start: TrajectoryStart, 
         argmax[step - 1]!.set(argmaxTokens(row, c.seqLen, c.vocabSize), (r0 + r) * c.seqLen);
       }
       qHalt[step - 1]!.set(out.qHalt, r0);
+      if (deqResiduals) {
+        if (!out.deqResiduals) throw new Error('inspect: the model returned no deq_residuals');
+        for (let r = 0; r < b; r++) deqResiduals[r0 + r]!.push(Array.from(out.deqResiduals.subarray(r * perStep, (r + 1) * perStep)));
+      }
       states = out.states;
       opts.onStep?.(r0, b, step, states);
       if (step === steps) states.forEach((s, i) => end[i]!.set(s, r0 * sizes[i]!));
     }
   }
-  return { rows, steps, residuals, argmax, qHalt, end, endNext };
+  return { rows, steps, residuals, argmax, qHalt, end, endNext, ...(deqResiduals ? { deqResiduals } : {}) };
 }

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../run/atomicWrite';
 import { readCheckpointFile } from '../run/checkpointFile';
 import { RunDirectory } from '../run/runDirectory';
 import { readEvaluationWeights, taskShapeOf } from '../run/evaluationWeights';
+import { InputError } from '../inputError';
 import { describeOnnxFile } from './modelDescription';
 import { buildTrmStepModel } from './trmStepGraph';
 
@@ -25,6 +26,8 @@ export interface ExportResult {
 export interface ExportOptions {
   checkpoint?: string;
   out?: string;
+  /** trm-deq: fixed-point iterations each solve is unrolled to (default the model's deq.maxIter). */
+  deqIterations?: number;
 }
 
 export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResult {
@@ -33,12 +36,14 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const ckpt = opts.checkpoint ? { path: resolve(opts.checkpoint), step: undefined } : runDir.latestCheckpoint();
   if (!ckpt) throw new Error(`${runPath}: no checkpoint to export (train first)`);
   const model = createModel(config.model, taskShapeOf(config));
+  if (opts.deqIterations !== undefined && model.arch !== 'trm-deq') throw new InputError(`--deq-iterations: the run's model is ${model.arch}, not trm-deq`);
   const weights = readEvaluationWeights(ckpt.path, model);
   const meta = readCheckpointFile(ckpt.path).meta as { step?: number } | undefined;
   const step = ckpt.step ?? meta?.step ?? 0;
   const bytes = buildTrmStepModel(model, weights, {
     haltMaxSteps: config.train.haltMaxSteps,
     task: taskDescriptionOf(config.data),
+    deqIterations: opts.deqIterations,
     extraMetadata: { [contractProperties.runId]: metadata.runId, [contractProperties.checkpointStep]: String(step) },
   });
   const out = opts.out ? resolve(opts.out) : join(runDir.path, runFiles.onnxModel);

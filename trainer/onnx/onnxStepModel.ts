@@ -3,7 +3,7 @@
 // honour it fails with the list of what is missing or mis-shaped. onnxruntime-node (a native
 // module) is loaded on first use, so the trainer's other commands never load it.
 import type * as ort from 'onnxruntime-node';
-import { contractInputs, contractOutputs, formatContractProblems, initStateName, nextStateName, validateStepContract, type StepContract } from '../../protocol/onnxContract';
+import { contractDeqOutputs, contractInputs, contractOutputs, formatContractProblems, initStateName, nextStateName, validateStepContract, type StepContract } from '../../protocol/onnxContract';
 import type { StepInput, StepModel, StepOutput } from '../inspect/stepModel';
 import { InputError } from '../inputError';
 import { describeOnnxBytes, describeOnnxFile } from './modelDescription';
@@ -30,6 +30,12 @@ let runtimeModule: Promise<typeof ort> | undefined;
 function loadRuntime(): Promise<typeof ort> {
   // A CommonJS package: under an ES-module loader its exports may sit on `default`.
   return (runtimeModule ??= import('onnxruntime-node').then((m) => ((m as { InferenceSession?: unknown }).InferenceSession ? m : (m as unknown as { default: typeof ort }).default)));
+}
+
+/** [S, D] of the state a DEQ model's solve finds. */
+function innerDims(c: StepContract): [number, number] {
+  const s = c.states.find((x) => x.name === c.deq?.innerState)!;
+  return [s.seq, s.width];
 }
 
 export class OnnxStepModel implements StepModel {
@@ -82,6 +88,9 @@ export class OnnxStepModel implements StepModel {
     const c = this.contract;
     const fetches = [...c.states.map((s) => nextStateName(s.name)), contractOutputs.logits, contractOutputs.qHalt];
     if (c.hasQContinue) fetches.push(contractOutputs.qContinue);
+    if (c.deq?.hasResiduals) fetches.push(contractDeqOutputs.residuals);
+    const innerMap = input.innerMap === true && c.deq?.hasInnerMap === true;
+    if (innerMap) fetches.push(contractDeqOutputs.innerMap);
     const out = await this.run(this.feeds(input), fetches);
     const B = input.batch;
     const f32 = (name: string, dims: number[]) => {
@@ -96,6 +105,8 @@ export class OnnxStepModel implements StepModel {
       logits: f32(contractOutputs.logits, [B, c.seqLen, c.vocabSize]),
       qHalt: f32(contractOutputs.qHalt, [B]),
       ...(c.hasQContinue ? { qContinue: f32(contractOutputs.qContinue, [B]) } : {}),
+      ...(c.deq?.hasResiduals ? { deqResiduals: f32(contractDeqOutputs.residuals, [B, c.hCycles, c.deq.iterations]) } : {}),
+      ...(innerMap ? { innerMap: f32(contractDeqOutputs.innerMap, [B, ...innerDims(c)]) } : {}),
     };
   }
 

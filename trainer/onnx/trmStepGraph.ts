@@ -6,11 +6,18 @@
 //   repeat T:  repeat n: z_L = L_net(z_L + z_H + x);   z_H = H_net(z_H + z_L)
 //   (TRM: L_net = H_net = `layers.*`; HRM: `l_layers.*` and `h_layers.*`)
 //   logits = lm_head(z_H[:, prefix:]);  q = q_head(z_H[:, 0])
+// TRM-DEQ: each cycle's n-loop is the solve z_L = FP(z ↦ net(z + z_H + x)) unrolled as K plain
+// fixed-point iterations (no early stop) returning, per sample, the iterate with the lowest
+// residual (as trainer/deq/fixedPointIteration.ts does); two optional outputs: deq_residuals
+// [B, T, K] (the relative residual of every iteration) and deq_inner_map [B, S, D], the inner map
+// net(z_L + z_H + x) at the step's (post-reset) input states, for the inner map's spectral radius.
 // Fused weights are split at export time (gate/up, q/k/v), constant scales folded into tables.
 import { InputError } from '../inputError';
 import {
   contractInputs, contractOutputs, contractProperties, initStateName, nextStateName, ONNX_CONTRACT_VERSION, mazeVocab, sudokuVocab,
 } from '../../protocol/onnxContract';
+import { contractDeqOutputs } from '../../protocol/onnxContract';
+import { resolveDeq } from '../../protocol/config';
 import { ropeTables } from '../model/layers';
 import type { RecursiveModel } from '../model/recursiveModel';
 import type { TaskDescription } from '../data/taskData';
@@ -31,6 +38,15 @@ export interface TrmExportInfo {
   /** Extra metadata properties (run id, checkpoint step, ...). */
   extraMetadata?: Record<string, string>;
   producerVersion?: string;
+  /** trm-deq: K, the fixed-point iterations each solve is unrolled to (default the model's deq.maxIter). */
+  deqIterations?: number;
+}
+
+/** K of a trm-deq export: the given count (an integer 1..256) or the model's deq.maxIter. */
+export function deqExportIterations(model: RecursiveModel, given: number | undefined): number {
+  const k = given ?? resolveDeq(model.config).maxIter;
+  if (!Number.isInteger(k) || k < 1 || k > 256) throw new InputError(`export: --deq-iterations must be an integer 1..256, got ${given}`);
+  return k;
 }
 
 /** Columns [start, start + count) of a row-major [rows, cols] matrix. */
@@ -75,16 +91,35 @@ export function trmStepMetadata(model: RecursiveModel, info: TrmExportInfo): Rec
     'reclab.layers': String(model.config.layers),
     ...(model.arch === 'hrm' ? { 'reclab.h_layers': String(model.config.hLayers ?? model.config.layers) } : {}),
     'reclab.puzzle_emb_len': String(model.prefixLen),
+    ...(model.arch === 'trm-deq' ? deqMetadata(model, info) : {}),
     ...info.extraMetadata,
+  };
+}
+
+/**
+ * What a trm-deq export records: the solve as exported (plain fixed-point iteration, K iterations,
+ * lowest-residual return, no early stop) and the solver the model was trained with. At a converged
+ * fixed point FPI and Anderson (or Broyden) return the same z_L*; Anderson's least-squares mixing
+ * is not unrolled in the graph.
+ */
+function deqMetadata(model: RecursiveModel, info: TrmExportInfo): Record<string, string> {
+  const d = resolveDeq(model.config);
+  return {
+    [contractProperties.deqSolverExport]: 'fpi',
+    [contractProperties.deqIterations]: String(deqExportIterations(model, info.deqIterations)),
+    [contractProperties.deqSolverTrained]: d.solver,
+    [contractProperties.deqInnerState]: 'z_L',
+    'reclab.deq_stop_mode': d.stopMode,
+    'reclab.deq_trained_max_iter': String(d.maxIter),
+    'reclab.deq_trained_min_iter': String(d.minIter),
+    'reclab.deq_trained_tol': String(d.tol),
   };
 }
 
 /** The serialized ModelProto of one supervision step of `model` (TRM or HRM) with weights `w`. */
 export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info: TrmExportInfo): Uint8Array {
-  if (model.arch === 'trm-deq') {
-    // The graph unrolls n latent updates; a TRM-DEQ step is a solve (not exported yet).
-    throw new InputError('export: ONNX export of a trm-deq model is not implemented (its latent update is a fixed-point solve, not n unrolled steps)');
-  }
+  const deq = model.arch === 'trm-deq';
+  const K = deq ? deqExportIterations(model, info.deqIterations) : 0;
   const cfg = model.config;
   const D = model.width;
   const S = model.totalLen;
@@ -234,9 +269,42 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
     return y;
   };
 
-  for (let c = 0; c < cfg.hCycles; c++) {
-    for (let i = 0; i < cfg.lCycles; i++) zL = net(lLayers, zL, g.op('Add', [zH, x]));
-    zH = net(hLayers, zH, zL);
+  const deqResiduals: string[] = [];
+  if (deq) {
+    // The inner map at the input states (for its spectral radius), then T cycles of a K-iteration solve.
+    g.op('Identity', [net(lLayers, zL, g.op('Add', [zH, x]))], {}, contractDeqOutputs.innerMap);
+    const relEps = g.float('deq_rel_eps', Float32Array.of(1e-9), []);
+    const stopAbs = resolveDeq(cfg).stopMode === 'abs';
+    const shapeB11 = g.int64('shape_B11', [-1, 1, 1]);
+    for (let c = 0; c < cfg.hCycles; c++) {
+      const injection = g.op('Add', [zH, x]);
+      let z = zL;
+      let best = '', lowest = '';
+      for (let k = 0; k < K; k++) {
+        const f = net(lLayers, z, injection);
+        const abs = g.op('ReduceL2', [g.op('Sub', [f, z])], { axes: [1, 2], keepdims: 0 }); // [B]
+        const rel = g.op('Div', [abs, g.op('Add', [g.op('ReduceL2', [f], { axes: [1, 2], keepdims: 0 }), relEps])]);
+        deqResiduals.push(rel);
+        const m = stopAbs ? abs : rel;
+        if (k === 0) {
+          best = f;
+          lowest = g.op('Where', [g.op('IsNaN', [m]), g.float(`deq_inf_${c}`, Float32Array.of(Infinity), []), m]);
+        } else {
+          // The lowest residual so far wins (a NaN never does), per sample.
+          const better = g.op('Less', [m, lowest]);
+          best = g.op('Where', [g.op('Reshape', [better, shapeB11]), f, best]);
+          lowest = g.op('Where', [better, m, lowest]);
+        }
+        z = f;
+      }
+      zL = best;
+      zH = net(hLayers, zH, zL);
+    }
+  } else {
+    for (let c = 0; c < cfg.hCycles; c++) {
+      for (let i = 0; i < cfg.lCycles; i++) zL = net(lLayers, zL, g.op('Add', [zH, x]));
+      zH = net(hLayers, zH, zL);
+    }
   }
   g.op('Identity', [zH], {}, nextStateName('z_H'));
   g.op('Identity', [zL], {}, nextStateName('z_L'));
@@ -248,6 +316,12 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
   const q = g.op('Add', [g.op('MatMul', [first, g.float('q_head.w', p('q_head.w'), [D, 2])]), g.float('q_head.b', p('q_head.b'), [2])]);
   g.op('Gather', [q, 'index_0'], { axis: 1 }, contractOutputs.qHalt);
   g.op('Gather', [q, g.int64Scalar('index_1', 1)], { axis: 1 }, contractOutputs.qContinue);
+  if (deq) {
+    // [B, T·K] -> [B, T, K]: every iteration's relative residual, cycle by cycle.
+    const axis1 = g.int64('deq_axis_1', [1]);
+    const stacked = g.op('Concat', deqResiduals.map((r) => g.op('Unsqueeze', [r, axis1])), { axis: 1 });
+    g.op('Reshape', [stacked, g.int64('shape_deq_residuals', [-1, cfg.hCycles, K])], {}, contractDeqOutputs.residuals);
+  }
 
   const B = 'batch';
   const f32 = DataType.FLOAT;
@@ -255,7 +329,7 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
   return g.model({
     graphName: `${model.arch}_${cfg.mixer}_step`,
     producer: 'reclab', producerVersion: info.producerVersion ?? '',
-    docString: `One supervision step of a ${model.arch.toUpperCase()} (${cfg.mixer}, D=${D}, ${model.arch === 'hrm' ? `${cfg.hLayers ?? cfg.layers} H + ${cfg.layers} L` : cfg.layers} layers, T=${cfg.hCycles}, n=${cfg.lCycles}); ONNX step contract ${ONNX_CONTRACT_VERSION}.`,
+    docString: `One supervision step of a ${model.arch.toUpperCase()} (${cfg.mixer}, D=${D}, ${model.arch === 'hrm' ? `${cfg.hLayers ?? cfg.layers} H + ${cfg.layers} L` : cfg.layers} layers, T=${cfg.hCycles}, ${deq ? `each solve ${K} fixed-point iterations (trained with ${resolveDeq(cfg).solver})` : `n=${cfg.lCycles}`}); ONNX step contract ${ONNX_CONTRACT_VERSION}.`,
     inputs: [
       { name: tokens, elemType: DataType.INT64, dims: [B, L] },
       stateSpec(zHIn), stateSpec(zLIn),
@@ -267,6 +341,10 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
       { name: contractOutputs.qHalt, elemType: f32, dims: [B] },
       { name: contractOutputs.qContinue, elemType: f32, dims: [B] },
       stateSpec(initStateName('z_H')), stateSpec(initStateName('z_L')),
+      ...(deq ? [
+        { name: contractDeqOutputs.residuals, elemType: f32, dims: [B, cfg.hCycles, K] },
+        stateSpec(contractDeqOutputs.innerMap),
+      ] : []),
     ],
     metadata: trmStepMetadata(model, info),
   });

@@ -15,7 +15,7 @@ import { fixedPointStateOf, parseToFixedPointMessage, type FixedPointPanelState,
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
 import { h } from '../shared/dom';
 import { readTheme, watchTheme, withAlpha, type Theme } from '../training/theme';
-import { answerGrid, pickerPuzzles, puzzleLabel, runColourIndex, summaryLine, termExplanations, trajectoryBounds } from './viewModel';
+import { answerGrid, innerSolveTrace, pickerPuzzles, puzzleLabel, runColourIndex, spectralRadiusRows, summaryLine, termExplanations, traceTitles, trajectoryBounds } from './viewModel';
 
 interface VsCodeApi {
   postMessage(message: FromFixedPointMessage): void;
@@ -51,7 +51,8 @@ class FixedPointApp {
       <p id="summary" class="summary"></p>
       <p id="empty" class="empty">Waiting for an inspection report…</p>
       <div id="content" class="content" hidden>
-        <section class="panel wide"><h3>Relative residual ‖Δz‖/‖z‖ per step (log scale)</h3><div id="residuals" class="chart"></div><div id="residuals-key" class="key"></div></section>
+        <section class="panel wide"><h3>${traceTitles.acrossSteps}</h3><div id="residuals" class="chart"></div><div id="residuals-key" class="key"></div></section>
+        <section id="inner-panel" class="panel wide" hidden><h3 id="inner-title"></h3><div id="inner" class="chart"></div><div id="inner-key" class="key"></div></section>
         <section class="panel"><h3>q_halt per step</h3><div id="qhalt" class="chart"></div></section>
         <section class="panel"><h3>Stability at the end state</h3><dl id="stability" class="facts"></dl></section>
         <section class="panel"><h3>Answer at step <span id="grid-step"></span></h3><div id="grid"></div><div class="key">bold: given · green: right · red: wrong · underline: clashes with its row, column or box</div></section>
@@ -79,6 +80,7 @@ class FixedPointApp {
       this.state.step = Number(step.value) - 1;
       this.save();
       this.renderStep();
+      if (this.report && this.puzzle) this.renderInner(this.report, this.puzzle);
     });
     this.$('rerun').addEventListener('click', () => this.vscode.postMessage({ type: 'rerun' }));
     this.$('open-report').addEventListener('click', () => this.vscode.postMessage({ type: 'openReport' }));
@@ -158,6 +160,7 @@ class FixedPointApp {
     for (const c of this.charts) c.destroy();
     this.charts = [];
     this.renderResiduals(r, p);
+    this.renderInner(r, p);
     this.renderQHalt(p);
     this.renderStability(r, p);
     this.renderCensus(p);
@@ -199,6 +202,29 @@ class FixedPointApp {
     this.$('residuals-key').textContent = states.map((s) => `── ${s}   ╌╌ ${s} median over ${r.puzzles.length} puzzles`).join('    ');
   }
 
+  /** DEQ models: the inner solve's residual per iteration within the selected step, beside the per-step trace. */
+  private renderInner(r: InspectReport, p: PuzzleInspection): void {
+    const t = innerSolveTrace(r, p, this.state.step);
+    const panel = this.$('inner-panel');
+    panel.hidden = !t;
+    const el = this.$('inner');
+    const old = this.charts.findIndex((c) => c.root.parentElement === el);
+    if (old >= 0) this.charts.splice(old, 1)[0]!.destroy();
+    el.replaceChildren();
+    if (!t) return;
+    this.$('inner-title').textContent = traceTitles.innerSolve(t.step);
+    const colour = this.theme.palette[1 % this.theme.palette.length]!;
+    this.charts.push(new uPlot({
+      width: this.chartWidth('inner'), height: 200, axes: this.axes(), legend: { show: false }, cursor: { points: { show: false } },
+      scales: { x: { time: false }, y: { distr: 3, log: 10 } },
+      series: [{ label: 'iteration' }, { label: 'this puzzle', stroke: colour, width: 2, points: { show: true, size: 4 } },
+        { label: 'median of all puzzles', stroke: withAlpha(colour, 0.5), width: 1, dash: [4, 4] }],
+    }, [t.iterations, t.residuals, t.median] as uPlot.AlignedData, el));
+    el.dataset['points'] = String(t.residuals.filter((x) => x !== null).length);
+    el.dataset['step'] = String(t.step);
+    this.$('inner-key').textContent = `── this puzzle   ╌╌ median over ${r.puzzles.length} puzzles · x: iteration within step ${t.step}${t.cycleStarts.length ? ` (new cycle's solve at ${t.cycleStarts.join(', ')})` : ''} · ${t.key}`;
+  }
+
   private renderQHalt(p: PuzzleInspection): void {
     const el = this.$('qhalt');
     el.replaceChildren();
@@ -212,7 +238,7 @@ class FixedPointApp {
 
   private renderStability(r: InspectReport, p: PuzzleInspection): void {
     const rows: [string, string][] = [
-      ['spectral radius ρ(J) at z_K', `${p.spectralRadius === null ? '–' : `${p.spectralRadius.toFixed(3)}${p.spectralRadius > 1 ? ' (unstable)' : ''}`} — ${termExplanations.spectralRadius}`],
+      ...spectralRadiusRows(r, p),
       ['one-step residual at the end', `${sci(p.endResidualMax)} (${Object.entries(p.endResidual).map(([k, v]) => `${k} ${sci(v)}`).join(', ')})`],
       ['settled', p.settled ? `yes (< ${sci(r.options.settleTolerance)})` : 'no'],
       ['right at the end', p.correct === null ? 'unknown (no solution)' : p.correct ? 'yes' : 'no'],

@@ -81,6 +81,7 @@ export function pickerPuzzles(puzzles: PuzzleInspection[], wrongOnly: boolean): 
 /** What the view's terms mean, in one line each (shown beside them). */
 export const termExplanations = {
   spectralRadius: 'largest |eigenvalue| of the step map\'s Jacobian at the end state: below 1 a small push dies out (a stable fixed point), above 1 it grows',
+  innerSpectralRadius: 'largest |eigenvalue| of the inner map z ↦ net(z + z_H + x) that the solver iterates inside one step (TorchDEQ\'s sradius), at the end state: below 1 plain iteration converges there',
   criticalStep: 'the first step from which the answer is right and stays right',
   census: 'the end states reached from noisy starts and relabelled copies of the puzzle, grouped by the answer they decode to',
 } as const;
@@ -93,7 +94,64 @@ export function summaryLine(r: InspectReport): string {
     `${s.settledWrong} settled on a wrong fixed point`,
     `${s.neverSettled} never settled`,
   ];
-  if (s.spectralRadius) parts.push(`spectral radius median ${s.spectralRadius.median.toFixed(3)} (max ${s.spectralRadius.max.toFixed(3)})`);
+  if (s.spectralRadius) parts.push(`${s.deq ? 'step map ' : ''}spectral radius median ${s.spectralRadius.median.toFixed(3)} (max ${s.spectralRadius.max.toFixed(3)})`);
+  if (s.deq?.innerSpectralRadius) parts.push(`inner map (solver) spectral radius median ${s.deq.innerSpectralRadius.median.toFixed(3)} (max ${s.deq.innerSpectralRadius.max.toFixed(3)})`);
   if (s.puzzlesWithWrongFixedPoint !== null) parts.push(`${s.puzzlesWithWrongFixedPoint} puzzles reach a wrong fixed point in the census`);
   return parts.join(' · ');
+}
+
+/** Chart titles: the per-step trace and the inner solve's trace are different iterations; these say which. */
+export const traceTitles = {
+  acrossSteps: 'Relative residual ‖Δz‖/‖z‖ across supervision steps (log scale)',
+  innerSolve: (step: number) => `Inner solve (iterations within step ${step}): relative residual ‖f(z_k) − z_k‖/‖f(z_k)‖ (log scale)`,
+} as const;
+
+export interface InnerSolveTrace {
+  /** 1-based supervision step shown. */
+  step: number;
+  /** x: iteration 1..T·K counted across the step's T solves. */
+  iterations: number[];
+  /** The selected puzzle's residual per iteration, and the median over all puzzles (null where missing). */
+  residuals: (number | null)[];
+  median: (number | null)[];
+  /** Iterations where a new cycle's solve begins (1-based, after the first). */
+  cycleStarts: number[];
+  /** Key line: the solve as exported and the solver trained. */
+  key: string;
+}
+
+/**
+ * The inner solve's residual trace inside supervision step `step` (0-based, clamped) of a DEQ
+ * model's report; undefined for other models or reports without the trace.
+ */
+export function innerSolveTrace(r: InspectReport, p: PuzzleInspection, step: number): InnerSolveTrace | undefined {
+  const d = r.contract.deq;
+  const traces = p.deq?.innerResiduals;
+  if (!d || !traces || traces.length === 0) return undefined;
+  const s = Math.min(Math.max(step, 0), traces.length - 1);
+  const T = r.contract.hCycles, K = d.iterations;
+  const n = T * K;
+  const clean = (v: readonly (number | null)[] | undefined) => Array.from({ length: n }, (_, i) => {
+    const x = v?.[i];
+    return x !== null && x !== undefined && Number.isFinite(x) && x > 0 ? x : null;
+  });
+  return {
+    step: s + 1,
+    iterations: Array.from({ length: n }, (_, i) => i + 1),
+    residuals: clean(traces[s]),
+    median: clean(r.summary.deq?.medianInnerResidual[s]),
+    cycleStarts: Array.from({ length: T - 1 }, (_, c) => (c + 1) * K + 1),
+    key: `${T} solve${T === 1 ? '' : 's'} of ${K} iterations each (exported as plain fixed-point iteration "${d.solverExport}"; trained with "${d.solverTrained}", which reaches the same fixed point when it converges)`,
+  };
+}
+
+/** The stability rows of the two spectral radii, each labelled with the map it belongs to. */
+export function spectralRadiusRows(r: InspectReport, p: PuzzleInspection): [string, string][] {
+  const fmt = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(3)}${x > 1 ? ' (unstable)' : ''}`);
+  const rows: [string, string][] = [['step map: spectral radius ρ(J) at z_K', `${fmt(p.spectralRadius)} — ${termExplanations.spectralRadius}`]];
+  if (r.contract.deq) {
+    const inner = r.contract.deq.innerState;
+    rows.push([`inner map (solver): spectral radius ρ(∂f/∂${inner}) at z_K`, `${fmt(p.deq?.innerSpectralRadius)} — ${termExplanations.innerSpectralRadius}`]);
+  }
+  return rows;
 }
