@@ -243,7 +243,7 @@ const probeSchema: z.ZodType<ProbeResult> = z.object({
 });
 
 export const inspectReportSchema: z.ZodType<InspectReport> = z.object({
-  version: z.union([z.literal(1), z.literal(INSPECT_REPORT_VERSION)]), createdAt: z.string().max(100),
+  version: z.union([z.literal(1), z.literal(INSPECT_REPORT_VERSION)], { error: `expected 1 or ${INSPECT_REPORT_VERSION}` }), createdAt: z.string().max(100),
   source: z.object({ model: z.string().max(4096), runDirectory: z.string().max(4096).nullable(), puzzles: z.string().max(1000) }),
   contract: contractSchema, options: optionsSchema, summary: summarySchema, puzzles: z.array(puzzleSchema), probe: z.array(probeSchema), seconds: z.number(),
 }).superRefine((r, ctx) => {

@@ -20,8 +20,8 @@ test('host -> webview messages: a report passes the checks; malformed ones are r
   short.trace.residuals['z'] = [0.5];
   assert.deepEqual(parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report: report([short]) }),
     { ok: false, error: 'report.puzzles[0].trace.residuals.z: does not have 2 values' });
-  assert.deepEqual(parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report: { ...report([]), version: 2 } }),
-    { ok: false, error: 'report.version: Invalid input: expected 1' });
+  assert.deepEqual(parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report: { ...report([]), version: 3 } }),
+    { ok: false, error: 'report.version: expected 1 or 2' });
   assert.deepEqual(parseToFixedPointMessage({ type: 'failed', target: 't', message: 'x', extra: 1 }), { ok: false, error: 'unexpected field "extra"' });
   assert.deepEqual(parseToFixedPointMessage({ type: 'inspecting', target: '' }), { ok: false, error: 'target is not a non-empty string' });
   assert.deepEqual(parseToFixedPointMessage('report'), { ok: false, error: 'not an object' });

@@ -124,3 +124,36 @@ test('a maze model: exported with task "maze", the Maze-Hard vocabulary and its 
   assert.match(problems(withProps({ 'reclab.vocab': '<pad>,<blank>,1,2,3,4' })).join('\n'), /reclab\.vocab.*Maze-Hard encoding/);
   assert.match(problems(withProps({ 'reclab.grid': '4x5' })).join('\n'), /reclab\.grid.*H \* W = 25, got "4x5"/);
 });
+
+test('DEQ models: the four reclab.deq_* properties together; deq_residuals [B, T, K] and deq_inner_map [B, S, D] checked against them', () => {
+  const deq = (): ModelDescription => {
+    const d = good();
+    Object.assign(d.metadata, { 'reclab.deq_solver_export': 'fpi', 'reclab.deq_iterations': '4', 'reclab.deq_solver_trained': 'anderson', 'reclab.deq_inner_state': 'z_L' });
+    d.outputs.push({ name: 'deq_residuals', elemType: 'float32', dims: ['batch', 3, 4] }, { name: 'deq_inner_map', elemType: 'float32', dims: ['batch', 17, 32] });
+    return d;
+  };
+  const r = validateStepContract(deq());
+  assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+  assert.deepEqual(r.contract.deq, { solverExport: 'fpi', iterations: 4, solverTrained: 'anderson', innerState: 'z_L', hasResiduals: true, hasInnerMap: true });
+  // Optional outputs: without them the model still honours the contract.
+  const bare = deq();
+  bare.outputs = bare.outputs.filter((o) => !o.name.startsWith('deq_'));
+  const rb = validateStepContract(bare);
+  assert.ok(rb.ok && rb.contract.deq?.hasResiduals === false && rb.contract.deq.hasInnerMap === false);
+  // A model without the keys has no deq.
+  const plain = validateStepContract(good());
+  assert.ok(plain.ok && plain.contract.deq === undefined);
+
+  const missing = deq();
+  delete missing.metadata['reclab.deq_solver_trained'];
+  assert.deepEqual(problems(missing), ['property "reclab.deq_solver_trained" is missing (the solver the model was trained with)']);
+  const wrong = deq();
+  wrong.metadata['reclab.deq_inner_state'] = 'z_X';
+  wrong.outputs[6] = { name: 'deq_residuals', elemType: 'float32', dims: ['batch', 3, 5] };
+  wrong.outputs[7] = { name: 'deq_inner_map', elemType: 'float16', dims: ['batch', 17, 32] };
+  assert.deepEqual(problems(wrong), [
+    'property "reclab.deq_inner_state": "z_X" is not one of the states z_H, z_L',
+    'output "deq_residuals": expected shape [B, 3, 4], got [batch, 3, 5]',
+    'output "deq_inner_map": expected float32, got float16',
+  ]);
+});
