@@ -14,6 +14,7 @@ import { parseToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { INSPECT_REPORT_VERSION, type InspectReport } from '../../protocol/inspectReport';
 import { parsePuzzleString } from '../../trainer/data/puzzleString';
 import { defaultInspectOptions, inspectPuzzles } from '../../trainer/inspect/inspectModel';
+import { formatInspectSummary } from '../../trainer/inspect/inspectSummary';
 import type { StepInput, StepModel, StepOutput } from '../../trainer/inspect/stepModel';
 import { innerSolveTrace, spectralRadiusRows, summaryLine, traceTitles } from '../../webview/fixedpoint/viewModel';
 import { puzzle as fixturePuzzle, report as fixtureReport } from './inspectReportFixture';
@@ -109,6 +110,11 @@ test('inner map z·A (ρ 0.8) inside a step map with ρ 0.8³ = 0.512: each radi
   assert.deepEqual([d.solverExport, d.solverTrained, d.iterations, d.cycles], ['fpi', 'anderson', K, 1]);
   assert.ok(Math.abs(d.innerSpectralRadius!.median - 0.8) < 0.02);
   assert.equal(d.innerSpectralRadius!.aboveOne, 0);
+  const text = formatInspectSummary(r);
+  assert.match(text, /inner solve \(1 × 3 iterations of "fpi" within each step; trained with "anderson"\):/);
+  assert.match(text, /spectral radius of the inner map z ↦ net\(z \+ z_H \+ x\) at the end state: median 0\.(79|80|81)\d/);
+  assert.match(text, /spectral radius of the step map at the end state \(40 power iterations\): median 0\.5\d\d/);
+  assert.match(text, /q_halt  inner rho\n/);
   assert.deepEqual(d.medianInnerResidual.map((t) => t.map((x) => Math.round(x * 1e4) / 1e4)), [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]].map((t) => t.map((x) => x)));
 });
 

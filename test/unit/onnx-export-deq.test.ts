@@ -18,7 +18,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig, RunConfig } from '../../protocol/config';
+import type { ModelConfig } from '../../protocol/config';
 import { contractProperties } from '../../protocol/onnxContract';
 import { presets } from '../../protocol/presets';
 import { selectBackend } from '../../trainer/backend';

@@ -61,10 +61,12 @@ export function formatInspectSummary(r: InspectReport): string {
   }
   lines.push('');
   const shown = r.puzzles.slice(0, 10);
-  lines.push('  #  blanks correct critical end-residual  rho    fixed points (right/wrong)  q_halt');
+  const deq = c.deq !== undefined;
+  if (deq) lines.push('  (rho: the step map\'s spectral radius; inner rho: the inner map\'s, the solve\'s z ↦ net(z + z_H + x))');
+  lines.push(`  #  blanks correct critical end-residual  rho    fixed points (right/wrong)  q_halt${deq ? '  inner rho' : ''}`);
   for (const p of shown) {
     const fps = p.census ? `${p.census.fixedPoints.filter((f) => f.correct).length}/${p.census.fixedPoints.filter((f) => f.correct === false).length}` : '-';
-    lines.push(`${String(p.index + 1).padStart(3)}  ${String(p.blanks).padStart(6)} ${String(p.correct ?? '?').padStart(7)} ${String(p.criticalStep ?? '-').padStart(8)} ${e(p.endResidualMax).padStart(12)}  ${p.spectralRadius === null ? '  -  ' : p.spectralRadius.toFixed(3)}  ${fps.padStart(22)}  ${p.trace.qHalt[p.trace.qHalt.length - 1]!.toFixed(2).padStart(7)}`);
+    lines.push(`${String(p.index + 1).padStart(3)}  ${String(p.blanks).padStart(6)} ${String(p.correct ?? '?').padStart(7)} ${String(p.criticalStep ?? '-').padStart(8)} ${e(p.endResidualMax).padStart(12)}  ${p.spectralRadius === null ? '  -  ' : p.spectralRadius.toFixed(3)}  ${fps.padStart(22)}  ${p.trace.qHalt[p.trace.qHalt.length - 1]!.toFixed(2).padStart(7)}${deq ? `  ${p.deq?.innerSpectralRadius == null ? '  -' : p.deq.innerSpectralRadius.toFixed(3)}`.padStart(11) : ''}`);
   }
   if (r.puzzles.length > shown.length) lines.push(`  ... ${r.puzzles.length - shown.length} more in the JSON report`);
   lines.push(`(${r.seconds.toFixed(1)} s)`);
