@@ -114,7 +114,7 @@ test('inner map z·A (ρ 0.8) inside a step map with ρ 0.8³ = 0.512: each radi
   assert.match(text, /inner solve \(1 × 3 iterations of "fpi" within each step; trained with "anderson"\):/);
   assert.match(text, /spectral radius of the inner map z ↦ net\(z \+ z_H \+ x\) at the end state: median 0\.(79|80|81)\d/);
   assert.match(text, /spectral radius of the step map at the end state \(40 power iterations\): median 0\.5\d\d/);
-  assert.match(text, /q_halt  inner rho\n/);
+  assert.match(text, /q_halt {2}inner rho\n/);
   assert.deepEqual(d.medianInnerResidual.map((t) => t.map((x) => Math.round(x * 1e4) / 1e4)), [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]].map((t) => t.map((x) => x)));
 });
 
