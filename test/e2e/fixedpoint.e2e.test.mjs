@@ -4,7 +4,8 @@
 // into the input box, and inside the webview the residual chart has data and the census counts
 // its runs. A screenshot of the view goes to $FP_SHOT when set. Then the same for a tiny TRM-DEQ
 // export: the view adds the inner solve's chart ("iterations within step s") beside the chart
-// across supervision steps, and lists the inner map's spectral radius beside the step map's.
+// across supervision steps, and lists the inner map's spectral radius beside the step map's
+// (screenshot to $FP_SHOT with "-deq" before ".png").
 // Started like training.e2e.test.mjs (run-e2e.sh): CS_URL, CS_FOLDER, EXT_DIR, FAILURE_SHOT, HARNESS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -134,6 +135,11 @@ test('a TRM-DEQ export: the inner solve chart (iterations within step s) beside 
     assert.match(stability, /step map: spectral radius ρ\(J\) at z_K/);
     assert.match(stability, /inner map \(solver\): spectral radius ρ\(∂f\/∂z_L\) at z_K\d\.\d{3}/);
     lap(`inner-solve chart: ${points} points; both radii listed`);
+    if (FP_SHOT) {
+      await page.mouse.move(10, 10);
+      await page.screenshot({ path: FP_SHOT.replace(/\.png$/, '-deq.png') });
+      lap(`screenshot -> ${FP_SHOT.replace(/\.png$/, '-deq.png')}`);
+    }
   } catch (e) {
     await page?.screenshot({ path: FAILURE_SHOT.replace(/\.png$/, '-fixedpoint-deq.png') }).catch(() => {});
     throw e;
