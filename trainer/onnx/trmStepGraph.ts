@@ -275,7 +275,7 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
     g.op('Identity', [net(lLayers, zL, g.op('Add', [zH, x]))], {}, contractDeqOutputs.innerMap);
     const relEps = g.float('deq_rel_eps', Float32Array.of(1e-9), []);
     const stopAbs = resolveDeq(cfg).stopMode === 'abs';
-    const shapeB11 = g.int64('shape_B11', [-1, 1, 1]);
+    const shapeB11 = K > 1 ? g.int64('shape_B11', [-1, 1, 1]) : ''; // only the lowest-residual selection uses it
     for (let c = 0; c < cfg.hCycles; c++) {
       const injection = g.op('Add', [zH, x]);
       let z = zL;
