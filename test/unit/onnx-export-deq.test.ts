@@ -72,7 +72,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 interface Case { batch: number; tokens: Int32Array; zH: Float32Array; zL: Float32Array; reset: Uint8Array }
 
 /** The TF.js side: the model's own step (cyclesWithoutGradient, then heads), and the same cycles written out with fixedPointIteration for the residual traces and the inner map. */
-function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case) {
+function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case, k = K) {
   return tf.tidy(() => {
     const shape: [number, number, number] = [c.batch, model.totalLen, model.width];
     const mask = tf.tensor3d(Float32Array.from(c.reset), [c.batch, 1, 1]);
@@ -87,7 +87,7 @@ function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case) 
     let zH = zH0, zL = zL0;
     for (let cyc = 0; cyc < model.config.hCycles; cyc++) {
       const injection = tf.add(zH, x) as tf.Tensor3D;
-      const r = fixedPointIteration((z) => model.net(p, z as tf.Tensor3D, injection), zL, { maxIter: K, minIter: K, tol: 1e-30, stopMode: 'rel' });
+      const r = fixedPointIteration((z) => model.net(p, z as tf.Tensor3D, injection), zL, { maxIter: k, minIter: k, tol: 1e-30, stopMode: 'rel' });
       r.stats.relTrace.forEach((t, b) => traces[b]!.push(...t));
       zL = r.solution as tf.Tensor3D;
       zH = model.net(p, zH, zL);
@@ -107,28 +107,29 @@ function paramsOf(model: RecursiveModel, w: TrmStepWeights): Record<string, tf.T
   return p;
 }
 
-test(`random weights: the exported trm-deq step (FPI, K = ${K}) equals the TF.js step with the same solve within ${TOL}; deq_residuals and deq_inner_map too`, async () => {
+for (const k of [K, 1]) {
+test(`random weights: the exported trm-deq step (FPI, K = ${k}) equals the TF.js step with the same solve within ${TOL}; deq_residuals and deq_inner_map too`, async () => {
   const exported = createModel(deqModel, { vocabSize: 6, seqLen: 16 });
-  const ref = createModel(fpiK(deqModel, K), { vocabSize: 6, seqLen: 16 }) as TrmDeqModel;
+  const ref = createModel(fpiK(deqModel, k), { vocabSize: 6, seqLen: 16 }) as TrmDeqModel;
   const rng = new Rng(21);
   const w = randomWeights(exported, rng);
   const p = paramsOf(ref, w);
-  const bytes = buildTrmStepModel(exported, w, { haltMaxSteps: 8 });
+  const bytes = buildTrmStepModel(exported, w, { haltMaxSteps: 8, ...(k === K ? {} : { deqIterations: k }) });
   const md = describeOnnxBytes(bytes).metadata;
   assert.equal(md[contractProperties.deqSolverExport], 'fpi');
-  assert.equal(md[contractProperties.deqIterations], String(K));
+  assert.equal(md[contractProperties.deqIterations], String(k));
   assert.equal(md[contractProperties.deqSolverTrained], 'anderson');
   assert.equal(md[contractProperties.deqInnerState], 'z_L');
   assert.equal(md[contractProperties.arch], 'trm-deq');
   const ort = await OnnxStepModel.fromBytes(bytes, 'trm-deq random', { threads: 1 });
   try {
-    assert.deepEqual(ort.contract.deq, { solverExport: 'fpi', iterations: K, solverTrained: 'anderson', innerState: 'z_L', hasResiduals: true, hasInnerMap: true });
+    assert.deepEqual(ort.contract.deq, { solverExport: 'fpi', iterations: k, solverTrained: 'anderson', innerState: 'z_L', hasResiduals: true, hasInnerMap: true });
     const B = 3, n = B * exported.totalLen * exported.width;
     const c: Case = {
       batch: B, tokens: Int32Array.from({ length: B * 16 }, () => 1 + rng.int(5)),
       zH: randomArray(n, rng, 1), zL: randomArray(n, rng, 1), reset: Uint8Array.of(1, 0, 0),
     };
-    const want = tfDeqStep(ref, p, w, c);
+    const want = tfDeqStep(ref, p, w, c, k);
     const got = await ort.step({ batch: B, tokens: c.tokens, states: [c.zH, c.zL], reset: c.reset, innerMap: true });
     const errors = {
       z_H: maxAbsDiff(got.states[0]!, want.zH), z_L: maxAbsDiff(got.states[1]!, want.zL),
@@ -136,14 +137,14 @@ test(`random weights: the exported trm-deq step (FPI, K = ${K}) equals the TF.js
       inner_map: maxAbsDiff(got.innerMap!, want.innerMap),
       residuals: maxAbsDiff(got.deqResiduals!, want.traces.flat()),
     };
-    process.stdout.write(`# trm-deq export parity: ${JSON.stringify(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.toExponential(2)])))}\n`);
+    process.stdout.write(`# trm-deq export parity K=${k}: ${JSON.stringify(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.toExponential(2)])))}\n`);
     assert.ok(Math.max(...Object.values(errors)) <= TOL, `max abs errors ${JSON.stringify(errors)} exceed ${TOL}`);
-    assert.equal(got.deqResiduals!.length, B * exported.config.hCycles * K);
+    assert.equal(got.deqResiduals!.length, B * exported.config.hCycles * k);
     // The explicit loop is the model's own step (so the traces belong to the step compared).
     assert.ok(maxAbsDiff(want.explicitZL, want.zL) === 0);
     // The step moved the state, and the solve contracts on these weights (the trace falls).
     assert.ok(maxAbsDiff(want.zH, c.zH) > 0.1);
-    for (const t of want.traces) assert.ok(t[K - 1]! < t[0]!, `residual trace ${t}`);
+    if (k > 1) for (const t of want.traces) assert.ok(t[k - 1]! < t[0]!, `residual trace ${t}`);
     // Without asking, the inner map is not fetched.
     const plain = await ort.step({ batch: B, tokens: c.tokens, states: [c.zH, c.zL], reset: c.reset });
     assert.equal(plain.innerMap, undefined);
@@ -152,6 +153,7 @@ test(`random weights: the exported trm-deq step (FPI, K = ${K}) equals the TF.js
     tf.dispose(Object.values(p));
   }
 });
+}
 
 test('inspect on an exported trm-deq graph: inner trace of step 1 = the TF.js solver trace; inner-map ρ agrees with the VJP power iteration', async () => {
   const exported = createModel(deqModel, { vocabSize: 6, seqLen: 16 });
