@@ -56,9 +56,9 @@ function randomArray(n: number, rng: Rng, std: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * std);
 }
 
-function randomWeights(model: RecursiveModel, rng: Rng): TrmStepWeights {
+function randomWeights(model: RecursiveModel, rng: Rng, scale = 1): TrmStepWeights {
   const params = new Map<string, Float32Array>();
-  for (const s of model.parameterSpecs()) params.set(s.name, randomArray(s.shape.reduce((a, b) => a * b, 1), rng, 1 / Math.sqrt(s.shape[0]!)));
+  for (const s of model.parameterSpecs()) params.set(s.name, randomArray(s.shape.reduce((a, b) => a * b, 1), rng, scale / Math.sqrt(s.shape[0]!)));
   return { params, hInit: randomArray(model.width, rng, 1), lInit: randomArray(model.width, rng, 1) };
 }
 
@@ -84,18 +84,20 @@ function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case, 
     const heads = model.heads(p, next.zH);
     // Written out: T cycles of an explicit K-iteration FPI, recording its relative-residual trace.
     const traces: number[][] = Array.from({ length: c.batch }, () => []);
+    const nsteps: number[] = [];
     let zH = zH0, zL = zL0;
     for (let cyc = 0; cyc < model.config.hCycles; cyc++) {
       const injection = tf.add(zH, x) as tf.Tensor3D;
       const r = fixedPointIteration((z) => model.net(p, z as tf.Tensor3D, injection), zL, { maxIter: k, minIter: k, tol: 1e-30, stopMode: 'rel' });
       r.stats.relTrace.forEach((t, b) => traces[b]!.push(...t));
+      nsteps.push(...r.stats.nstep);
       zL = r.solution as tf.Tensor3D;
       zH = model.net(p, zH, zL);
     }
     return {
       zH: next.zH.dataSync() as Float32Array, zL: next.zL.dataSync() as Float32Array,
       logits: heads.logits.dataSync() as Float32Array, qHalt: heads.qHalt.dataSync() as Float32Array,
-      explicitZL: zL.dataSync() as Float32Array, traces,
+      explicitZL: zL.dataSync() as Float32Array, traces, nsteps,
       innerMap: model.net(p, zL0, tf.add(zH0, x) as tf.Tensor3D).dataSync() as Float32Array,
     };
   });
@@ -107,12 +109,15 @@ function paramsOf(model: RecursiveModel, w: TrmStepWeights): Record<string, tf.T
   return p;
 }
 
-for (const k of [K, 1]) {
-test(`random weights: the exported trm-deq step (FPI, K = ${k}) equals the TF.js step with the same solve within ${TOL}; deq_residuals and deq_inner_map too`, async () => {
+// Weights ×2: a map that does not contract, so some rows' lowest residual is at an earlier iterate
+// (the graph's per-row lowest-residual selection is exercised, not only the last iterate): the
+// iterate the graph picks (from its own deq_residuals) is the TF.js solver's nstep, row by row.
+for (const [k, scale] of [[K, 1], [1, 1], [K, 2]] as const) {
+test(`random weights ×${scale}: the exported trm-deq step (FPI, K = ${k}) equals the TF.js step with the same solve within ${TOL}; deq_residuals and deq_inner_map too`, async () => {
   const exported = createModel(deqModel, { vocabSize: 6, seqLen: 16 });
   const ref = createModel(fpiK(deqModel, k), { vocabSize: 6, seqLen: 16 }) as TrmDeqModel;
   const rng = new Rng(21);
-  const w = randomWeights(exported, rng);
+  const w = randomWeights(exported, rng, scale);
   const p = paramsOf(ref, w);
   const bytes = buildTrmStepModel(exported, w, { haltMaxSteps: 8, ...(k === K ? {} : { deqIterations: k }) });
   const md = describeOnnxBytes(bytes).metadata;
@@ -137,14 +142,27 @@ test(`random weights: the exported trm-deq step (FPI, K = ${k}) equals the TF.js
       inner_map: maxAbsDiff(got.innerMap!, want.innerMap),
       residuals: maxAbsDiff(got.deqResiduals!, want.traces.flat()),
     };
-    process.stdout.write(`# trm-deq export parity K=${k}: ${JSON.stringify(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.toExponential(2)])))}\n`);
-    assert.ok(Math.max(...Object.values(errors)) <= TOL, `max abs errors ${JSON.stringify(errors)} exceed ${TOL}`);
+    process.stdout.write(`# trm-deq export parity K=${k} ×${scale} (nstep ${want.nsteps}): ${JSON.stringify(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.toExponential(2)])))}\n`);
+    // ×2 does not contract (its traces rise again): float32 rounding differences between the two
+    // runtimes grow with every iteration (measured 3e-2 on z_H after 2 × 5), so there the check is
+    // the per-row choice below plus a loose bound; the contractive cases hold 1e-4.
+    const bound = scale === 1 ? TOL : 0.1;
+    assert.ok(Math.max(...Object.values(errors)) <= bound, `max abs errors ${JSON.stringify(errors)} exceed ${bound}`);
     assert.equal(got.deqResiduals!.length, B * exported.config.hCycles * k);
     // The explicit loop is the model's own step (so the traces belong to the step compared).
     assert.ok(maxAbsDiff(want.explicitZL, want.zL) === 0);
     // The step moved the state, and the solve contracts on these weights (the trace falls).
     assert.ok(maxAbsDiff(want.zH, c.zH) > 0.1);
-    if (k > 1) for (const t of want.traces) assert.ok(t[k - 1]! < t[0]!, `residual trace ${t}`);
+    if (k > 1 && scale === 1) for (const t of want.traces) assert.ok(t[k - 1]! < t[0]!, `residual trace ${t}`);
+    if (scale === 2) assert.ok(want.nsteps.some((n) => n < k), `some row returns an earlier iterate: nstep ${want.nsteps}`);
+    // The graph's choice per row and cycle (the first lowest residual of its own trace) is the TF.js solver's nstep.
+    const T = exported.config.hCycles;
+    const chosen = Array.from({ length: T * B }, (_, i) => {
+      const cyc = Math.floor(i / B), b = i % B;
+      const t = Array.from(got.deqResiduals!.subarray((b * T + cyc) * k, (b * T + cyc + 1) * k));
+      return t.indexOf(Math.min(...t)) + 1;
+    });
+    assert.deepEqual(chosen, want.nsteps);
     // Without asking, the inner map is not fetched.
     const plain = await ort.step({ batch: B, tokens: c.tokens, states: [c.zH, c.zL], reset: c.reset });
     assert.equal(plain.innerMap, undefined);
