@@ -15,7 +15,7 @@ import { ConfigError, resolveConfig } from './configResolution';
 import { InputError } from './inputError';
 import { difficultyLabel, loadTaskData, type TaskData } from './data/taskData';
 import { MAZE_PATH } from './data/mazeGrid';
-import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
+import { checkTorchDevice, choosePython, probePython, PythonEnvironmentError, torchDevices, torchDtypes, type PythonInfo } from './engines/pythonEnvironment';
 import { runTorchWorker } from './engines/torchWorker';
 import { createModel } from './model/modelFactory';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
@@ -55,6 +55,8 @@ const flag = {
   rpc: { type: 'boolean', help: 'JSON-RPC on stdin/stdout, for the extension host' },
   python: { type: 'string', value: 'PATH', help: 'torch engine: the Python (default $RECLAB_PYTHON, the reclab.pythonPath setting, python3)' },
   gpus: { type: 'string', value: 'N', help: 'torch engine: data-parallel processes (torchrun), default 1' },
+  device: { type: 'string', value: torchDevices.join('|'), help: 'torch engine: where to train (default auto: CUDA, else MPS, else the CPU)' },
+  dtype: { type: 'string', value: torchDtypes.join('|'), help: 'torch engine: auto (bf16 autocast on CUDA, float32 elsewhere), bfloat16 or float32' },
 } as const satisfies FlagTable;
 const engineNamesText = engineNames.join('|');
 
@@ -71,6 +73,8 @@ const trainFlags = {
   engine: { type: 'string', value: engineNamesText, help: 'the training engine (default the config\'s, tfjs)' },
   python: flag.python,
   gpus: flag.gpus,
+  device: flag.device,
+  dtype: flag.dtype,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -82,6 +86,8 @@ const resumeFlags = {
   engine: { type: 'string', value: engineNamesText, help: 'must be the run\'s own engine (a run resumes on the engine that trained it)' },
   python: flag.python,
   gpus: flag.gpus,
+  device: flag.device,
+  dtype: flag.dtype,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -162,16 +168,24 @@ function engineFlag(e: string | undefined): EngineName | undefined {
   return e as EngineName;
 }
 
-/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python before any run directory exists. */
-function torchSetup(flags: { python?: string; gpus?: string }, engine: EngineName): { python: PythonInfo; gpus: number } | undefined {
+/** What a torch run is started with: the probed Python, the process count, the worker's --device / --dtype. */
+interface TorchSetup {
+  python: PythonInfo;
+  gpus: number;
+  deviceArgs: string[];
+}
+
+/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python (and checks the device) before any run directory exists. */
+function torchSetup(flags: { python?: string; gpus?: string; device?: string; dtype?: string }, engine: EngineName): TorchSetup | undefined {
   const gpus = flags.gpus === undefined ? 1 : Number(flags.gpus);
   if (!Number.isInteger(gpus) || gpus < 1) throw new UsageError(`--gpus: expected an integer >= 1, got "${flags.gpus}"`);
   if (engine !== 'torch') {
-    for (const f of ['python', 'gpus'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
+    for (const f of ['python', 'gpus', 'device', 'dtype'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
     return undefined;
   }
   try {
-    return { python: probePython(choosePython(flags.python)), gpus };
+    const python = probePython(choosePython(flags.python));
+    return { python, gpus, deviceArgs: checkTorchDevice(flags.device, flags.dtype, python) };
   } catch (e) {
     if (e instanceof PythonEnvironmentError) throw new UsageError(e.message);
     throw e;
@@ -265,11 +279,11 @@ async function train(runDir: RunDirectory, runId: string, config: RunConfig, bac
   return 0;
 }
 
-async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: { quiet?: boolean }, torch: { python: PythonInfo; gpus: number }, data: TaskData | undefined, checkpoint: string | undefined): Promise<number> {
+async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: { quiet?: boolean }, torch: TorchSetup, data: TaskData | undefined, checkpoint: string | undefined): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   stop.installSignalHandlers();
   return runTorchWorker({
-    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, data, checkpoint, stop,
+    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, deviceArgs: torch.deviceArgs, data, checkpoint, stop,
     onEvent: (e) => {
       display?.handle(e);
       rpc?.notifyEvent(e);
