@@ -28,12 +28,12 @@ DEQ_DEFAULTS: Dict[str, Any] = {
     "solver": "anderson", "maxIter": 8, "minIter": 4, "tol": 1e-3, "stopMode": "rel", "memory": 5, "beta": 1.0, "lambda": 1e-4,
     "gradient": "phantom", "phantomSteps": 2, "phantomDamping": 1.0, "jacobianReg": 0.0,
 }
-DEQ_STEP_STATISTICS = ("deqIterations", "deqAbsMean", "deqAbsMax", "deqRelMean", "deqRelMax", "deqConvergedFraction")
+DEQ_STEP_STATISTICS = ("deqIterations", "deqIterationsMax", "deqAbsMean", "deqAbsMax", "deqRelMean", "deqRelMax", "deqConvergedFraction")
 _SOLVERS = {"anderson": "anderson", "fpi": "fixed_point_iter", "broyden": "broyden"}
 
 
 class DeqStepStatistics:
-    """Over every solve since the last take: mean map evaluations per solve; mean and max over
+    """Over every solve since the last take: mean and max map evaluations per solve; mean and max over
     (solve, row) of the returned residuals; the converged fraction of (solve, row) pairs."""
 
     def __init__(self) -> None:
@@ -48,7 +48,7 @@ class DeqStepStatistics:
         s, self.solves = self.solves, []
         abs_, rel = torch.cat([x.abs for x in s]).double(), torch.cat([x.rel for x in s]).double()
         conv = torch.cat([x.converged for x in s]).double()
-        return {"deqIterations": sum(x.iterations for x in s) / len(s), "deqAbsMean": float(abs_.mean()), "deqAbsMax": float(abs_.max()),
+        return {"deqIterations": sum(x.iterations for x in s) / len(s), "deqIterationsMax": float(max(x.iterations for x in s)), "deqAbsMean": float(abs_.mean()), "deqAbsMax": float(abs_.max()),
                 "deqRelMean": float(rel.mean()), "deqRelMax": float(rel.max()), "deqConvergedFraction": float(conv.mean())}
 
 
