@@ -35,24 +35,33 @@ const ROWS = 6;
 const L = task.seqLen;
 const STEPS = 3;
 
-/** The hand model without the solve: per supervision step T cycles of z_H = net(z_H, L_init), then argmax of the heads. */
-function handPredictions(model: TrmDeqModel, state: ReturnType<typeof createTrainState>, tokens: Int32Array): Int32Array {
+/**
+ * The hand model with `passes` plain map applications in place of each solve (0: without the solve):
+ * per supervision step T cycles of [z_L = net(z_L, z_H + x)]^passes, z_H = net(z_H, z_L), from
+ * L_init / H_init; then the argmax of the heads. With 0 passes x never enters: the puzzle is not read.
+ */
+function handPredictions(model: TrmDeqModel, state: ReturnType<typeof createTrainState>, tokens: Int32Array, passes: number): Int32Array {
   return tf.tidy(() => {
     const p = evaluationParams(state);
     const x = model.inputEmbedding(p, tf.tensor2d(tokens, [ROWS, L], 'int32'));
-    const zL = tf.broadcastTo(state.lInit, [ROWS, model.totalLen, model.width]) as tf.Tensor3D;
+    let zL = tf.broadcastTo(state.lInit, [ROWS, model.totalLen, model.width]) as tf.Tensor3D;
     let zH = tf.broadcastTo(state.hInit, [ROWS, model.totalLen, model.width]) as tf.Tensor3D;
-    for (let s = 0; s < STEPS; s++) for (let c = 0; c < cfg.hCycles; c++) zH = model.net(p, zH, zL);
+    for (let s = 0; s < STEPS; s++) {
+      for (let c = 0; c < cfg.hCycles; c++) {
+        for (let k = 0; k < passes; k++) zL = model.net(p, zL, tf.add(zH, x) as tf.Tensor3D);
+        zH = model.net(p, zH, zL);
+      }
+    }
     return tf.argMax(model.heads(p, zH).logits, -1).dataSync() as Int32Array;
   });
 }
 
-test('internalisation: cap 0 = the hand-built model without the solve; cap >= maxIter = the normal evaluation; cap 2 = maxIter 2', async () => {
+test('internalisation: cap 0 = the hand-built model without the solve; cap 1 = one plain pass; cap >= maxIter = the normal evaluation; cap 2 = maxIter 2', async () => {
   const model = new TrmDeqModel(cfg, task);
   const state = createTrainState(model, train, new Rng(3));
   const rng = new Rng(4);
   const tokens = Int32Array.from({ length: ROWS * L }, () => 1 + rng.int(5));
-  const hand = handPredictions(model, state, tokens);
+  const hand = handPredictions(model, state, tokens, 0);
   // Rows 0-2: labels = the hand model's answers (exact); rows 3-5: one cell changed (token 3/4, not exact).
   const labels = Int32Array.from(hand);
   for (let r = 3; r < ROWS; r++) labels[r * L] = labels[r * L]! === 2 ? 3 : 2;
@@ -83,6 +92,10 @@ test('internalisation: cap 0 = the hand-built model without the solve; cap >= ma
   }
   const capped100 = model.withSolveCap(100, () => evaluate(model, p, state.hInit, state.lInit, data, opts));
   assert.deepEqual([...capped100.predictions], [...full.predictions]);
+
+  // Cap 1: one map evaluation per solve = one plain pass z_L = net(z_L, z_H + x) (the backbone's output from the initial state).
+  const one = model.withSolveCap(1, () => evaluate(model, p, state.hInit, state.lInit, data, opts));
+  assert.deepEqual([...one.predictions], [...handPredictions(model, state, tokens, 1)]);
 
   // Cap 2: the same weights in a model configured with maxIter 2 (minIter 2).
   const two = new TrmDeqModel({ ...cfg, deq: { ...cfg.deq, maxIter: 2 } }, task);

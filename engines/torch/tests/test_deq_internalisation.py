@@ -40,13 +40,24 @@ def functions(model):
 
 
 @torch.no_grad()
-def hand_predictions(model, tokens):
-    """Without the solve: per supervision step T cycles of z_H = net(z_H, L_init), then the heads' argmax."""
+def hand_predictions(model, tokens, passes=0):
+    """`passes` plain map applications in place of each solve (0: without the solve; x never enters):
+    per supervision step T cycles of [z_L = net(z_L, z_H + x)]^passes, z_H = net(z_H, z_L); the heads' argmax."""
     z_h, z_l = model.initial_states(tokens.shape[0])
+    x = model.input_embedding(tokens)
     for _ in range(STEPS):
         for _ in range(MODEL["hCycles"]):
+            for _ in range(passes):
+                z_l = model.net(z_l, z_h + x)
             z_h = model.net(z_h, z_l)
     return model.heads(z_h)[0].argmax(dim=-1)
+
+
+def predictions(start, step, tokens):
+    z_h, z_l, x = start(tokens)
+    for _ in range(STEPS):
+        z_h, z_l, logits, _ = step(z_h, z_l, x)
+    return logits.argmax(dim=-1)
 
 
 def test_cap_zero_is_the_model_without_the_solve_and_a_large_cap_the_normal_evaluation():
@@ -67,6 +78,12 @@ def test_cap_zero_is_the_model_without_the_solve_and_a_large_cap_the_normal_eval
     assert full["exactAccuracy"] != 0.5 or full["tokenAccuracy"] != rows[0]["tokenAccuracy"], "the solve changes the answers here"
     for r in rows[2:]:
         assert (r["exactAccuracy"], r["tokenAccuracy"], r["exactLost"], r["tokenLost"]) == (full["exactAccuracy"], full["tokenAccuracy"], 0.0, 0.0)
+    # cap 0 / cap 1: exactly the hand model's answers without the solve / with one plain pass
+    with torch.no_grad():
+        with model.capped_solver(0):
+            assert torch.equal(predictions(start, step, tokens), hand)
+        with model.capped_solver(1):
+            assert torch.equal(predictions(start, step, tokens), hand_predictions(model, tokens, 1))
     # cap 2 = the same weights with maxIter 2
     two = model_with(maxIter=2)
     two.load_state_dict(model.state_dict())
