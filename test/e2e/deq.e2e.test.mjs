@@ -73,6 +73,7 @@ test('a DEQ run shows the solver charts with their points; the capped evaluation
   lap('accuracy chart: eval exact, solver capped');
   if (DEQ_SHOT) {
     await page.mouse.move(10, 10);
+    await residual.scrollIntoViewIfNeeded();
     await page.screenshot({ path: DEQ_SHOT });
   }
 
