@@ -15,6 +15,7 @@ import { createTrainState, disposeTrainState, evaluationParams } from '../../tra
 import { evaluate, evaluateInternalisation, internalisationRows } from '../../trainer/train/evaluate';
 import type { ExampleBatch } from '../../trainer/train/exampleBatch';
 import { formatEvalTable } from '../../trainer/progressDisplay';
+import { configJsonSchema } from '../../protocol/configSchemaJson';
 import type { EvalEvent } from '../../protocol/events';
 
 test.before(async () => { await selectBackend('cpu'); });
@@ -119,6 +120,14 @@ test('internalisation rows are the differences to the full evaluation; the confi
   for (const bad of [{ iterations: [] }, { iterations: [-1] }, { iterations: [1.5] }, { iterations: [0], extra: 1 }, { iterations: Array(9).fill(0) }]) {
     assert.ok(!configFileSchema.safeParse({ eval: { internalisation: bad } }).success, JSON.stringify(bad));
   }
+  // The editor's JSON schema offers it (eval.internalisation.iterations: integers >= 0).
+  type Node = { properties?: Record<string, Node>; anyOf?: Node[]; items?: Node; type?: string; minimum?: number };
+  const evalNode = (configJsonSchema() as Node).properties!['eval']!;
+  const intern = evalNode.properties!['internalisation']!;
+  const iterations = (intern.properties ?? intern.anyOf?.find((n) => n.properties)?.properties)!['iterations']!;
+  assert.equal(iterations.type, 'array');
+  assert.equal(iterations.items?.type, 'integer');
+  assert.equal(iterations.items?.minimum, 0);
   const e = {
     type: 'eval', scope: 'final', step: 7, puzzles: 10, exactAccuracy: 0.9, tokenAccuracy: 0.95, qHaltAccuracy: 1, byBlanks: [], seconds: 1, hCycles: 2, lCycles: 2,
     earlyExit: { meanSteps: 1, exactAccuracy: 0.9, qHaltAccuracy: 1 }, gradientVariance: null, trainSeconds: 1, flopsForwardTotal: 1, flopsBackwardTotal: 1,
