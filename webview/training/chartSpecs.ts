@@ -85,7 +85,7 @@ export const solverChartSpecs: ChartSpec[] = [
   },
   {
     id: 'residual', title: 'Solver residual (DEQ)', table: 'solver', ticks: 'log', logY: 'always',
-    yLabel: 'abs residual ‖f(z) − z‖₂', y2Label: 'rel residual ‖f(z) − z‖ / ‖f(z)‖ (ratio)',
+    yLabel: 'abs residual ‖f(z) − z‖₂', y2Label: 'rel residual ‖f(z)−z‖/‖f(z)‖',
     lines: [
       { metric: 'deqAbsMean', label: 'abs mean' },
       { metric: 'deqAbsMax', label: 'abs max', dash: [6, 4] },
