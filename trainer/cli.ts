@@ -34,7 +34,8 @@ import { runSweep, validateSweep, writeSweepReport, type SweepOptions } from './
 import { ablateOnSlurm, isSlurmSweep, rerunOnSlurm, type SlurmFlags } from './ablation/slurmAblateCommand';
 import { sweepCancelCommand, sweepStatusCommand } from './ablation/sweepCommands';
 import { curriculumStages } from './train/depthCurriculum';
-import { evaluate } from './train/evaluate';
+import { evaluate, evaluateInternalisation } from './train/evaluate';
+import { TrmDeqModel } from './model/trmDeq';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
@@ -96,6 +97,7 @@ const evalFlags = {
   checkpoint: { type: 'string', value: 'FILE', help: 'the checkpoint to evaluate (default the latest)' },
   backend: flag.backend,
   json: { type: 'boolean', help: 'print the eval event as JSON' },
+  internalisation: { type: 'string', value: 'K,K,…', help: 'trm-deq: also evaluate with every solve capped at K map evaluations (0 = no solve); default the run\'s eval.internalisation' },
 } as const satisfies FlagTable;
 
 const ablateFlags = {
@@ -292,6 +294,14 @@ async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boole
   });
 }
 
+/** "0,1,4" -> [0, 1, 4]: 1 to 8 integers >= 0. */
+function parseIterationList(text: string): number[] {
+  const parts = text.split(',');
+  const out = parts.map((t) => (/^\d+$/.test(t.trim()) ? Number(t.trim()) : NaN));
+  if (!out.length || out.length > 8 || out.some((k) => !Number.isSafeInteger(k))) throw new UsageError(`--internalisation: expected 1 to 8 comma-separated integers >= 0, got "${text}"`);
+  return out;
+}
+
 async function commandEval(flags: EvalFlags, positionals: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new UsageError('eval: give the run directory');
@@ -307,13 +317,20 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
   try {
     const meta = restoreTrainingCheckpoint(ckpt.path, state);
     const t0 = performance.now();
-    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen, data.task),
-      { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined });
+    const test = encodePuzzles(data.test, data.seqLen, data.task);
+    const evalOpts = { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined };
+    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts);
+    // --internalisation overrides the run's eval.internalisation.iterations (trm-deq only).
+    const caps = flags.internalisation !== undefined ? parseIterationList(flags.internalisation) : config.eval.internalisation?.iterations;
+    if (caps && !(model instanceof TrmDeqModel)) throw new UsageError(`--internalisation: only for trm-deq runs, not ${config.model.arch}`);
+    const internalisation = caps && model instanceof TrmDeqModel
+      ? await evaluateInternalisation(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, caps, r) : undefined;
     const e: EvalEvent = {
       v: 1, time: Date.now(),
       ...evalEventOf(r, meta.step, 'final', (performance.now() - t0) / 1000, model.depth, {
         gradientVariance: null, trainSeconds: meta.progress.trainSeconds, flopsForwardTotal: meta.progress.flopsForwardTotal, flopsBackwardTotal: meta.progress.flopsBackwardTotal,
         ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
+        ...(internalisation ? { internalisation } : {}),
       }),
     };
     process.stdout.write(flags.json ? JSON.stringify(e) + '\n' : formatEvalTable(e) + '\n');
@@ -379,6 +396,7 @@ function checkConsistency(c: RunConfig): void {
   if (c.train.microBatchSize > c.train.batchSize) throw new ConfigError(`train.microBatchSize: ${c.train.microBatchSize} exceeds train.batchSize ${c.train.batchSize}`);
   const groups = c.eval.gradientVarianceGroups;
   if (groups === 1 || (groups > 0 && c.train.batchSize % groups !== 0)) throw new ConfigError(`eval.gradientVarianceGroups: ${groups} must be 0, or >= 2 and divide train.batchSize ${c.train.batchSize}`);
+  if (c.eval.internalisation && c.model.arch !== 'trm-deq') throw new ConfigError(`eval.internalisation: only for model.arch "trm-deq" (a model with a fixed-point solve), not "${c.model.arch}"`);
   if (c.train.curriculum.enabled) {
     try {
       curriculumStages({ hCycles: c.model.hCycles, lCycles: c.model.lCycles }, c.train.curriculum);

@@ -11,7 +11,8 @@
 #      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
 #      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
-#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint compare vote"),
+#      RECLAB_E2E_TESTS (which test files, default "training deq refinement fixedpoint compare vote"),
+#      RECLAB_E2E_DEQ_SHOT (the panel with the DEQ solver charts, default in the work dir),
 #      RECLAB_E2E_VOTE_SHOT (the Test-Time Scaling view's screenshot, default in the work dir),
 #      RECLAB_E2E_COMPARE_SHOT_DIR (the compare test's screenshots: sweep report, runs table, panel with
 #      three runs; default the work dir, media/screenshots renews the README's).
@@ -110,10 +111,16 @@ rc=0
 SHOT="${RECLAB_E2E_SHOT:-$WORK/training-panel.png}"
 mkdir -p "$(dirname "$SHOT")"
 # RECLAB_E2E_TESTS picks test files (default: all of them, in this order).
-want() { [[ " ${RECLAB_E2E_TESTS:-training refinement fixedpoint compare vote} " == *" $1 "* ]]; }
+want() { [[ " ${RECLAB_E2E_TESTS:-training deq refinement fixedpoint compare vote} " == *" $1 "* ]]; }
 if want training; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
     FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
+fi
+# The DEQ solver charts on a short attractor-sudoku4 run, in the same window (after training: its runs stay in the panel).
+if want deq; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    DEQ_SHOT="${RECLAB_E2E_DEQ_SHOT:-$WORK/deq-panel.png}" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/deq.e2e.test.mjs" || rc=$?
 fi
 T_TRAINING=$(ms)
 # The Puzzle Refinement view, in the same window (its runs are trained from a terminal).

@@ -110,7 +110,8 @@ export class MetricChart {
     this.size ??= { width: this.plotEl.clientWidth, height: this.plotEl.clientHeight };
     const width = Math.max(100, this.size.width || 400);
     const height = Math.max(120, this.size.height || 220);
-    const logY = !!spec.logY && inputs.logY;
+    const logY = spec.logY === 'always' || (!!spec.logY && inputs.logY);
+    const table = spec.table ?? 'steps';
     const showRaw = smoothing > 0;
 
     // x-range: the zoom, else every run's full extent.
@@ -119,10 +120,10 @@ export class MetricChart {
     if (inputs.zoom) [xMin, xMax] = inputs.zoom;
     else {
       for (const r of runs) {
-        for (const table of ['steps', 'evals'] as const) {
-          const n = table === 'steps' ? r.steps.length : r.evals.length;
+        for (const t of ['steps', 'evals'] as const) {
+          const n = r.rows(t);
           if (n === 0) continue;
-          const xs = r.x(xMode, table);
+          const xs = r.x(xMode, t);
           xMin = Math.min(xMin, xs[0]!);
           xMax = Math.max(xMax, xs[n - 1]!);
         }
@@ -139,9 +140,14 @@ export class MetricChart {
     const runDrawn: Record<string, number> = {};
     const addDrawn = (name: string, n: number) => (runDrawn[name] = (runDrawn[name] ?? 0) + n);
     const hidden = inputs.hidden;
-    const lineShown = spec.lines.map((l) => !hidden.has(`${spec.id}:${l.metric}`));
-    const evalShown = (spec.evalPoints ?? []).map((e) => !hidden.has(`${spec.id}:eval:${e.column}`));
-    structureBits.push(lineShown.join(), evalShown.join(), String(inputs.groupByArm));
+    // Available: has a toggle in the key (an adjoint line only when some run has adjoint values, a
+    // DEQ-only evaluation only beside a DEQ run); shown: available and not toggled off.
+    const anyDeq = runs.some((r) => r.isDeq);
+    const lineAvailable = spec.lines.map((l) => !l.whenPresent || runs.some((r) => r.present(l.metric)));
+    const evalAvailable = (spec.evalPoints ?? []).map((e) => !e.deqOnly || anyDeq);
+    const lineShown = spec.lines.map((l, i) => lineAvailable[i]! && !hidden.has(`${spec.id}:${l.metric}`));
+    const evalShown = (spec.evalPoints ?? []).map((e, i) => evalAvailable[i]! && !hidden.has(`${spec.id}:eval:${e.column}`));
+    structureBits.push(lineShown.join(), evalShown.join(), lineAvailable.join(), evalAvailable.join(), String(inputs.groupByArm));
     // One run: each series its own colour. Several: the run's colour, the series told by its dash.
     const perSeriesColour = runs.length === 1;
     const seriesColour = (i: number) => theme.palette[i % theme.palette.length]!;
@@ -154,9 +160,9 @@ export class MetricChart {
     for (const r of runs) {
       if (grouped.has(r)) continue;
       structureBits.push(`${r.key}:${r.colour}`);
-      const n = r.steps.length;
-      points += r.lossPoints;
-      const xs = r.x(xMode, 'steps');
+      const n = r.rows(table);
+      points += table === 'steps' ? r.lossPoints : n;
+      const xs = r.x(xMode, table);
       for (const [li, line] of spec.lines.entries()) {
         if (!lineShown[li]) continue;
         const colour = perSeriesColour ? seriesColour(li) : theme.palette[r.colour % theme.palette.length]!;
@@ -187,11 +193,11 @@ export class MetricChart {
     for (const [arm, members] of groups) {
       const colour = theme.palette[members[0]!.colour % theme.palette.length]!;
       structureBits.push(`arm:${arm}:${members.map((m) => m.key).join(',')}`);
-      for (const m of members) points += m.lossPoints;
+      for (const m of members) points += table === 'steps' ? m.lossPoints : m.rows(table);
       for (const [li, line] of spec.lines.entries()) {
         if (!lineShown[li]) continue;
         const scale = line.scale ?? 'y';
-        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, 'steps'), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.steps.length }));
+        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, table), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.rows(table) }));
         const band = armBand(views, xMin, xMax, Math.max(8, Math.round(buckets / 2)));
         if (logY) for (let i = 0; i < band.n; i++) if (!(band.lo[i]! > 0)) band.lo[i] = band.mean[i]! > 0 ? band.mean[i]! : NaN;
         const base = series.length;
@@ -218,7 +224,7 @@ export class MetricChart {
       this.structure = structure;
       this.u?.destroy();
       this.u = new uPlot({ ...this.options(inputs, series, width, height, logY), bands }, data, this.plotEl);
-      this.renderKey(inputs);
+      this.renderKey(inputs, lineAvailable, evalAvailable);
     }
     const u = this.u;
     // One synchronous commit: data, size and x-range, drawn once.
@@ -289,8 +295,8 @@ export class MetricChart {
       y: logY ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {},
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
-      scales['y2'] = logY ? { distr: 3, log: 10 } : {};
-      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : 'number');
+      scales['y2'] = logY ? { distr: 3, log: 10 } : spec.y2Range ? { range: spec.y2Range } : {};
+      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : spec.y2Ticks ?? 'number');
       axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: y2Values, size: axisSize, label: spec.y2Label, labelSize: 18, labelFont: theme.font }));
     }
     return {
@@ -315,15 +321,16 @@ export class MetricChart {
   }
 
   /** The key: one toggle per series (click to hide or show it in every run), in its colour or dash. */
-  private renderKey(inputs: ChartInputs): void {
+  private renderKey(inputs: ChartInputs, lineAvailable: boolean[], evalAvailable: boolean[]): void {
     const perSeriesColour = inputs.runs.length === 1;
     const palette = inputs.theme.palette;
-    const items: { id: string; glyph: string; label: string; colour?: string }[] = this.spec.lines.map((l, i) => ({
+    const items: { id: string; glyph: string; label: string; colour?: string }[] = [];
+    this.spec.lines.forEach((l, i) => lineAvailable[i] && items.push({
       id: `${this.spec.id}:${l.metric}`, label: l.label,
       glyph: perSeriesColour ? '──' : l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──',
       colour: perSeriesColour ? palette[i % palette.length] : undefined,
     }));
-    (this.spec.evalPoints ?? []).forEach((e, i) => items.push({
+    (this.spec.evalPoints ?? []).forEach((e, i) => evalAvailable[i] && items.push({
       id: `${this.spec.id}:eval:${e.column}`, label: e.label, glyph: '○',
       colour: perSeriesColour ? palette[(this.spec.lines.length + i) % palette.length] : undefined,
     }));
@@ -394,17 +401,19 @@ export class MetricChart {
     }
     const x = u.posToVal(left, 'x');
     const parts: string[] = [];
+    const table = this.spec.table ?? 'steps';
     for (const r of inp.runs) {
-      const n = r.steps.length;
+      const n = r.rows(table);
       if (n === 0) continue;
-      const xs = r.x(inp.xMode, 'steps');
+      const xs = r.x(inp.xMode, table);
       let i = Math.min(n - 1, lowerBound(xs, x, 0, n));
       if (i > 0 && Math.abs(xs[i - 1]! - x) < Math.abs(xs[i]! - x)) i--;
-      const vals = this.spec.lines.map((l) => {
+      const vals = this.spec.lines.filter((l) => !l.whenPresent || r.present(l.metric)).map((l) => {
         const col = inp.smoothing > 0 ? r.smoothedMetric(l.metric, inp.smoothing) : r.metric(l.metric);
-        return `${l.label} ${readoutValue(col[i]!, this.spec.ticks)}`;
+        const kind = l.scale === 'y2' && this.spec.y2Ticks ? this.spec.y2Ticks : this.spec.ticks;
+        return `${l.label} ${readoutValue(col[i]!, kind)}`;
       });
-      parts.push(`${r.descriptor.name} @ step ${r.steps.get('step', i)}: ${vals.join(', ')}`);
+      parts.push(`${r.descriptor.name} @ step ${r.x('step', table)[i]}: ${vals.join(', ')}`);
     }
     this.readoutEl.textContent = parts.join('   |   ') || '\u00a0';
   }
