@@ -19,6 +19,7 @@ import {
 } from './refinementTarget';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { TrainerProcess } from '../trainer/trainerProcess';
+import { PanelSet } from './panelSet';
 
 const STOP_MS = 3000;
 const PUZZLE_MEMORY_KEY = 'reclab.inspectPuzzle.lastPuzzle';
@@ -33,7 +34,7 @@ function runKeyOf(arg: unknown): string | undefined {
 }
 
 export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<RefinementPanel>();
+  private readonly panels = new PanelSet<RefinementPanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -46,7 +47,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
   async openLive(arg?: unknown): Promise<void> {
     const key = runKeyOf(arg) ?? (await this.pickRun('Recursion Lab: Open Refinement View', () => true, 'No runs in this workspace.'));
     if (!key) return;
-    const existing = [...this.panels].find((p) => p.mode === 'live' && p.runKey === key);
+    const existing = this.panels.find((p) => p.mode === 'live' && p.runKey === key);
     if (existing) {
       existing.reveal();
       return;
@@ -97,7 +98,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
       if ('error' in r) return;
       input = { kind: 'testRow', row: r.row };
     }
-    const p = [...this.panels].find((x) => x.mode === 'trace' && x.runKey === key) ?? this.create('trace', key);
+    const p = this.panels.find((x) => x.mode === 'trace' && x.runKey === key) ?? this.create('trace', key);
     p.reveal();
     await p.runTrace(input);
   }
@@ -115,7 +116,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private nameOf(key: string): string {
@@ -133,8 +134,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
       extensionUri: this.extensionUri, registry: this.registry, log: this.log,
       inspectPuzzle: (k) => this.inspectPuzzle(k).catch((e: unknown) => this.fail(e)),
     });
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    this.panels.add(panel, p);
     return p;
   }
 
