@@ -18,10 +18,10 @@ import { fixedPointIteration, type SolveResult } from '../deq/fixedPointIteratio
 import { andersonOptions, broydenOptions, solverOptions } from '../deq/solverOptions';
 import { DeqStepStatistics } from './deqStepStatistics';
 import { deqSupervisionStepFlops } from './flops';
-import { LatentModelBase } from './latentModelBase';
-import type { Depth, LatentStates, ParameterSpec, ParamSet, RecursiveModel, StepFlops, TaskShape } from './recursiveModel';
+import { OneNetworkModel } from './trm';
+import type { Depth, LatentStates, ParamSet, RecursiveModel, StepFlops, TaskShape } from './recursiveModel';
 
-export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
+export class TrmDeqModel extends OneNetworkModel implements RecursiveModel {
   readonly arch = 'trm-deq' as const;
   readonly learnsQContinue = false;
   readonly deq: DeqConfig;
@@ -46,27 +46,6 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
     if (this.deq.jacobianReg > 0) {
       throw new InputError('model.deq.jacobianReg: must be 0 on the TF.js engine (tfjs-core second derivatives are wrong through SiLU, docs/deq-solvers.md); use the torch engine for λ_jac > 0');
     }
-  }
-
-  get depth(): Depth {
-    return { hCycles: this.config.hCycles, lCycles: this.config.lCycles };
-  }
-
-  parameterSpecs(): ParameterSpec[] {
-    return [...this.embeddingSpecs(), ...this.blockSpecs('layers', this.config.layers), ...this.headSpecs()];
-  }
-
-  /** The one network: post-norm blocks applied to h + injection. */
-  net(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.blocks(p, 'layers', this.config.layers, h, injection);
-  }
-
-  lNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.net(p, h, injection);
-  }
-
-  hNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.net(p, h, injection);
   }
 
   /**
@@ -152,7 +131,8 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
   private solverOptions() {
     const d = this.deq;
     const maxIter = this.solveCap === undefined ? d.maxIter : Math.max(1, Math.min(this.solveCap, d.maxIter));
-    const base = { maxIter, minIter: Math.min(d.minIter, maxIter), tol: d.tol, stopMode: d.stopMode };
+    // Under a cap minIter follows it down; without one a minIter above maxIter stays the config error it is.
+    const base = { maxIter, minIter: this.solveCap === undefined ? d.minIter : Math.min(d.minIter, maxIter), tol: d.tol, stopMode: d.stopMode };
     if (d.solver === 'anderson') return andersonOptions({ ...base, memory: d.memory, beta: d.beta, lambda: d.lambda }, 'model.deq (anderson)');
     if (d.solver === 'broyden') return broydenOptions({ ...base, memory: d.memory }, 'model.deq (broyden)');
     return solverOptions(base, 'model.deq (fpi)');
