@@ -5,6 +5,7 @@
 // weights configured with maxIter k. Labels are made from the hand model's answers, so the
 // expected accuracies are known in advance.
 import { test } from 'node:test';
+import { tinyDeqConfig, tinyDeqTask, tinyDeqTrain } from './deqFixtures';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
@@ -20,18 +21,10 @@ import type { EvalEvent } from '../../protocol/events';
 
 test.before(async () => { await selectBackend('cpu'); });
 
-const cfg: ModelConfig = {
-  arch: 'trm-deq', mixer: 'mlp_t', hiddenSize: 8, numHeads: 2, expansion: 2, ffnMultipleOf: 4, layers: 1,
-  hCycles: 2, lCycles: 2, puzzleEmbLen: 1, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
-  deq: { solver: 'anderson', maxIter: 6, minIter: 2, tol: 1e-9, phantomSteps: 2 },
-};
-const task = { vocabSize: 6, seqLen: 4 };
-const train: TrainConfig = {
-  steps: 10, batchSize: 4, microBatchSize: 2, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adamw',
-  lr: 1e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
-  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'softmax', qLossWeight: 0.5,
-  ema: { enabled: false, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] }, hsw: { mode: 'off', decay: 1 },
-};
+// Tolerance 1e-9: every solve runs to its maxIter.
+const cfg: ModelConfig = { ...tinyDeqConfig, deq: { ...tinyDeqConfig.deq, tol: 1e-9 } };
+const task = tinyDeqTask;
+const train: TrainConfig = tinyDeqTrain;
 const ROWS = 6;
 const L = task.seqLen;
 const STEPS = 3;
