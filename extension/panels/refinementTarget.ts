@@ -85,7 +85,8 @@ export function refinementEveryOfConfig(file: unknown): number | undefined {
 export function runConfigFacts(runDir: string): { side?: 4 | 9; mazeSide?: number; refinementEvery?: number } {
   try {
     const file: unknown = JSON.parse(readFileSync(join(runDir, runFiles.config), 'utf8'));
-    return { side: trainedSideOfConfig(file), mazeSide: trainedMazeSideOfConfig(file), refinementEvery: refinementEveryOfConfig(file) };
+    const mazeSide = trainedMazeSideOfConfig(file);
+    return { side: trainedSideOfConfig(file), ...(mazeSide ? { mazeSide } : {}), refinementEvery: refinementEveryOfConfig(file) };
   } catch {
     return {};
   }
