@@ -14,7 +14,9 @@
 // refinement-hrm.png, fixed-point-maze.png, fixed-point-hrm.png. Started by run-e2e.sh:
 //   CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT, HARNESS;
 //   RECLAB_E2E_MAZE_RUN (optional): a trained maze run directory for the trace and fixed-point
-//   pictures instead of the tiny one (copied into the workspace).
+//   pictures instead of the tiny one (copied into the workspace); RECLAB_E2E_MAZE_ROW the held-out
+//   row to trace (default 1); RECLAB_E2E_HRM_RUN (optional): a trained hrm-sudoku4 run (with
+//   refinement snapshots) for the HRM pictures instead of a tiny one trained here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -124,7 +126,7 @@ test('live maze run: the refinement view draws the maze; wall and path counts ar
   await wb.runCommand('View: Close All Editors');
   lap('workbench ready');
   await mazeDone;
-  hrmDone = train(HRM, {
+  hrmDone = process.env.RECLAB_E2E_HRM_RUN ? Promise.resolve() : train(HRM, {
     extends: 'hrm-sudoku4', model: { hiddenSize: 32 },
     train: { steps: 30, batchSize: 16, microBatchSize: 16 }, data: { trainPuzzles: 60, testPerBlank: 4 },
     eval: { everySteps: 0, puzzlesPerBlank: 1, batchSize: 64, gradientVarianceGroups: 0 },
@@ -187,14 +189,15 @@ test('maze trace: Inspect Puzzle… on a maze run traces a held-out maze, drawn 
     const src = process.env.RECLAB_E2E_MAZE_RUN;
     cpSync(src, join(RUNS, basename(src)), { recursive: true });
     for (const stale of ['model.onnx', 'inspection.json', 'traces']) rmSync(join(RUNS, basename(src), stale), { recursive: true, force: true });
-    mazeRun = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')).config?.name ?? basename(src);
-    await poll(`${mazeRun} in the runs tree`, async () => true, 1_000);
+    // The name the runs registry shows: config.name, else the run id of its metadata, else the folder's name.
+    const file = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
+    mazeRun = file.config?.name ?? file.metadata?.runId ?? basename(src);
   }
   const dirName = process.env.RECLAB_E2E_MAZE_RUN ? basename(process.env.RECLAB_E2E_MAZE_RUN) : MAZE;
   await wb.runCommand('View: Close All Editors');
   await wb.runCommand('Recursion Lab: Inspect Puzzle…');
   await wb.pick(mazeRun);
-  await wb.answer('1');
+  await wb.answer(process.env.RECLAB_E2E_MAZE_ROW ?? '1');
   const webview = wb.webview(EXTENSION_ID);
   const grid = webview.locator('#grid[data-task="maze"]');
   await grid.waitFor({ timeout: 120_000 });
@@ -215,25 +218,54 @@ test('maze trace: Inspect Puzzle… on a maze run traces a held-out maze, drawn 
   lap('screenshot refinement-maze-trace.png');
 }));
 
+/** The HRM run: a trained one copied in (RECLAB_E2E_HRM_RUN), else the tiny one. */
+let hrm = { name: HRM, dir: HRM };
+
 test('HRM run: the refinement view shows its snapshots (digits of the events)', { timeout: 300_000 }, withShot(async () => {
   await hrmDone;
-  const all = snapshots(HRM);
-  assert.deepEqual(all.map((e) => e.step), [15, 30]);
+  if (process.env.RECLAB_E2E_HRM_RUN) {
+    const src = process.env.RECLAB_E2E_HRM_RUN;
+    cpSync(src, join(RUNS, basename(src)), { recursive: true });
+    for (const stale of ['model.onnx', 'inspection.json', 'traces']) rmSync(join(RUNS, basename(src), stale), { recursive: true, force: true });
+    const file = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
+    hrm = { name: file.config?.name ?? file.metadata?.runId ?? basename(src), dir: basename(src) };
+  }
+  const all = snapshots(hrm.dir);
+  if (!process.env.RECLAB_E2E_HRM_RUN) assert.deepEqual(all.map((e) => e.step), [15, 30]);
+  assert.ok(all.length >= 2, 'the HRM run has refinement snapshots');
+  const lastStep = String(all.at(-1).step);
   await wb.runCommand('View: Close All Editors');
   await wb.runCommand('Recursion Lab: Open Refinement View');
-  await wb.pick(HRM);
+  await wb.pick(hrm.name);
   const webview = wb.webview(EXTENSION_ID);
   const grid = webview.locator('#grid[data-digits]');
   await grid.waitFor({ timeout: 60_000 });
-  await poll('the snapshot of step 30', async () => (await grid.getAttribute('data-snapshot-step')) === '30', 30_000);
+  await poll(`the snapshot of step ${lastStep}`, async () => (await grid.getAttribute('data-snapshot-step')) === lastStep, 30_000);
   assert.equal(await grid.getAttribute('data-task'), null, 'a Sudoku grid, not a maze');
-  const t = all[1].trajectory;
+  const t = all.at(-1).trajectory;
   const p = Number(await grid.getAttribute('data-puzzle'));
   const f = Number(await grid.getAttribute('data-frame'));
   assert.equal(await grid.getAttribute('data-digits'), expectedDigits(t, p, f));
-  await webview.locator('#scrubber').fill('1');
-  await poll('frame 1', async () => (await grid.getAttribute('data-frame')) === '1', 10_000);
-  assert.equal(await grid.getAttribute('data-digits'), expectedDigits(t, p, 1));
+  // For the picture: the probe that becomes right latest, at the frame before it does (read from the events here).
+  const frames = t.steps * t.cyclesPerStep;
+  const settledAt = (q) => {
+    const right = (fr) => expectedDigits(t, q, fr) === t.puzzles[q].solution;
+    let first = -1;
+    for (let fr = frames - 1; fr >= 0 && right(fr); fr--) first = fr;
+    return first;
+  };
+  let shot = { q: p, frame: 1 };
+  for (let q = 0; q < t.puzzles.length; q++) {
+    const at = t.puzzles[q].solution ? settledAt(q) : -1;
+    if (at > 0 && at - 1 >= shot.frame) shot = { q, frame: at - 1 };
+  }
+  await grid.click();
+  await page.keyboard.press('Home');
+  while (Number(await grid.getAttribute('data-puzzle')) !== shot.q) await page.keyboard.press('ArrowDown');
+  await webview.locator('#scrubber').fill(String(shot.frame));
+  await poll(`frame ${shot.frame}`, async () => (await grid.getAttribute('data-frame')) === String(shot.frame), 10_000);
+  assert.equal(await grid.getAttribute('data-digits'), expectedDigits(t, shot.q, shot.frame));
+  lap(`HRM probe ${shot.q + 1} at frame ${shot.frame + 1} of ${frames}`);
   await page.mouse.move(10, 10);
   await page.screenshot({ path: join(SHOT_DIR, 'refinement-hrm.png') });
   lap('screenshot refinement-hrm.png');
@@ -271,14 +303,16 @@ test('fixed points of the maze run (held-out mazes) and of the HRM run', { timeo
   assert.match(await webview.locator('#puzzle').textContent(), /path length \d+/);
   assert.match(await webview.locator('#census').textContent(), /rotations \/ reflections/);
   lap(`maze fixed points: ${report.puzzles.length} held-out mazes`);
+  await grid.evaluate((e) => e.closest('section').scrollIntoView({ block: 'start' }));
   await page.mouse.move(10, 10);
   await page.screenshot({ path: join(SHOT_DIR, 'fixed-point-maze.png') });
   lap('screenshot fixed-point-maze.png');
 
-  const hrm = await inspectRun(HRM, HRM);
-  assert.equal(hrm.report.contract.task, 'sudoku');
-  assert.equal(hrm.report.contract.arch, 'hrm');
-  await hrm.webview.locator('#grid table.side-4').waitFor({ timeout: 30_000 });
+  const h = await inspectRun(hrm.name, hrm.dir);
+  assert.equal(h.report.contract.task, 'sudoku');
+  assert.equal(h.report.contract.arch, 'hrm');
+  await h.webview.locator('#grid table.side-4').waitFor({ timeout: 30_000 });
+  await h.webview.locator('#grid').evaluate((e) => e.closest('section').scrollIntoView({ block: 'start' }));
   await page.mouse.move(10, 10);
   await page.screenshot({ path: join(SHOT_DIR, 'fixed-point-hrm.png') });
   lap('screenshot fixed-point-hrm.png');
