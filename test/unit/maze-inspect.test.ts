@@ -98,7 +98,7 @@ test('reclab inspect on an exported maze model: held-out mazes, answers = the TF
   } finally {
     disposeTrainState(state);
   }
-  assert.match(formatInspectSummary(rep), /  #    path correct/);
+  assert.match(formatInspectSummary(rep), / {2}# {4}path correct/);
 
   // The census's rotations / reflections, every run counted as settled (--settle-tol 10): the
   // answers of the 7 images, mapped back, are TF.js's answers to the rotated / reflected mazes
