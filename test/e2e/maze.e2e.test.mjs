@@ -63,15 +63,17 @@ function mazeExpectation(t, puzzle, frame) {
   const off = (puzzle * t.steps * t.cyclesPerStep + frame) * cells;
   const p = t.puzzles[puzzle];
   const predicted = [...Array(cells).keys()].map((i) => CHARS[d[off + i] - 1] ?? '?').join('');
-  let path = 0, right = 0, extra = 0, missing = 0;
+  let path = 0, right = 0, extra = 0, missing = 0, broken = 0;
   for (let i = 0; i < cells; i++) {
     const on = predicted[i] === 'o', truth = p.solution[i] === 'o';
     if (on) path++;
     if (on && truth) right++;
     if (on && !truth) extra++;
     if (!on && truth) missing++;
+    // The prediction contradicts the maze: an open cell that is neither open nor path, any other cell changed.
+    if (p.question[i] === ' ' ? predicted[i] !== ' ' && !on : predicted[i] !== p.question[i]) broken++;
   }
-  return { cells: predicted, walls: [...p.question].filter((c) => c === '#').length, path, right, extra, missing };
+  return { cells: predicted, walls: [...p.question].filter((c) => c === '#').length, path, right, extra, missing, broken };
 }
 
 /** The maze grid's data attributes. */
@@ -80,6 +82,7 @@ async function mazeShown(grid) {
   return {
     cells: await a('cells'), walls: Number(await a('walls')), path: Number(await a('path')),
     right: Number(await a('path-right')), extra: Number(await a('path-extra')), missing: Number(await a('path-missing')),
+    broken: Number(await a('broken')),
   };
 }
 

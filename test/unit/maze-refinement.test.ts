@@ -63,14 +63,22 @@ test('maze view model: walls, open cells, S, G and the path marks of a hand-made
   assert.equal(at(0, 0).correct, false, 'the wall predicted open is wrong');
   assert.equal(at(0, 0).mark, null);
   assert.equal(at(1, 2).confidence, 1);
-  assert.deepEqual(mazeCounts(cells), { walls: 18, open: 5, path: 3, right: 2, extra: 1, missing: 1, wrong: 3, truePath: 3 });
+  assert.equal(at(0, 0).broken, true, 'a wall predicted open contradicts the maze');
+  assert.equal(at(1, 3).broken, false, 'a path mark on an open cell does not');
+  assert.deepEqual(mazeCounts(cells), { walls: 18, open: 5, path: 3, right: 2, extra: 1, missing: 1, wrong: 3, truePath: 3, broken: 1 });
   assert.equal(mazePredictionString(cells), predicted);
   // Frame 1 changed the cells that differ from frame 0 (the question): (0,0), (1,2), (1,3), (3,2).
   assert.deepEqual(cells.map((c, i) => (c.changed ? i : -1)).filter((i) => i >= 0), [0, 7, 8, 17]);
   assert.match(mazeDescription(cells, 5), /18 walls, 3 cells predicted on the path; 2 of the 3 true path cells right, 1 extra, 1 missing; extra at r2c4; missing at r3c3/);
   // The last frame is the solution: every path cell right, nothing wrong; settled there (frame 2).
   const last = mazeCounts(mazeCellsAt(t, d, 0, 2));
-  assert.deepEqual(last, { walls: 18, open: 5, path: 3, right: 3, extra: 0, missing: 0, wrong: 0, truePath: 3 });
+  assert.deepEqual(last, { walls: 18, open: 5, path: 3, right: 3, extra: 0, missing: 0, wrong: 0, truePath: 3, broken: 0 });
+  // An open cell predicted as a wall, and S predicted as G: both contradict the maze.
+  const odd = handTrajectory();
+  const oddFrames = [question, ['#####', '#Go #', '##o##', '##oG#', '#####'].join(''), solution];
+  odd.digits = bytesToBase64(Uint8Array.from(oddFrames.flatMap(cellsOf)));
+  const oddCells = mazeCellsAt(odd, decodeTrajectory(odd), 0, 1);
+  assert.deepEqual(oddCells.map((c, i) => (c.broken ? i : -1)).filter((i) => i >= 0), [6, 16]);
   assert.equal(settledFrame(d, 0, solution, 'maze'), 2);
   assert.equal(settledFrameOf(t.puzzles[0]!, d, 0, 'maze'), 2);
   assert.equal(puzzleLabel(t.puzzles[0]!, 0, 2, 1, 'maze'), '#1 · path length 4 · ✓ from step 3');

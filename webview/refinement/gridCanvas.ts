@@ -113,8 +113,10 @@ export function mazeCellSize(side: number, available: number): number {
 
 /**
  * A maze: walls dark, open cells on the background, S and G as letters, the predicted path as
- * cells shaded by the model's confidence (green dot: on the true path; red ✗: off it), a red ring
- * on a true path cell the model left out, and the changed ring as on the Sudoku grid.
+ * cells shaded by the model's confidence (green dot: on the true path; red ✗: off it), a dashed
+ * red ring on a true path cell the model left out, a red outline on a cell whose prediction
+ * contradicts the maze (a wall not kept, an open cell predicted as wall), and the changed ring as
+ * on the Sudoku grid.
  */
 export function drawMaze(canvas: HTMLCanvasElement, cells: readonly MazeCellView[], side: number, available: number, c: GridColours): void {
   const ctx = canvas.getContext('2d');
@@ -142,7 +144,7 @@ export function drawMaze(canvas: HTMLCanvasElement, cells: readonly MazeCellView
       ctx.fillStyle = withAlpha(t.foreground, 0.72);
       ctx.fillRect(x, y, cell, cell);
       // A wall the model does not predict as a wall.
-      if (v.predicted !== 1) {
+      if (v.broken) {
         ctx.strokeStyle = c.wrong;
         ctx.lineWidth = 2;
         ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
@@ -176,6 +178,12 @@ export function drawMaze(canvas: HTMLCanvasElement, cells: readonly MazeCellView
       ctx.arc(x + cell / 2, y + cell / 2, cell * 0.3, 0, 2 * Math.PI);
       ctx.stroke();
       ctx.setLineDash([]);
+    }
+    if (v.broken) {
+      // An open cell predicted as wall / S / G, or S / G not kept.
+      ctx.strokeStyle = c.wrong;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
     }
     if (v.changed && cell >= 12) {
       ctx.strokeStyle = c.changed;

@@ -301,7 +301,7 @@ class RefinementApp {
     this.$('legend').textContent = taskOf(t) === 'maze'
       ? 'dark: wall · S / G: start and goal · shading: a cell the model puts on the path, by its confidence · '
       + 'green dot: on the true shortest path · red ✗: on the predicted path but not the true one · dashed red ring: a true path cell the model left out · '
-      + 'red outline on a wall: the model does not keep the wall · orange ring: changed since the previous frame · '
+      + 'red outline: the prediction contradicts the maze (a wall not kept, an open cell predicted as wall, S or G) · orange ring: changed since the previous frame · '
       + 'green line / ▲: the frame from which the whole answer is right and stays right · '
       + 'keys: ← → frame (recursion cycle), Shift+← → or PageUp/PageDown step, Home/End, ↑ ↓ maze, Space play'
       : 'bold on grey: given · shading: the model\'s confidence in its digit · ✓ / ✗ against the solution '
@@ -366,11 +366,12 @@ class RefinementApp {
       grid.dataset['pathExtra'] = String(counts.extra);
       grid.dataset['pathMissing'] = String(counts.missing);
       grid.dataset['wrong'] = String(counts.wrong ?? '');
+      grid.dataset['broken'] = String(counts.broken);
       delete grid.dataset['digits'];
     } else {
       drawGrid(grid, cells, t.side, gridSpace, this.colours);
       grid.dataset['digits'] = digitsString(cells);
-      for (const k of ['task', 'cells', 'walls', 'open', 'path', 'pathRight', 'pathExtra', 'pathMissing', 'wrong']) delete grid.dataset[k];
+      for (const k of ['task', 'cells', 'walls', 'open', 'path', 'pathRight', 'pathExtra', 'pathMissing', 'wrong', 'broken']) delete grid.dataset[k];
     }
     // For tests and assistive technology: what the grid shows.
     grid.dataset['question'] = p.question;
@@ -395,7 +396,7 @@ class RefinementApp {
       ['frame', `${label}`],
       ...(counts ? [
         ['path cells', counts.truePath === null ? `${counts.path} predicted` : `${counts.right} of ${counts.truePath} right · ${counts.extra} extra · ${counts.missing} missing`] as [string, string],
-        ['wrong cells', counts.wrong === null ? 'unknown (no solution)' : `${counts.wrong} of ${cells.length}`] as [string, string],
+        ['wrong cells', `${counts.wrong === null ? 'unknown (no solution)' : `${counts.wrong} of ${cells.length}`} · ${counts.broken} contradict the maze`] as [string, string],
       ] : [['wrong cells', wrong === null ? 'unknown (no solution)' : `${wrong} of ${cells.length}`] as [string, string]]),
       ['changed since the previous frame', frame === 0 ? '– (first frame)' : String(cells.filter((c) => c.changed).length)],
       [maze ? 'mean confidence over the open cells' : 'mean confidence over the blanks', Number.isFinite(meanConfidence) ? `${(100 * meanConfidence).toFixed(0)} %` : '–'],

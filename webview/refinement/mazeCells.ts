@@ -21,6 +21,8 @@ export interface MazeCellView {
   mark: PathMark;
   /** The prediction against the solution (null without one). */
   correct: boolean | null;
+  /** The prediction contradicts the maze itself: a wall, S or G not kept, an open cell predicted as wall / S / G (path marks aside). */
+  broken: boolean;
   /** Probability of the predicted token, 0..1. */
   confidence: number;
   changed: boolean;
@@ -38,8 +40,11 @@ export function mazeCellsAt(t: RefinementTrajectory, d: DecodedTrajectory, puzzl
     const predictedPath = predicted === MAZE_CELL.path;
     const truePath = expected === null ? null : expected === MAZE_CELL.path;
     const mark: PathMark = truePath === null ? null : predictedPath && truePath ? 'right' : predictedPath ? 'extra' : truePath ? 'missing' : null;
+    const given = cellValueOf('maze', p.question[i]);
+    const ground = groundOf(given);
     return {
-      ground: groundOf(cellValueOf('maze', p.question[i])), predicted, predictedPath, truePath, mark,
+      ground, predicted, predictedPath, truePath, mark,
+      broken: ground === 'open' ? predicted !== MAZE_CELL.open && !predictedPath : predicted !== given,
       correct: expected === null ? null : predicted === expected,
       confidence: d.confidence[off + i]! / 255, changed: changed[i]!,
     };
@@ -58,6 +63,8 @@ export interface MazeCounts {
   wrong: number | null;
   /** True path cells (null without a solution). */
   truePath: number | null;
+  /** Cells whose prediction contradicts the maze (MazeCellView.broken). */
+  broken: number;
 }
 
 export function mazeCounts(cells: readonly MazeCellView[]): MazeCounts {
@@ -67,6 +74,7 @@ export function mazeCounts(cells: readonly MazeCellView[]): MazeCounts {
     walls: n((c) => c.ground === 'wall'), open: n((c) => c.ground === 'open'), path: n((c) => c.predictedPath),
     right: n((c) => c.mark === 'right'), extra: n((c) => c.mark === 'extra'), missing: n((c) => c.mark === 'missing'),
     wrong: known ? n((c) => c.correct === false) : null, truePath: known ? n((c) => c.truePath === true) : null,
+    broken: n((c) => c.broken),
   };
 }
 
