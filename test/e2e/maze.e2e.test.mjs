@@ -94,12 +94,13 @@ function expectedDigits(t, puzzle, frame) {
   return [...q].map((ch, i) => (ch !== '.' ? ch : d[off + i] ? String(d[off + i]) : '.')).join('');
 }
 
-/** The frame of puzzle `p` with the most predicted path cells (for the picture). */
+/** The frame of puzzle `p` with the most right path cells, then the fewest cells contradicting the maze, the later on a tie (for the picture). */
 function mostPathFrame(t, p) {
-  let best = t.steps * t.cyclesPerStep - 1, most = -1;
+  let best = t.steps * t.cyclesPerStep - 1, most = -Infinity;
   for (let f = 0; f < t.steps * t.cyclesPerStep; f++) {
-    const n = mazeExpectation(t, p, f).right;
-    if (n > most) { most = n; best = f; }
+    const e = mazeExpectation(t, p, f);
+    const score = e.right * 10_000 - e.broken;
+    if (score >= most) { most = score; best = f; }
   }
   return best;
 }
