@@ -35,10 +35,10 @@ export interface InspectTask {
   probe: boolean;
 }
 
-/** Question tokens: blank -> 1, digit d -> d + 1 (the reference encoding the contract checks for Sudoku). */
 function sudokuTask(side: 4 | 9): InspectTask {
   return {
     kind: 'sudoku', side,
+    // Question tokens: blank -> 1, digit d -> d + 1 (the reference encoding the contract checks for Sudoku).
     encode: (grid) => Int32Array.from(grid, (d) => d + 1),
     decode: (tokens) => Uint8Array.from({ length: tokens.length }, (_, i) => {
       const t = tokens[i]!;
