@@ -145,13 +145,12 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
-    // The refinement view draws Sudoku grids only so far; maze runs take no snapshots.
-    const probes = data.task.kind === 'sudoku' ? probePuzzles(data.test, config.refinement.probePuzzles) : [];
-    const side = data.task.kind === 'sudoku' ? data.task.side : 9;
+    // Probes spread over the difficulty (Sudoku blanks, maze path length).
+    const probes = probePuzzles(data.test, config.refinement.probePuzzles);
     const snapshot = (): void => {
       if (config.refinement.everySteps === 0 || probes.length === 0) return;
       const t0 = performance.now();
-      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, side,
+      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, data.task,
         { steps: train.haltMaxSteps, perCycle: config.refinement.perCycle, lossType: train.lossType });
       progress.wallSeconds += (performance.now() - t0) / 1000;
       emit({ type: 'refinement', step: state.step, trajectory });

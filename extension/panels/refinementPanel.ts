@@ -62,17 +62,18 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
     if (!key) return;
     const name = this.nameOf(key);
     if (!hasCheckpoint(key)) throw new Error(`${name} has no checkpoint yet: a puzzle is traced through a checkpoint (one is written at the end of a run and every checkpointEverySteps)`);
-    const { side } = runConfigFacts(key);
-    if (!side) throw new Error(`${name}: cannot tell from its config.json which Sudoku size it was trained on`);
+    const { side, mazeSide } = runConfigFacts(key);
+    if (!side && !mazeSide) throw new Error(`${name}: cannot tell from its config.json which Sudoku size or maze it was trained on`);
     const title = `Inspect Puzzle: ${name}`;
     type Item = vscode.QuickPickItem & { input: TraceInput['kind'] };
-    const how = await vscode.window.showQuickPick<Item>([
+    // A maze run traces a held-out maze (typing a ${mazeSide}x${mazeSide} grid in one line is no help); `reclab trace --puzzle` takes typed ones.
+    const how = mazeSide ? { input: 'testRow' as const } : await vscode.window.showQuickPick<Item>([
       { label: '$(edit) Type or paste a puzzle', description: `${side}x${side}, "." or 0 for blanks`, input: 'puzzle' },
       { label: '$(list-ordered) Pick from the test set', description: 'a row of the run\'s held-out puzzles', input: 'testRow' },
     ], { title, placeHolder: 'Which puzzle to trace through the latest checkpoint' });
     if (!how) return;
     let input: TraceInput | undefined;
-    if (how.input === 'puzzle') {
+    if (how.input === 'puzzle' && side) {
       const memoryKey = `${PUZZLE_MEMORY_KEY}.${side}`;
       const text = await vscode.window.showInputBox({
         title,

@@ -310,13 +310,18 @@ class TrainingRun:
         if ref["everySteps"] == 0 or not self.dist.is_writer:
             return
         idx = probe_indices(list(self.data.test_blanks), ref["probePuzzles"])
-        if not idx or self.data.task != "sudoku":  # the refinement view draws Sudoku grids only so far
+        if not idx:
             return
+        maze = self.data.task == "maze"
+        side = int(round(self.data.seq_len ** 0.5)) if maze else self.data.side
+        if maze and side * side != self.data.seq_len:
+            return  # the view draws square mazes only (every maze data source is square)
         t0 = time.perf_counter()
         with evaluation_weights(self.state) as model:
             start, _, h_cycle, heads = self.model_functions(model)
-            trajectory = trace_refinement(start, h_cycle, heads, self.data.test_questions[idx], self.data.test_solutions[idx], self.data.side,
-                                          self.train_cfg["haltMaxSteps"], model.depth.h_cycles, ref["perCycle"], self.train_cfg["lossType"])
+            trajectory = trace_refinement(start, h_cycle, heads, self.data.test_questions[idx], self.data.test_solutions[idx], side,
+                                          self.train_cfg["haltMaxSteps"], model.depth.h_cycles, ref["perCycle"], self.train_cfg["lossType"],
+                                          self.data.task, [int(self.data.test_blanks[i]) for i in idx])
         self.progress["wallSeconds"] += time.perf_counter() - t0
         self.emit({"type": "refinement", "step": self.state.step, "trajectory": trajectory})
 
