@@ -1,0 +1,97 @@
+// A/B of the panel redraw: the chart code of a git ref (A, default HEAD) against the working tree
+// (B), each bundled from bench/panelRedraw.page.ts into its own page of one headless Chromium,
+// the same synthetic runs in both, redraws interleaved A, B, A, B ... so that the load of a shared
+// machine falls on both alike. Prints per case the medians, B/A and the phases (downsampling,
+// aligning, uPlot draw) of each.
+//   node --import tsx bench/panel-ab.bench.ts [ref] [rounds]     (after test/e2e/setup.sh)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+interface Page {
+  goto(url: string): Promise<unknown>;
+  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
+}
+interface Browser {
+  newPage(o: { viewport: { width: number; height: number }; deviceScaleFactor: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+type Phases = { prepare: number; align: number; draw: number };
+interface PanelBench {
+  setup(n: number, count: number): void;
+  redrawPanel(smoothing: number, append: boolean): number;
+  panelPhases(): Phases;
+  runPoints(c: string): string;
+}
+
+const html = `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css">
+  <style>body{margin:0;font:12px sans-serif;--vscode-editor-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e}.plot{height:240px}</style></head>
+  <body class="vscode-dark"><script src="page.js"></script></body></html>`;
+
+async function bundle(root: string, out: string): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  await esbuild.build({
+    entryPoints: { page: join(root, 'bench/panelRedraw.page.ts') }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022',
+    outdir: out, logLevel: 'warning', nodePaths: [resolve('node_modules')],
+  });
+  writeFileSync(join(out, 'index.html'), html);
+}
+
+async function main(): Promise<void> {
+  const ref = process.argv[2] ?? 'HEAD';
+  const rounds = Number(process.argv[3] ?? 40);
+  const cache = execFileSync('bash', ['test/e2e/setup.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  const { chromium } = createRequire(join(cache, 'harness', 'package.json'))('playwright-core') as { chromium: { launch(o: object): Promise<Browser> } };
+  const dir = mkdtempSync(join(tmpdir(), 'reclab-panel-ab-'));
+  // A: the ref's files (git archive only reads the repository).
+  const srcA = join(dir, 'src-a');
+  mkdirSync(srcA);
+  execFileSync('bash', ['-c', `git archive ${JSON.stringify(ref)} bench protocol webview | tar -x -C ${JSON.stringify(srcA)}`]);
+  await bundle(srcA, join(dir, 'a'));
+  await bundle(process.cwd(), join(dir, 'b'));
+
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM'] ?? '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const pages: Page[] = [];
+  for (const v of ['a', 'b']) {
+    const p = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    await p.goto(pathToFileURL(join(dir, v, 'index.html')).href);
+    pages.push(p);
+  }
+  const bench = (p: Page) => p as Page;
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+  console.log(`A = ${ref}, B = the working tree; ${rounds} interleaved redraws each; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const [n, count] of [[1_000_000, 1], [100_000, 3]] as const) {
+    for (const p of pages) await bench(p).evaluate(([m, c]: readonly [number, number]) => (window as unknown as { bench: PanelBench }).bench.setup(m, c), [n, count] as const);
+    for (const p of pages) for (let i = 0; i < 3; i++) await p.evaluate(() => (window as unknown as { bench: PanelBench }).bench.redrawPanel(0.6, true), 0);
+    const times: number[][] = [[], []];
+    const phases: Phases[][] = [[], []];
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which variant goes first, so neither always follows the other.
+      const order = r % 2 ? [1, 0] : [0, 1];
+      for (const k of order) {
+        times[k]!.push(await pages[k]!.evaluate(() => (window as unknown as { bench: PanelBench }).bench.redrawPanel(0.6, true), 0));
+        phases[k]!.push(await pages[k]!.evaluate(() => (window as unknown as { bench: PanelBench }).bench.panelPhases(), 0));
+      }
+    }
+    const ma = median(times[0]!);
+    const mb = median(times[1]!);
+    console.log(`\n${count} run(s) of ${n.toLocaleString('en-US')} points: whole panel median A ${ma.toFixed(2)} ms, B ${mb.toFixed(2)} ms, B/A ${(mb / ma).toFixed(2)}`);
+    for (const [k, name] of [[0, 'A'], [1, 'B']] as const) {
+      const ph = (key: keyof Phases) => median(phases[k]!.map((p) => p[key])).toFixed(2);
+      const drawn = await pages[k]!.evaluate(() => (window as unknown as { bench: PanelBench }).bench.runPoints('loss'), 0);
+      console.log(`  ${name}: downsampling ${ph('prepare')} ms, aligning ${ph('align')} ms, uPlot draw ${ph('draw')} ms; p95 ${[...times[k]!].sort((x, y) => x - y)[Math.floor(rounds * 0.95)]!.toFixed(2)} ms; loss run points ${drawn}`);
+    }
+  }
+  console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  await browser.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+void main();
