@@ -88,6 +88,40 @@ async function main(): Promise<void> {
       const drawn = await pages[k]!.evaluate(() => (window as unknown as { bench: PanelBench }).bench.runPoints('loss'), 0);
       console.log(`  ${name}: downsampling ${ph('prepare')} ms, aligning ${ph('align')} ms, uPlot draw ${ph('draw')} ms; p95 ${[...times[k]!].sort((x, y) => x - y)[Math.floor(rounds * 0.95)]!.toFixed(2)} ms; loss run points ${drawn}`);
     }
+    // The drawings themselves, chart by chart (both pages drew the same rows): pixels that differ.
+    const shots = await Promise.all(pages.map((p) => p.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let s = '';
+      for (let i = 0; i < d.length; i += 8192) s += String.fromCharCode(...d.subarray(i, i + 8192));
+      return btoa(s);
+    }), 0)));
+    const shotWidths = await Promise.all(pages.map((p) => p.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => c.width), 0)));
+    const diffs = shots[0]!.map((a, i) => {
+      const pa = Buffer.from(a, 'base64');
+      const pb = Buffer.from(shots[1]![i] ?? '', 'base64');
+      if (pa.length !== pb.length) return 'size differs';
+      let px = 0;
+      let strong = 0;
+      const w = shotWidths[0]![i]!;
+      let x0 = Infinity, x1 = -1, y0 = Infinity, y1 = -1;
+      for (let j = 0; j < pa.length; j += 4) {
+        const delta = Math.max(Math.abs(pa[j]! - pb[j]!), Math.abs(pa[j + 1]! - pb[j + 1]!), Math.abs(pa[j + 2]! - pb[j + 2]!), Math.abs(pa[j + 3]! - pb[j + 3]!));
+        if (delta > 0) {
+          px++;
+          if (delta > 64) strong++;
+          const x = (j / 4) % w, y = Math.floor(j / 4 / w);
+          x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+        }
+      }
+      return px ? `${px} of ${pa.length / 4}, ${strong} by more than 64 of 255 (within x ${x0}-${x1}, y ${y0}-${y1} of ${w} wide)` : `0 of ${pa.length / 4}`;
+    });
+    console.log(`  pixels that differ between A and B, per chart canvas: ${diffs.join(', ')}`);
+    if (process.env['SHOTS']) {
+      for (const [k, p] of pages.entries()) {
+        const urls = await p.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => c.toDataURL('image/png')), 0);
+        urls.forEach((u, i) => writeFileSync(join(process.env['SHOTS']!, `${count}runs-chart${i}-${'ab'[k]}.png`), Buffer.from(u.split(',')[1]!, 'base64')));
+      }
+    }
   }
   console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await browser.close();
