@@ -35,16 +35,25 @@ export interface PathSink {
  * line goes on from the next (uPlot's spanGaps). Returns the number of vertices given to the sink.
  */
 export function tracePolyline(pts: Points, map: PixelMap, sink: PathSink): number {
-  const { x: xs, y: ys, n } = pts;
-  const { left, xMin, kx, top, yTop, ky, log } = map;
+  const xs = pts.x;
+  const ys = pts.y;
+  const n = pts.n;
+  const left = map.left;
+  const xMin = map.xMin;
+  const kx = map.kx;
+  const top = map.top;
+  const yTop = map.yTop;
+  const ky = map.ky;
+  const log = map.log;
   let vertices = 0;
   let lastX = NaN;
   let lastY = NaN;
   for (let i = 0; i < n; i++) {
-    const y = ys[i]!;
+    const y = log ? Math.log10(ys[i]!) : ys[i]!;
     const px = Math.round(left + (xs[i]! - xMin) * kx);
-    const py = Math.round(top + (yTop - (log ? Math.log10(y) : y)) * ky);
-    if (!Number.isFinite(py) || !Number.isFinite(px) || (px === lastX && py === lastY)) continue;
+    const py = Math.round(top + (yTop - y) * ky);
+    // NaN or ±Infinity in either (a gap; y <= 0 on a log scale) gives NaN here: no vertex.
+    if (px - px + (py - py) !== 0 || (px === lastX && py === lastY)) continue;
     if (vertices === 0) sink.moveTo(px, py);
     else sink.lineTo(px, py);
     lastX = px;
