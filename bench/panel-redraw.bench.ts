@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const phase = (k: keyof Phases) => medianOf(phases.map((p) => p[k]));
     return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first, phases: { prepare: phase('prepare'), align: phase('align'), draw: phase('draw') } };
   }
-  const phaseLine = (p: Phases) => `  phases (medians, summed over the five charts): downsampling ${p.prepare.toFixed(2)} ms, aligning on the x grid ${p.align.toFixed(2)} ms, uPlot draw ${p.draw.toFixed(2)} ms`;
+  const phaseLine = (p: Phases) => `  phases (medians, summed over the five charts): downsampling ${p.prepare.toFixed(2)} ms, x grid (evaluation points, bands) and y extents of the lines ${p.align.toFixed(2)} ms, uPlot draw ${p.draw.toFixed(2)} ms`;
 
   const rows: [string, string, number][] = [
     ['one-series', '1 series (lm loss, raw), 1400 px wide', 0],
