@@ -5,7 +5,7 @@
 // Needs Chromium and playwright-core: test/e2e/setup.sh installs them (it runs here if needed).
 //   npm run bench:panel     (or: node --import tsx bench/panel-redraw.bench.ts [points] [points of each of the 3 runs])
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   console.log('  min/max buckets, x grid, uPlot draw), with the charts built and their caches holding the previous frame;');
   console.log('cold ("first") = the first draw of a chart: the smoothing, indexes and buckets of every whole series, and building the plot.');
   await browser.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 void main();
