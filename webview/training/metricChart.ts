@@ -10,7 +10,7 @@ import type { ChartSpec } from './chartSpecs';
 import { alignOnGrid, alignParts, type Part } from './alignOnGrid';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
 import { gridWidth, MinMaxBuckets } from './minMaxBuckets';
-import { polylinePath } from './polylinePath';
+import { lineExtents, polylinePath } from './polylinePath';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
@@ -63,6 +63,15 @@ export class MetricChart {
   private buffers = new Map<string, Downsampled>();
   /** Per step series: its min/max buckets, kept between redraws (a live update refills the last). */
   private buckets = new Map<string, MinMaxBuckets>();
+  /**
+   * Per uPlot series index: the downsampled points its line is drawn from, by polylinePath (not
+   * from the aligned data uPlot holds, where such a series is all holes); undefined for the series
+   * uPlot draws from its data (evaluation points, arm bands).
+   */
+  private lines: (Part | undefined)[] = [];
+  /** Per y scale: the lowest and highest y of those lines inside the x-range (uPlot does not see them). */
+  private extents = new Map<string, [number, number]>();
+  private readonly linePath: uPlot.Series.PathBuilder = (u, seriesIdx) => polylinePath(u, seriesIdx, this.lines[seriesIdx]);
   private size: { width: number; height: number } | undefined;
   /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
@@ -157,6 +166,7 @@ export class MetricChart {
     for (const [arm, members] of groups) if (members.length < 2) groups.delete(arm);
     const grouped = new Set([...groups.values()].flat());
     const bands: uPlot.Band[] = [];
+    const lines: (Part | undefined)[] = [];
     for (const r of runs) {
       if (grouped.has(r)) continue;
       structureBits.push(`${r.key}:${r.colour}`);
@@ -170,14 +180,16 @@ export class MetricChart {
         const raw = r.metric(line.metric);
         if (showRaw) {
           parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, false)));
-          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
+          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, auto: false, paths: this.linePath });
+          lines[series.length - 1] = parts[parts.length - 1];
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
         addDrawn(r.descriptor.name, drawn.n);
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, auto: false, paths: this.linePath });
+        lines[series.length - 1] = drawn;
       }
       runPoints[r.descriptor.name] ??= 0;
       for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
@@ -213,10 +225,9 @@ export class MetricChart {
       }
     }
     const tAlign = performance.now();
-    // Every series on one grid of 4 columns per pixel: the union of all series' x would be ~2 points
-    // per pixel per series, and uPlot walks it for each series.
-    const data = !parts.length ? ([new Float64Array(0)] as uPlot.AlignedData)
-      : Number.isFinite(xMin) && xMax > xMin ? alignOnGrid(parts, xMin, xMax, buckets * 4) : alignParts(parts);
+    const data = this.align(parts, series.length, lines, xMin, xMax, buckets);
+    this.lines = lines;
+    this.extents = lineExtents(lines.flatMap((p, s) => (p ? [{ scale: series[s]!.scale ?? 'y', points: p }] : [])), xMin, xMax);
     const tDraw = performance.now();
     const structure = structureBits.join('|');
     const range = Number.isFinite(xMin) && Number.isFinite(xMax) ? { min: xMin - (xMax > xMin ? 0 : 1), max: xMax + (xMax > xMin ? 0 : 1) } : undefined;
@@ -237,9 +248,44 @@ export class MetricChart {
     this.root.dataset['points'] = String(points);
     this.root.dataset['runPoints'] = JSON.stringify(runPoints);
     this.root.dataset['runDrawn'] = JSON.stringify(runDrawn);
-    this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
+    this.root.dataset['drawn'] = String(parts.reduce((a, p) => a + p.n, 0));
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
+  }
+
+  /**
+   * uPlot's data: the series it draws itself (evaluation points, arm bands) on one grid of 4 columns
+   * per pixel (the union of all their x would be ~2 points per pixel per series, and uPlot walks
+   * it for each series), with a column at each end of the x-range; the lines (drawn by
+   * polylinePath from `lines`) are left empty there: one shared array of holes.
+   */
+  private align(parts: Part[], seriesCount: number, lines: (Part | undefined)[], xMin: number, xMax: number, buckets: number): uPlot.AlignedData {
+    if (!parts.length) return [new Float64Array(0)];
+    const own = parts.filter((p) => !lines.includes(p));
+    const finite = Number.isFinite(xMin) && Number.isFinite(xMax);
+    // The ends of the x-range, so that uPlot has data (and draws) when it draws no series itself.
+    const ends: Part[] = finite ? [{ x: Float64Array.of(xMin, xMax), y: Float64Array.of(0, 0), n: 2 }] : [];
+    const aligned = finite && xMax > xMin ? alignOnGrid([...ends, ...own], xMin, xMax, buckets * 4) : alignParts([...ends, ...own]);
+    const m = (aligned[0] as Float64Array).length;
+    const holes: (number | undefined)[] = new Array<number | undefined>(m);
+    const data: uPlot.AlignedData = [aligned[0]];
+    let k = 1 + ends.length;
+    for (let s = 1; s < seriesCount; s++) data.push(lines[s] ? holes : aligned[k++]!);
+    return data;
+  }
+
+  /**
+   * A y scale's range: uPlot's own (rangeNum with its 10% padding, or rangeLog to whole decades)
+   * over the data uPlot ranged itself (dataMin/dataMax, null when none) and the lines' extents.
+   */
+  private yRange(key: string, log: boolean): uPlot.Range.Function {
+    return (_u, dataMin, dataMax) => {
+      const e = this.extents.get(key);
+      const lo = Math.min(dataMin ?? Infinity, e ? e[0] : Infinity);
+      const hi = Math.max(dataMax ?? -Infinity, e ? e[1] : -Infinity);
+      if (!(lo <= hi)) return [null, null];
+      return log ? uPlot.rangeLog(lo, hi, 10, false) : uPlot.rangeNum(lo, hi, 0.1, true);
+    };
   }
 
   private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean, index?: MinMaxIndex): Part {
@@ -292,10 +338,10 @@ export class MetricChart {
     ];
     const scales: uPlot.Scales = {
       x: { time: xMode === 'wall', auto: false },
-      y: logY ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {},
+      y: logY ? { distr: 3, log: 10, range: this.yRange('y', true) } : spec.yRange ? { range: spec.yRange } : { range: this.yRange('y', false) },
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
-      scales['y2'] = logY ? { distr: 3, log: 10 } : spec.y2Range ? { range: spec.y2Range } : {};
+      scales['y2'] = logY ? { distr: 3, log: 10, range: this.yRange('y2', true) } : spec.y2Range ? { range: spec.y2Range } : { range: this.yRange('y2', false) };
       const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : spec.y2Ticks ?? 'number');
       axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: y2Values, size: axisSize, label: spec.y2Label, labelSize: 18, labelFont: theme.font }));
     }
