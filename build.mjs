@@ -15,6 +15,11 @@ const targets = [
     platform: 'node', format: 'cjs', target: 'node20', external: nativeExternals,
     banner: { js: '#!/usr/bin/env node' },
   },
+  {
+    // onnxruntime sessions in worker threads (trainer/onnx/onnxWorkerModel.ts loads it from beside cli.js).
+    entryPoints: { 'trainer/onnxStepWorker': 'trainer/onnx/onnxStepWorker.ts' },
+    platform: 'node', format: 'cjs', target: 'node20', external: nativeExternals,
+  },
 ];
 if (existsSync('extension/extension.ts')) {
   targets.push({

@@ -3,7 +3,13 @@
 // stop rule rel < tol), and the memory of a phantom (K = 2) and an IFT gradient at max 8 vs 32
 // solver iterations beside backprop through the whole solve (BPTT). TF.js: tf.profile peakBytes;
 // torch (`python -m reclab.deq.bench --json`): bytes saved for backward (and CUDA peak on a GPU).
-//   npm run bench:deq [-- --batch 16 --hidden 64 --rounds 5 --tol 1e-4 --backend wasm --engines tfjs,torch --python PATH]
+// Then the peak memory of one whole training step (trainStep / train_step) of the attractor-sudoku4
+// preset's model on a fixed batch at max 8 and max 32 solver iterations (minIter = maxIter, a
+// tolerance no solve reaches: every solve takes all of them), after a warm-up step: TF.js tf.profile
+// peak bytes (and the step's own high-water above the bytes held before it); torch in a fresh
+// process per setting (`python -m reclab.deq.bench_step_memory`): peak RSS above the RSS before the
+// first step, and the bytes autograd saved for backward.
+//   npm run bench:deq [-- --batch 16 --hidden 64 --rounds 5 --tol 1e-4 --backend wasm --engines tfjs,torch --python PATH --parts solvers,step]
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +21,12 @@ import { implicitGradients, phantomUnroll } from '../trainer/deq/deqGradients';
 import { fixedPointIteration } from '../trainer/deq/fixedPointIteration';
 import { torchEnginePath, workerEnvironment } from '../trainer/engines/workerEnvironment';
 import { Rng } from '../trainer/random';
+import { presets } from '../protocol/presets';
+import { TrmDeqModel } from '../trainer/model/trmDeq';
+import { createTrainState, disposeTrainState } from '../trainer/train/trainState';
+import { trainStep } from '../trainer/train/trainStep';
+import type { ModelConfig } from '../protocol/config';
+import * as os from 'node:os';
 import { torchPython } from './torchBenchStep';
 
 const { values } = parseArgs({ options: {
@@ -25,6 +37,7 @@ const { values } = parseArgs({ options: {
   backend: { type: 'string', default: 'wasm' },
   engines: { type: 'string', default: 'tfjs,torch' },
   python: { type: 'string' },
+  parts: { type: 'string', default: 'solvers,step' },
 } });
 const B = Number(values.batch);
 const D = Number(values.hidden);
@@ -117,10 +130,88 @@ function benchTorch(): void {
   }
 }
 
+/** attractor-sudoku4's model with every solve forced to `maxIter` map evaluations. */
+const preset = presets['attractor-sudoku4']!;
+const STEP_SEQ = 16;
+const STEP_VOCAB = 6; // 4x4 Sudoku: pad, blank, digits 1-4
+const forcedModel = (maxIter: number): ModelConfig => ({ ...preset.model, deq: { ...preset.model.deq, maxIter, minIter: maxIter, tol: 1e-30 } });
+
+/** The fixed batch: B puzzles of random digits, half the cells blank (token 1). */
+function fixedBatch(B: number) {
+  const rng = new Rng(1);
+  const labels = Int32Array.from({ length: B * STEP_SEQ }, () => 2 + rng.int(STEP_VOCAB - 2));
+  const tokens = labels.map((l) => (rng.float() < 0.5 ? 1 : l));
+  const blanks = Int32Array.from({ length: B }, (_, r) => tokens.subarray(r * STEP_SEQ, (r + 1) * STEP_SEQ).filter((t) => t === 1).length);
+  return { size: B, seqLen: STEP_SEQ, tokens, labels, blanks };
+}
+
+async function stepMemoryTfjs(): Promise<void> {
+  const backend = await selectBackend(values.backend as BackendName);
+  const train = preset.train;
+  const batch = fixedBatch(train.batchSize);
+  console.log(`TF.js (${backend.name}): one attractor-sudoku4 training step (B ${train.batchSize}, D ${preset.model.hiddenSize}, T ${preset.model.hCycles}, ${preset.model.deq?.solver ?? 'anderson'}, phantom K ${preset.model.deq?.phantomSteps ?? 2}), every solve at maxIter:`);
+  const peaks: number[] = [];
+  const own: number[] = [];
+  for (const maxIter of [8, 32]) {
+    const model = new TrmDeqModel(forcedModel(maxIter), { vocabSize: STEP_VOCAB, seqLen: STEP_SEQ });
+    const state = createTrainState(model, train, new Rng(0));
+    const haltRng = new Rng(2);
+    trainStep(state, batch, train, model.depth, train.lr, haltRng); // warm-up: the optimizer's moments
+    const held = tf.memory().numBytes;
+    let iterations = 0;
+    let iterationsMax = 0;
+    const info = await tf.profile(() => {
+      const m = trainStep(state, batch, train, model.depth, train.lr, haltRng);
+      iterations = m.modelStats!['deqIterations']!;
+      iterationsMax = m.modelStats!['deqIterationsMax']!;
+    });
+    peaks.push(info.peakBytes);
+    own.push(info.peakBytes - held);
+    console.log(`  maxIter ${String(maxIter).padStart(2)}: ${iterations} / ${iterationsMax} iterations per solve (mean / max); tf.profile peak ${(info.peakBytes / 1e6).toFixed(2)} MB, `
+      + `of which ${((info.peakBytes - held) / 1e6).toFixed(2)} MB above the ${(held / 1e6).toFixed(2)} MB held before the step`);
+    disposeTrainState(state);
+  }
+  // (The bytes held before the second setting's step include what the first left behind.)
+  console.log(`  ratio 32 / 8: peak ×${(peaks[1]! / peaks[0]!).toFixed(3)}, the step's own high-water ×${(own[1]! / own[0]!).toFixed(3)}`);
+}
+
+function stepMemoryTorch(): void {
+  const python = torchPython(values.python);
+  if (typeof python === 'string') {
+    console.log(`torch: not available (${python})`);
+    return;
+  }
+  const results: { peakRssDelta: number; savedBytes: number; iterations: number; iterationsMax: number; threads: number; torch: string; rssBefore: number }[] = [];
+  for (const maxIter of [8, 32]) {
+    const config = JSON.stringify({ model: forcedModel(maxIter), train: preset.train, vocab: STEP_VOCAB, seq: STEP_SEQ });
+    const r = spawnSync(python.python, ['-m', 'reclab.deq.bench_step_memory', '--config', config], {
+      encoding: 'utf8', env: workerEnvironment(process.env, torchEnginePath(__dirname)), stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`python -m reclab.deq.bench_step_memory exited with ${r.status ?? r.signal}`);
+    results.push(JSON.parse(r.stdout.trim().split('\n').pop()!));
+  }
+  console.log(`torch ${results[0]!.torch} (cpu, ${results[0]!.threads} threads): the same step, a fresh process per setting:`);
+  for (const [i, maxIter] of [8, 32].entries()) {
+    const t = results[i]!;
+    console.log(`  maxIter ${String(maxIter).padStart(2)}: ${t.iterations} / ${t.iterationsMax} iterations per solve (mean / max); peak RSS ${(t.peakRssDelta / 1e6).toFixed(2)} MB above the ${(t.rssBefore / 1e6).toFixed(1)} MB before the first step; `
+      + `saved for backward ${(t.savedBytes / 1e6).toFixed(2)} MB`);
+  }
+  console.log(`  ratio 32 / 8: peak RSS ×${(results[1]!.peakRssDelta / results[0]!.peakRssDelta).toFixed(3)}, saved for backward ×${(results[1]!.savedBytes / results[0]!.savedBytes).toFixed(3)}`);
+}
+
 async function main() {
   const engines = values.engines.split(',');
-  if (engines.includes('tfjs')) await benchTfjs();
-  if (engines.includes('torch')) benchTorch();
+  const parts = values.parts.split(',');
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
+  if (parts.includes('solvers')) {
+    if (engines.includes('tfjs')) await benchTfjs();
+    if (engines.includes('torch')) benchTorch();
+  }
+  if (parts.includes('step')) {
+    if (engines.includes('tfjs')) await stepMemoryTfjs();
+    if (engines.includes('torch')) stepMemoryTorch();
+    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  }
 }
 
 void main();

@@ -5,7 +5,7 @@
 // Needs Chromium and playwright-core: test/e2e/setup.sh installs them (it runs here if needed).
 //   npm run bench:panel     (or: node --import tsx bench/panel-redraw.bench.ts [points] [points of each of the 3 runs])
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const phase = (k: keyof Phases) => medianOf(phases.map((p) => p[k]));
     return { median: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, first, phases: { prepare: phase('prepare'), align: phase('align'), draw: phase('draw') } };
   }
-  const phaseLine = (p: Phases) => `  phases (medians, summed over the five charts): downsampling ${p.prepare.toFixed(2)} ms, aligning on the x grid ${p.align.toFixed(2)} ms, uPlot draw ${p.draw.toFixed(2)} ms`;
+  const phaseLine = (p: Phases) => `  phases (medians, summed over the five charts): downsampling ${p.prepare.toFixed(2)} ms, x grid (evaluation points, bands) and y extents of the lines ${p.align.toFixed(2)} ms, uPlot draw ${p.draw.toFixed(2)} ms`;
 
   const rows: [string, string, number][] = [
     ['one-series', '1 series (lm loss, raw), 1400 px wide', 0],
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   console.log('  min/max buckets, x grid, uPlot draw), with the charts built and their caches holding the previous frame;');
   console.log('cold ("first") = the first draw of a chart: the smoothing, indexes and buckets of every whole series, and building the plot.');
   await browser.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 void main();

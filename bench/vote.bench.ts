@@ -4,10 +4,11 @@
 // run (speed does not depend on the weights). Prints wall time, passes and step calls per second,
 // and the ratio to the 10-minute goal (wall time of the whole command, held-out puzzles and exports included); also one 1-relabelling × 1-checkpoint vote beside it, so
 // the per-pass cost can be compared across sizes in the same run.
-//   npm run bench:vote [-- --puzzles 1000 --relabellings 9 --checkpoints 4 --threads 0 --run DIR]
+// A second row runs 1 x 1 as the command did before (one session, batch 256), for the ratio.
+//   npm run bench:vote [-- --puzzles 1000 --relabellings 9 --checkpoints 4 --threads N --batch N --run DIR --no-old]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { VoteReport } from '../protocol/voteReport';
@@ -16,7 +17,9 @@ const { values } = parseArgs({ options: {
   puzzles: { type: 'string', default: '1000' },
   relabellings: { type: 'string', default: '9' },
   checkpoints: { type: 'string', default: '4' },
-  threads: { type: 'string', default: '0' },
+  threads: { type: 'string' },
+  batch: { type: 'string' },
+  'no-old': { type: 'boolean', default: false },
   run: { type: 'string' },
 } });
 const cli = resolve(__dirname, '../dist/trainer/cli.js');
@@ -41,19 +44,28 @@ function main(): void {
       writeFileSync(config, JSON.stringify({ extends: 'sudoku9', checkpointEverySteps: 1, train: { steps: K, checkpoints: { keepLast: K } }, data: { trainPuzzles: 64, testPerBlank: 50 }, eval: { everySteps: 0 }, refinement: { everySteps: 0 } }));
       reclab(['train', '--config', config, '--run-dir', runDir, '--quiet']);
     }
-    const vote = (relabellings: string, checkpoints: string): VoteReport => JSON.parse(reclab(['vote', runDir, '--held-out', values.puzzles!, '--relabellings', relabellings,
-      '--checkpoints', checkpoints, '--threads', values.threads!, '--json', '--quiet'])) as VoteReport;
+    const vote = (relabellings: string, checkpoints: string, tuning: string[]): VoteReport => JSON.parse(reclab(['vote', runDir, '--held-out', values.puzzles!, '--relabellings', relabellings,
+      '--checkpoints', checkpoints, ...tuning, '--json', '--quiet'])) as VoteReport;
+    const tuning = [...(values.threads ? ['--threads', values.threads] : []), ...(values.batch ? ['--batch', values.batch] : [])];
+    const settings = tuning.length ? tuning.join(' ') : 'defaults (sessions = cores, batch 32)';
+    const runs: [string, string, string[], string][] = [['1', '1', tuning, settings]];
+    if (!values['no-old']) runs.push(['1', '1', ['--threads', '1', '--batch', '256'], 'as before: 1 session, batch 256']);
+    runs.push([values.relabellings!, values.checkpoints!, tuning, settings]);
     const rows: string[] = [];
-    for (const [r, k] of [['1', '1'], [values.relabellings!, values.checkpoints!]] as const) {
+    const rates: number[] = [];
+    for (const [r, k, t, label] of runs) {
       const t0 = performance.now();
-      const report = vote(r, k);
+      const report = vote(r, k, t);
       const wall = (performance.now() - t0) / 1000;
+      rates.push(report.stepCallsPerSecond);
       const passes = report.puzzles.count * report.perturbation.names.length * report.models.length;
-      rows.push(`${String(report.puzzles.count).padStart(7)} × ${r.padStart(2)} relabellings × ${k} checkpoints | passes ${String(passes).padStart(6)} | ${report.steps} steps/pass | `
-        + `vote ${report.seconds.toFixed(1)} s (wall incl. start-up and export ${wall.toFixed(1)} s) | ${(passes / report.seconds).toFixed(1)} passes/s | ${Math.round(report.stepCallsPerSecond)} step calls/s`
+      rows.push(`${String(report.puzzles.count).padStart(7)} × ${r.padStart(2)} relabellings × ${k} checkpoints | ${label} | passes ${String(passes).padStart(6)} | ${report.steps} steps/pass | `
+        + `vote ${report.seconds.toFixed(1)} s (wall incl. start-up and export ${wall.toFixed(1)} s) | ${(passes / report.seconds).toFixed(1)} passes/s | ${Math.round(report.stepCallsPerSecond)} row-steps/s (model calls)`
         + (r === values.relabellings && k === values.checkpoints ? ` | ${(wall / GOAL_SECONDS).toFixed(3)} of the 10-min goal` : ''));
+      console.error(rows.at(-1));
     }
-    console.log(`reclab vote, sudoku9 model (onnxruntime-node, threads ${values.threads === '0' ? 'all cores' : values.threads})`);
+    if (runs.length === 3) rows.push(`row-steps/s of the defaults over the old settings (1 relabelling x 1 checkpoint): ${(rates[0]! / rates[1]!).toFixed(2)}x`);
+    console.log(`reclab vote, sudoku9 model (onnxruntime-node), load average ${loadavg()[0]!.toFixed(1)} at the end`);
     for (const r of rows) console.log(r);
   } finally {
     rmSync(dir, { recursive: true, force: true });

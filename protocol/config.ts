@@ -157,6 +157,9 @@ export const evalSchema = z.object({
   puzzlesPerBlank: int(1).describe('Held-out puzzles per blank count in periodic evaluations (the final one uses the whole test set).'),
   batchSize: int(1),
   gradientVarianceGroups: int(0).describe('At every evaluation, split the carried batch into this many groups and report V = mean ||g_k - g||^2 / ||g||^2 at fixed parameters (0 = off; needs batchSize divisible by it).'),
+  internalisation: z.object({
+    iterations: z.array(int(0)).min(1).max(8).describe('Solver caps to evaluate: each one re-runs the evaluation with every fixed-point solve capped at this many map evaluations (0 = no solve: z_L stays the solve\'s initial state; a cap >= model.deq.maxIter is the normal evaluation).'),
+  }).strict().optional().describe('Equilibrium internalisation (trm-deq only; docs/deq-solvers.md): at every evaluation also score the same puzzles with the solver dropped or capped, and report the accuracy lost beside the full solve (eval event field internalisation).'),
 }).strict();
 
 /** Refinement snapshots (the puzzle refinement view): a few held-out puzzles traced step by step. */

@@ -73,6 +73,14 @@ export interface BlankCountAccuracy {
   tokenAccuracy: number;
 }
 
+export interface InternalisationResult {
+  iterations: number;
+  exactAccuracy: number;
+  tokenAccuracy: number;
+  exactLost: number;
+  tokenLost: number;
+}
+
 export interface EvalEvent extends EventBase {
   type: 'eval';
   step: number;
@@ -96,6 +104,13 @@ export interface EvalEvent extends EventBase {
   earlyExit: { meanSteps: number; exactAccuracy: number; qHaltAccuracy: number };
   /** V = mean_k ‖g_k − ḡ‖² / ‖ḡ‖² over groups of the next training batch at fixed parameters (null when off). */
   gradientVariance: number | null;
+  /**
+   * Equilibrium internalisation (DEQ models with eval.internalisation): the same puzzles and weights
+   * with every fixed-point solve capped at `iterations` map evaluations (0: no solve, z_L stays the
+   * solve's initial state), in the order configured; exactLost / tokenLost = this evaluation's
+   * full-solve accuracy minus the capped one (positive = accuracy the solver adds).
+   */
+  internalisation?: InternalisationResult[];
   /** Training time (step seconds, evaluation excluded) and analytic FLOPs spent up to this step. */
   trainSeconds: number;
   flopsForwardTotal: number;

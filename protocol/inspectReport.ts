@@ -23,7 +23,7 @@ export interface InspectOptions {
   /** Census: runs from initial states plus Gaussian noise of this std, per puzzle (0 runs = no census). */
   perturbations: number;
   noiseStd: number;
-  /** Census: also run every digit relabelling (cyclic shifts, reference.md §3.2) of each puzzle. */
+  /** Census: also run every digit relabelling (cyclic shifts, reference.md §3.2) of each puzzle; a maze: its 7 other rotations / reflections. */
   relabel: boolean;
   /** Two end states of one frame are the same fixed point when ‖a − b‖ / max(‖a‖, ‖b‖) is below this. */
   clusterTolerance: number;
@@ -35,11 +35,11 @@ export interface InspectOptions {
 export interface StepTrace {
   /** Per state: ‖z_s − z_{s−1}‖ / ‖z_{s−1}‖ for s = 1..K (z_0 = the initial state). */
   residuals: Record<string, number[]>;
-  /** Decoded answer after each step (grid string, '.' where the argmax is not a digit). */
+  /** Decoded answer after each step (grid string, '.' where the argmax is not a digit; a maze: "# SGo", '?' for PAD). */
   answers: string[];
   /** Per step: answer equals the solution (null when no solution is known). */
   correct: (boolean | null)[];
-  /** Per step: Sudoku constraint violations of the decoded answer (label-free; null for other tasks). */
+  /** Per step, label-free: Sudoku constraint violations of the decoded answer; a maze 0 when it is one simple S→G path over the open cells keeping every wall (trainer/data/mazeRules.ts), else 1; null for other tasks. */
   violations: (number | null)[];
   qHalt: number[];
 }
@@ -81,6 +81,7 @@ export interface PuzzleInspection {
   question: string;
   /** The known solution, or null. */
   solution: string | null;
+  /** Sudoku: blank cells; maze: the solution's path length in moves. */
   blanks: number;
   trace: StepTrace;
   finalAnswer: string;
@@ -182,14 +183,18 @@ export interface InspectReport {
 // the view's number formatting and log-scale charts show as a gap (those fields are cast).
 const count = z.number().int().min(0);
 const nullableNumbers = z.array(z.number().nullable());
-/** A Sudoku grid string as inspect writes it: digits and '.', 16 or 81 cells. */
-const grid = z.string().regex(/^[1-9.]{16}$|^[1-9.]{81}$/, 'is not a 16- or 81-cell grid string');
+/** A grid string as inspect writes it: Sudoku digits and '.', 16 or 81 cells; a maze "# SGo" and '?' (PAD), up to 64x64 cells (the task decides which: superRefine). */
+const MAX_MAZE_CELLS = 64 * 64;
+const grid = z.string().regex(new RegExp(`^[1-9.]{16}$|^[1-9.]{81}$|^[# SGo?]{4,${MAX_MAZE_CELLS}}$`), 'is not a 16- or 81-cell Sudoku grid string or a maze grid string ("# SGo?")');
+const sudokuGrid = /^[1-9.]*$/;
+const mazeGrid = /^[# SGo?]*$/;
 const stateName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'is not a state name');
 const point = z.tuple([z.number(), z.number()]);
 
 const contractSchema: z.ZodType<StepContract> = z.object({
   task: z.string().max(200), sudokuSide: z.union([z.literal(4), z.literal(9)]).optional(), vocab: z.array(z.string().max(200)),
-  vocabSize: count, seqLen: z.union([z.literal(16), z.literal(81)]), batch: count.optional(),
+  mazeGrid: z.object({ height: count, width: count }).optional(),
+  vocabSize: count, seqLen: z.number().int().min(4).max(MAX_MAZE_CELLS), batch: count.optional(),
   states: z.array(z.object({ name: stateName, seq: count, width: count })).min(1),
   answerState: stateName, arch: z.string().max(200), hCycles: count, lCycles: count, haltMaxSteps: count.optional(), hasQContinue: z.boolean(),
   deq: z.object({
@@ -252,10 +257,18 @@ export const inspectReportSchema: z.ZodType<InspectReport> = z.object({
   const states = r.contract.states.map((s) => s.name);
   const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (!states.includes(r.contract.answerState)) bad(['contract', 'answerState'], `is not one of the states ${states.join(', ')}`);
+  const maze = r.contract.task === 'maze';
+  if (!maze && L !== 16 && L !== 81) bad(['contract', 'seqLen'], `is ${L}: a Sudoku report has 16 or 81 cells`);
+  const chars = maze ? mazeGrid : sudokuGrid;
+  const what = maze ? 'a maze grid string ("# SGo?")' : 'a Sudoku grid string (digits and ".")';
+  const kind = (path: (string | number)[], g: string) => { if (!chars.test(g)) bad(path, `is not ${what}`); };
   r.puzzles.forEach((p, i) => {
     for (const [k, g] of [['question', p.question], ['solution', p.solution], ['finalAnswer', p.finalAnswer]] as const) {
       if (g !== null && g.length !== L) bad(['puzzles', i, k], `has ${g.length} cells, the model ${L}`);
+      if (g !== null) kind(['puzzles', i, k], g);
     }
+    p.trace.answers.forEach((a, j) => kind(['puzzles', i, 'trace', 'answers', j], a));
+    p.census?.fixedPoints.forEach((f, j) => kind(['puzzles', i, 'census', 'fixedPoints', j, 'answer'], f.answer));
     for (const s of states) {
       if (p.trace.residuals[s]?.length !== K) bad(['puzzles', i, 'trace', 'residuals', s], `does not have ${K} values`);
     }

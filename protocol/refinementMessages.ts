@@ -3,7 +3,7 @@
 // `refinement` snapshot of a run's events.jsonl; offline, the file `reclab trace` wrote. The host
 // only reads and forwards; each side parses what it receives and rejects anything else with a
 // reason. Pure: no vscode, no DOM.
-import { decodeTrajectory, type RefinementTrajectory } from './refinement';
+import { decodeTrajectory, MAX_MAZE_SIDE, MIN_MAZE_SIDE, type RefinementTrajectory } from './refinement';
 import { runStatuses, type RunStatus } from './webviewMessages';
 import { isInt, isObj, isText, MAX_TEXT, need, onlyKeys, parseWith, Reject, type Parsed } from './messageGuards';
 
@@ -72,33 +72,40 @@ const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length 
 
 
 /**
- * A refinement trajectory with every field the view relies on checked: side 4 or 9, each puzzle's
- * question (and solution) one character per cell, and the decoded arrays of exactly
- * puzzles × frames × cells bytes (qHalt: floats). Throws an Error naming the field.
+ * A refinement trajectory with every field the view relies on checked: Sudoku side 4 or 9 (maze:
+ * task "maze", side 2..64), each puzzle's question (and solution) one character per cell, and the
+ * decoded arrays of exactly puzzles × frames × cells bytes (qHalt: floats). Throws an Error naming the field.
  */
 export function checkTrajectory(v: unknown, where = 'trajectory'): RefinementTrajectory {
   try {
     need(isObj(v), `${where} is not an object`);
-    onlyKeys(v, ['side', 'puzzles', 'steps', 'cyclesPerStep', 'digits', 'confidence', 'qHalt']);
-    need(v['side'] === 4 || v['side'] === 9, `${where}.side is not 4 or 9`);
-    const side = v['side'];
+    onlyKeys(v, ['task', 'side', 'puzzles', 'steps', 'cyclesPerStep', 'digits', 'confidence', 'qHalt']);
+    need(v['task'] === undefined || v['task'] === 'maze', `${where}.task is not "maze" (absent for Sudoku)`);
+    const maze = v['task'] === 'maze';
+    if (maze) need(isInt(v['side'], MIN_MAZE_SIDE, MAX_MAZE_SIDE), `${where}.side is not an integer from ${MIN_MAZE_SIDE} to ${MAX_MAZE_SIDE}`);
+    else need(v['side'] === 4 || v['side'] === 9, `${where}.side is not 4 or 9`);
+    const side = v['side'] as number;
     const cells = side * side;
     need(isInt(v['steps'], 1, MAX_STEPS), `${where}.steps is not an integer from 1 to ${MAX_STEPS}`);
     need(isInt(v['cyclesPerStep'], 1, MAX_CYCLES), `${where}.cyclesPerStep is not an integer from 1 to ${MAX_CYCLES}`);
     const puzzles = v['puzzles'];
     need(Array.isArray(puzzles) && puzzles.length >= 1 && puzzles.length <= MAX_PUZZLES, `${where}.puzzles is not an array of 1 to ${MAX_PUZZLES} puzzles`);
-    const digitsRe = new RegExp(`^[1-${side}]{${cells}}$`);
-    const questionRe = new RegExp(`^[.0-${side}]{${cells}}$`);
+    // Maze: questions hold walls, open cells, S and G; solutions add the path.
+    const digitsRe = maze ? new RegExp(`^[# SGo]{${cells}}$`) : new RegExp(`^[1-${side}]{${cells}}$`);
+    const questionRe = maze ? new RegExp(`^[# SG]{${cells}}$`) : new RegExp(`^[.0-${side}]{${cells}}$`);
+    const questionWhat = maze ? `${cells} of the characters "# SG"` : `${cells} characters of ".", 0 and 1-${side}`;
+    const solutionWhat = maze ? `${cells} of the characters "# SGo"` : `${cells} digits 1-${side}`;
     const checked = puzzles.map((p: unknown, i) => {
       need(isObj(p), `${where}.puzzles[${i}] is not an object`);
       onlyKeys(p, ['question', 'solution', 'blanks']);
-      need(typeof p['question'] === 'string' && questionRe.test(p['question']), `${where}.puzzles[${i}].question is not ${cells} characters of ".", 0 and 1-${side}`);
-      need(p['solution'] === undefined || (typeof p['solution'] === 'string' && digitsRe.test(p['solution'])), `${where}.puzzles[${i}].solution is not ${cells} digits 1-${side}`);
+      need(typeof p['question'] === 'string' && questionRe.test(p['question']), `${where}.puzzles[${i}].question is not ${questionWhat}`);
+      need(p['solution'] === undefined || (typeof p['solution'] === 'string' && digitsRe.test(p['solution'])), `${where}.puzzles[${i}].solution is not ${solutionWhat}`);
       need(isInt(p['blanks'], 0, cells), `${where}.puzzles[${i}].blanks is not an integer from 0 to ${cells}`);
       return { question: p['question'], blanks: p['blanks'], ...(typeof p['solution'] === 'string' ? { solution: p['solution'] } : {}) };
     });
     for (const k of ['digits', 'confidence', 'qHalt'] as const) need(isBase64(v[k]), `${where}.${k} is not a base64 string`);
     const t: RefinementTrajectory = {
+      ...(maze ? { task: 'maze' as const } : {}),
       side, puzzles: checked, steps: v['steps'], cyclesPerStep: v['cyclesPerStep'],
       digits: v['digits'] as string, confidence: v['confidence'] as string, qHalt: v['qHalt'] as string,
     };

@@ -19,10 +19,28 @@ export const stepColumnNames = [
 export type StepColumnName = (typeof stepColumnNames)[number];
 export type StepColumns = Columns<StepColumnName>;
 
-/** Held-out evaluations, one row per `eval` event; gradientVariance = the eval's V over gradient groups. */
-export const evalColumnNames = ['step', 'time', 'exactAccuracy', 'tokenAccuracy', 'qHaltAccuracy', 'gradientVariance'] as const;
+/**
+ * Held-out evaluations, one row per `eval` event; gradientVariance = the eval's V over gradient groups;
+ * internalisedExactAccuracy = DEQ runs with eval.internalisation: the exact accuracy with the solver
+ * capped at the first listed iteration count (EvalEvent.internalisation[0]; NaN otherwise).
+ */
+export const evalColumnNames = ['step', 'time', 'exactAccuracy', 'tokenAccuracy', 'qHaltAccuracy', 'gradientVariance', 'internalisedExactAccuracy'] as const;
 export type EvalColumnName = (typeof evalColumnNames)[number];
 export type EvalColumns = Columns<EvalColumnName>;
+
+/**
+ * The fixed-point solver's statistics of DEQ runs (trm-deq), one row per step event that carries
+ * them (modelStats, trainer/model/deqStepStatistics.ts): map evaluations per solve (mean, max), the
+ * returned estimates' abs / rel residual (mean, max over solve × row), the converged fraction; with
+ * the IFT gradient (torch) the adjoint solves' mean iterations, max abs residual and converged
+ * fraction (NaN when absent). A run without them never gets a row (nor a `solver` message).
+ */
+export const solverColumnNames = [
+  'step', 'time', 'deqIterations', 'deqIterationsMax', 'deqAbsMean', 'deqAbsMax', 'deqRelMean', 'deqRelMax', 'deqConvergedFraction',
+  'deqAdjointIterations', 'deqAdjointAbsMax', 'deqAdjointConvergedFraction',
+] as const;
+export type SolverColumnName = (typeof solverColumnNames)[number];
+export type SolverColumns = Columns<SolverColumnName>;
 
 export const runStatuses = ['starting', 'running', 'completed', 'stopped', 'failed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
@@ -47,8 +65,10 @@ export interface RunsMessage { type: 'runs'; panelId: string; runs: RunDescripto
 /** Step rows [start, start + n) of a run; they replace the panel's rows from `start` on. */
 export interface StepsMessage { type: 'steps'; key: string; start: number; columns: StepColumns }
 export interface EvalsMessage { type: 'evals'; key: string; start: number; columns: EvalColumns }
+/** Solver rows [start, start + n) of a DEQ run (solverColumnNames); they replace the panel's rows from `start` on. */
+export interface SolverMessage { type: 'solver'; key: string; start: number; columns: SolverColumns }
 export interface ReplyMessage { type: 'reply'; inReplyTo: number; ok: boolean; message: string }
-export type ToWebviewMessage = RunsMessage | StepsMessage | EvalsMessage | ReplyMessage;
+export type ToWebviewMessage = RunsMessage | StepsMessage | EvalsMessage | SolverMessage | ReplyMessage;
 
 // ---- webview -> host ---------------------------------------------------------------------------
 export interface ReadyMessage { type: 'ready' }
@@ -125,13 +145,15 @@ export function parseToWebviewMessage(m: unknown): Parsed<ToWebviewMessage> {
         return { type, panelId: o['panelId'], runs: runs.map(runDescriptor) };
       }
       case 'steps':
-      case 'evals': {
+      case 'evals':
+      case 'solver': {
         onlyKeys(o, ['type', 'key', 'start', 'columns']);
         need(isText(o['key'], MAX_KEY), 'key is not a non-empty string');
         need(isIndex(o['start']), 'start is not a non-negative integer');
         return type === 'steps'
           ? { type, key: o['key'], start: o['start'], columns: columns(o['columns'], stepColumnNames) }
-          : { type, key: o['key'], start: o['start'], columns: columns(o['columns'], evalColumnNames) };
+          : type === 'evals' ? { type, key: o['key'], start: o['start'], columns: columns(o['columns'], evalColumnNames) }
+            : { type, key: o['key'], start: o['start'], columns: columns(o['columns'], solverColumnNames) };
       }
       case 'reply':
         onlyKeys(o, ['type', 'inReplyTo', 'ok', 'message']);

@@ -15,7 +15,7 @@ import { ConfigError, resolveConfig } from './configResolution';
 import { InputError } from './inputError';
 import { difficultyLabel, loadTaskData, type TaskData } from './data/taskData';
 import { MAZE_PATH } from './data/mazeGrid';
-import { choosePython, probePython, PythonEnvironmentError, type PythonInfo } from './engines/pythonEnvironment';
+import { checkTorchDevice, choosePython, probePython, PythonEnvironmentError, torchDevices, torchDtypes, type PythonInfo } from './engines/pythonEnvironment';
 import { runTorchWorker } from './engines/torchWorker';
 import { createModel } from './model/modelFactory';
 import { formatEvalTable, ProgressDisplay } from './progressDisplay';
@@ -34,7 +34,8 @@ import { runSweep, validateSweep, writeSweepReport, type SweepOptions } from './
 import { ablateOnSlurm, isSlurmSweep, rerunOnSlurm, type SlurmFlags } from './ablation/slurmAblateCommand';
 import { sweepCancelCommand, sweepStatusCommand } from './ablation/sweepCommands';
 import { curriculumStages } from './train/depthCurriculum';
-import { evaluate } from './train/evaluate';
+import { evaluate, evaluateInternalisation } from './train/evaluate';
+import { TrmDeqModel } from './model/trmDeq';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
@@ -55,6 +56,8 @@ const flag = {
   rpc: { type: 'boolean', help: 'JSON-RPC on stdin/stdout, for the extension host' },
   python: { type: 'string', value: 'PATH', help: 'torch engine: the Python (default $RECLAB_PYTHON, the reclab.pythonPath setting, python3)' },
   gpus: { type: 'string', value: 'N', help: 'torch engine: data-parallel processes (torchrun), default 1' },
+  device: { type: 'string', value: torchDevices.join('|'), help: 'torch engine: where to train (default auto: CUDA, else MPS, else the CPU)' },
+  dtype: { type: 'string', value: torchDtypes.join('|'), help: 'torch engine: auto (bf16 autocast on CUDA, float32 elsewhere), bfloat16 or float32' },
 } as const satisfies FlagTable;
 const engineNamesText = engineNames.join('|');
 
@@ -71,6 +74,8 @@ const trainFlags = {
   engine: { type: 'string', value: engineNamesText, help: 'the training engine (default the config\'s, tfjs)' },
   python: flag.python,
   gpus: flag.gpus,
+  device: flag.device,
+  dtype: flag.dtype,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -82,6 +87,8 @@ const resumeFlags = {
   engine: { type: 'string', value: engineNamesText, help: 'must be the run\'s own engine (a run resumes on the engine that trained it)' },
   python: flag.python,
   gpus: flag.gpus,
+  device: flag.device,
+  dtype: flag.dtype,
   quiet: flag.quiet,
   rpc: flag.rpc,
 } as const satisfies FlagTable;
@@ -90,6 +97,7 @@ const evalFlags = {
   checkpoint: { type: 'string', value: 'FILE', help: 'the checkpoint to evaluate (default the latest)' },
   backend: flag.backend,
   json: { type: 'boolean', help: 'print the eval event as JSON' },
+  internalisation: { type: 'string', value: 'K,K,…', help: 'trm-deq: also evaluate with every solve capped at K map evaluations (0 = no solve); default the run\'s eval.internalisation' },
 } as const satisfies FlagTable;
 
 const ablateFlags = {
@@ -162,16 +170,24 @@ function engineFlag(e: string | undefined): EngineName | undefined {
   return e as EngineName;
 }
 
-/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python before any run directory exists. */
-function torchSetup(flags: { python?: string; gpus?: string }, engine: EngineName): { python: PythonInfo; gpus: number } | undefined {
+/** What a torch run is started with: the probed Python, the process count, the worker's --device / --dtype. */
+interface TorchSetup {
+  python: PythonInfo;
+  gpus: number;
+  deviceArgs: string[];
+}
+
+/** The PyTorch engine's flags; refused with the TF.js engine. Probes the Python (and checks the device) before any run directory exists. */
+function torchSetup(flags: { python?: string; gpus?: string; device?: string; dtype?: string }, engine: EngineName): TorchSetup | undefined {
   const gpus = flags.gpus === undefined ? 1 : Number(flags.gpus);
   if (!Number.isInteger(gpus) || gpus < 1) throw new UsageError(`--gpus: expected an integer >= 1, got "${flags.gpus}"`);
   if (engine !== 'torch') {
-    for (const f of ['python', 'gpus'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
+    for (const f of ['python', 'gpus', 'device', 'dtype'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f}: only with the torch engine (--engine torch)`);
     return undefined;
   }
   try {
-    return { python: probePython(choosePython(flags.python)), gpus };
+    const python = probePython(choosePython(flags.python));
+    return { python, gpus, deviceArgs: checkTorchDevice(flags.device, flags.dtype, python) };
   } catch (e) {
     if (e instanceof PythonEnvironmentError) throw new UsageError(e.message);
     throw e;
@@ -265,17 +281,25 @@ async function train(runDir: RunDirectory, runId: string, config: RunConfig, bac
   return 0;
 }
 
-async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: { quiet?: boolean }, torch: { python: PythonInfo; gpus: number }, data: TaskData | undefined, checkpoint: string | undefined): Promise<number> {
+async function trainWithTorch(runDir: RunDirectory, runId: string, resume: boolean, flags: { quiet?: boolean }, torch: TorchSetup, data: TaskData | undefined, checkpoint: string | undefined): Promise<number> {
   const display = flags.quiet ? undefined : new ProgressDisplay();
   stop.installSignalHandlers();
   return runTorchWorker({
-    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, data, checkpoint, stop,
+    runDir, runId, python: torch.python.python, resume, gpus: torch.gpus, deviceArgs: torch.deviceArgs, data, checkpoint, stop,
     onEvent: (e) => {
       display?.handle(e);
       rpc?.notifyEvent(e);
     },
     log: (line) => process.stderr.write(`${line}\n`),
   });
+}
+
+/** "0,1,4" -> [0, 1, 4]: 1 to 8 integers >= 0. */
+function parseIterationList(text: string): number[] {
+  const parts = text.split(',');
+  const out = parts.map((t) => (/^\d+$/.test(t.trim()) ? Number(t.trim()) : NaN));
+  if (!out.length || out.length > 8 || out.some((k) => !Number.isSafeInteger(k))) throw new UsageError(`--internalisation: expected 1 to 8 comma-separated integers >= 0, got "${text}"`);
+  return out;
 }
 
 async function commandEval(flags: EvalFlags, positionals: string[]): Promise<number> {
@@ -293,13 +317,20 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
   try {
     const meta = restoreTrainingCheckpoint(ckpt.path, state);
     const t0 = performance.now();
-    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, encodePuzzles(data.test, data.seqLen, data.task),
-      { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined });
+    const test = encodePuzzles(data.test, data.seqLen, data.task);
+    const evalOpts = { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined };
+    const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts);
+    // --internalisation overrides the run's eval.internalisation.iterations (trm-deq only).
+    const caps = flags.internalisation !== undefined ? parseIterationList(flags.internalisation) : config.eval.internalisation?.iterations;
+    if (caps && !(model instanceof TrmDeqModel)) throw new UsageError(`--internalisation: only for trm-deq runs, not ${config.model.arch}`);
+    const internalisation = caps && model instanceof TrmDeqModel
+      ? await evaluateInternalisation(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, caps, r) : undefined;
     const e: EvalEvent = {
       v: 1, time: Date.now(),
       ...evalEventOf(r, meta.step, 'final', (performance.now() - t0) / 1000, model.depth, {
         gradientVariance: null, trainSeconds: meta.progress.trainSeconds, flopsForwardTotal: meta.progress.flopsForwardTotal, flopsBackwardTotal: meta.progress.flopsBackwardTotal,
         ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
+        ...(internalisation ? { internalisation } : {}),
       }),
     };
     process.stdout.write(flags.json ? JSON.stringify(e) + '\n' : formatEvalTable(e) + '\n');
@@ -365,6 +396,7 @@ function checkConsistency(c: RunConfig): void {
   if (c.train.microBatchSize > c.train.batchSize) throw new ConfigError(`train.microBatchSize: ${c.train.microBatchSize} exceeds train.batchSize ${c.train.batchSize}`);
   const groups = c.eval.gradientVarianceGroups;
   if (groups === 1 || (groups > 0 && c.train.batchSize % groups !== 0)) throw new ConfigError(`eval.gradientVarianceGroups: ${groups} must be 0, or >= 2 and divide train.batchSize ${c.train.batchSize}`);
+  if (c.eval.internalisation && c.model.arch !== 'trm-deq') throw new ConfigError(`eval.internalisation: only for model.arch "trm-deq" (a model with a fixed-point solve), not "${c.model.arch}"`);
   if (c.train.curriculum.enabled) {
     try {
       curriculumStages({ hCycles: c.model.hCycles, lCycles: c.model.lCycles }, c.train.curriculum);

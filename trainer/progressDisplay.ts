@@ -13,6 +13,7 @@ export function formatEvalTable(e: EvalEvent): string {
   return [`${e.scope} evaluation at step ${e.step}, depth T=${e.hCycles} n=${e.lCycles} (${e.puzzles} held-out puzzles, ${e.seconds.toFixed(1)} s): exact ${(100 * e.exactAccuracy).toFixed(2)} %, token ${(100 * e.tokenAccuracy).toFixed(2)} %, q-halt ${(100 * e.qHaltAccuracy).toFixed(1)} %`,
     ...(early ? [early] : []), ...(variance ? [variance] : []),
     ...(e.path ? [`  path cells: exactly right ${(100 * e.path.exactAccuracy).toFixed(2)} %, mean IoU ${(100 * e.path.iou).toFixed(1)} %`] : []),
+    ...(e.internalisation ?? []).map((c) => `  solver capped at ${c.iterations} iteration${c.iterations === 1 ? '' : 's'}${c.iterations === 0 ? ' (no solve)' : ''}: exact ${(100 * c.exactAccuracy).toFixed(2)} % (lost ${(100 * c.exactLost).toFixed(2)} points), token ${(100 * c.tokenAccuracy).toFixed(2)} % (lost ${(100 * c.tokenLost).toFixed(2)})`),
     `  ${label}  puzzles    exact`, ...rows].join('\n');
 }
 

@@ -1,18 +1,20 @@
 // reclab trace <run-dir> (--puzzle TEXT | --test-row N | --file FILE) [--steps K] [--per-cycle]
 //              [--checkpoint FILE] [--out FILE] [--backend NAME] [--json]
 // One puzzle through a checkpoint's evaluation weights for K supervision steps at full depth;
-// the trajectory in the refinement format (protocol/refinement.ts), written to a file.
+// the trajectory in the refinement format (protocol/refinement.ts), written to a file. A maze run
+// takes a maze (--puzzle "#S..#/..." as trainer/data/mazeCheck.ts reads it) or a held-out row.
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNames, type BackendName } from '../protocol/config';
-import { decodeTrajectory, settledFrame, type RefinementTrajectory } from '../protocol/refinement';
+import { decodeTrajectory, mazeCharOf, settledFrame, taskOf, type RefinementTrajectory } from '../protocol/refinement';
 import { selectBackend } from './backend';
 import type { Puzzle } from './data/puzzle';
+import { checkMazeText } from './data/mazeCheck';
 import { checkPuzzleText } from './data/puzzleCheck';
 import { solve } from './data/sudokuSolver';
-import { loadTaskData } from './data/taskData';
+import { loadTaskData, taskDescriptionOf, type TaskDescription } from './data/taskData';
 import { createModel } from './model/modelFactory';
 import { readEvaluationWeights, taskShapeOf } from './run/evaluationWeights';
 import { writeFileAtomic } from './run/atomicWrite';
@@ -61,8 +63,8 @@ export async function traceCommand(argv: string[]): Promise<number> {
     const runDir = RunDirectory.open(resolve(runPath));
     const { config } = runDir.readConfigFile();
     const task = taskShapeOf(config);
-    const side = Math.round(Math.sqrt(task.seqLen)) as 4 | 9;
-    const puzzle = v['test-row'] !== undefined ? testRow(config, Number(v['test-row'])) : typedPuzzle(v.file ? readFileSync(v.file, 'utf8') : v.puzzle!, side, v.file);
+    const description = taskDescriptionOf(config.data);
+    const puzzle = v['test-row'] !== undefined ? testRow(config, Number(v['test-row'])) : typedPuzzle(v.file ? readFileSync(v.file, 'utf8') : v.puzzle!, description, v.file);
     const ckpt = v.checkpoint ? { path: resolve(v.checkpoint) } : runDir.latestCheckpoint();
     if (!ckpt) throw new Error(`${runPath}: no checkpoint to trace (train first)`);
 
@@ -72,7 +74,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
     const params = Object.fromEntries([...weights.params].map(([n, a]) => [n, tf.tensor(a, model.parameterSpecs().find((s) => s.name === n)!.shape)]));
     const hInit = tf.tensor1d(weights.hInit);
     const lInit = tf.tensor1d(weights.lInit);
-    const trajectory = traceRefinement(model, params, hInit, lInit, [puzzle], side, { steps, perCycle: !!v['per-cycle'], lossType: config.train.lossType });
+    const trajectory = traceRefinement(model, params, hInit, lInit, [puzzle], description, { steps, perCycle: !!v['per-cycle'], lossType: config.train.lossType });
     tf.dispose([...Object.values(params), hInit, lInit]);
 
     const out = v.out ? resolve(v.out) : join(runDir.path, 'traces', `trace-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}.json`);
@@ -88,7 +90,15 @@ export async function traceCommand(argv: string[]): Promise<number> {
   }
 }
 
-function typedPuzzle(text: string, side: 4 | 9, file?: string): Puzzle {
+function typedPuzzle(text: string, task: TaskDescription, file?: string): Puzzle {
+  if (task.kind === 'maze') {
+    // A file holds the maze's rows, one a line (a blank line or '#…' beyond the grid ends it); the flag the row-major string.
+    const lines = file ? text.replace(/^\uFEFF/, '').split(/\r?\n/).slice(0, task.height).join('/') : text;
+    const maze = checkMazeText(lines, task.height);
+    if ('refused' in maze) throw new TraceInputError(`${file ? `${file}: ` : ''}maze refused: ${maze.refused}`);
+    return maze;
+  }
+  const side = task.side;
   const check = checkPuzzleText(file ? text.trim().split('\n')[0]! : text, side);
   if ('refused' in check) throw new TraceInputError(`${file ? `${file}:1: ` : ''}puzzle refused: ${check.refused}`);
   const { question } = check;
@@ -106,14 +116,19 @@ function testRow(config: ReturnType<RunDirectory['readConfigFile']>['config'], r
 function summary(t: RefinementTrajectory, out: string): string {
   const d = decodeTrajectory(t);
   const p = t.puzzles[0]!;
-  const lines = [`${p.question} (${p.blanks} blanks), ${t.steps} steps x ${t.cyclesPerStep} frame(s) per step -> ${out}`];
+  const maze = taskOf(t) === 'maze';
+  const lines = [maze
+    ? `${t.side}x${t.side} maze (path length ${p.blanks}), ${t.steps} steps x ${t.cyclesPerStep} frame(s) per step -> ${out}`
+    : `${p.question} (${p.blanks} blanks), ${t.steps} steps x ${t.cyclesPerStep} frame(s) per step -> ${out}`];
   for (let f = 0; f < d.frames; f++) {
-    const answer = Array.from(d.digits.subarray(f * d.cells, (f + 1) * d.cells)).join('');
+    const cells = Array.from(d.digits.subarray(f * d.cells, (f + 1) * d.cells));
+    const answer = maze ? cells.map(mazeCharOf).join('') : cells.join('');
     const wrong = p.solution ? [...answer].filter((ch, i) => ch !== p.solution![i]).length : undefined;
-    lines.push(`  step ${Math.floor(f / t.cyclesPerStep) + 1}${t.cyclesPerStep > 1 ? ` cycle ${(f % t.cyclesPerStep) + 1}` : ''}: ${answer}  q_halt ${d.qHalt[f]!.toFixed(2)}${wrong !== undefined ? `  wrong cells ${wrong}` : ''}`);
+    const shown = maze ? `${[...answer].filter((ch) => ch === 'o').length} path cells` : answer;
+    lines.push(`  step ${Math.floor(f / t.cyclesPerStep) + 1}${t.cyclesPerStep > 1 ? ` cycle ${(f % t.cyclesPerStep) + 1}` : ''}: ${shown}  q_halt ${d.qHalt[f]!.toFixed(2)}${wrong !== undefined ? `  wrong cells ${wrong}` : ''}`);
   }
   if (p.solution) {
-    const settled = settledFrame(d, 0, p.solution);
+    const settled = settledFrame(d, 0, p.solution, taskOf(t));
     lines.push(settled < 0 ? '  never right at the end' : `  right and stays right from frame ${settled + 1}`);
   }
   return lines.join('\n');

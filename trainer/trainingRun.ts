@@ -13,7 +13,7 @@ import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
 import { depthSchedule } from './train/depthCurriculum';
-import { evaluateUnlessStopped, type FullEvalResult } from './train/evaluate';
+import { evaluateInternalisation, evaluateUnlessStopped, type FullEvalResult } from './train/evaluate';
 import { letStopRequestsIn } from './run/stopRequest';
 import { encodePuzzles, ExampleStream } from './train/exampleStream';
 import { learningRate } from './train/lrSchedule';
@@ -45,7 +45,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /** The eval event of an evaluation result. */
 export function evalEventOf(
   r: FullEvalResult, step: number, scope: EvalEvent['scope'], seconds: number, depth: Depth,
-  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal' | 'difficulty'>,
+  extra: Pick<EvalEvent, 'gradientVariance' | 'trainSeconds' | 'flopsForwardTotal' | 'flopsBackwardTotal' | 'difficulty' | 'internalisation'>,
 ): EventPayload<EvalEvent> {
   return {
     type: 'eval', step, scope, puzzles: r.puzzles, exactAccuracy: r.exactAccuracy, tokenAccuracy: r.tokenAccuracy,
@@ -119,9 +119,14 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
     const runEval = async (scope: EvalEvent['scope']): Promise<EvalEvent | undefined> => {
       const t0 = performance.now();
       // Always the full depth (model.depth), never the curriculum's current stage.
-      const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, scope === 'final' ? fullTest : periodicTest,
-        { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined }, opts.shouldStop);
-      if (!r) {
+      const evalOpts = { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined };
+      const test = scope === 'final' ? fullTest : periodicTest;
+      const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, opts.shouldStop);
+      // Equilibrium internalisation: the same puzzles with the solver capped (trm-deq only, checked with the config).
+      const capped = r && config.eval.internalisation && model instanceof TrmDeqModel
+        ? await evaluateInternalisation(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, config.eval.internalisation.iterations, r, opts.shouldStop)
+        : undefined;
+      if (!r || (config.eval.internalisation && model instanceof TrmDeqModel && !capped)) {
         progress.wallSeconds += (performance.now() - t0) / 1000;
         return undefined;
       }
@@ -135,17 +140,17 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
         gradientVariance: variance === null ? null : finiteOrNull(variance), trainSeconds: progress.trainSeconds,
         flopsForwardTotal: progress.flopsForwardTotal, flopsBackwardTotal: progress.flopsBackwardTotal,
         ...(data.task.kind === 'sudoku' ? {} : { difficulty: difficultyLabel(data.task) }),
+        ...(capped ? { internalisation: capped } : {}),
       });
       emit(e);
       return { v: 1, time: Date.now(), ...e };
     };
-    // The refinement view draws Sudoku grids only so far; maze runs take no snapshots.
-    const probes = data.task.kind === 'sudoku' ? probePuzzles(data.test, config.refinement.probePuzzles) : [];
-    const side = data.task.kind === 'sudoku' ? data.task.side : 9;
+    // Probes spread over the difficulty (Sudoku blanks, maze path length).
+    const probes = probePuzzles(data.test, config.refinement.probePuzzles);
     const snapshot = (): void => {
       if (config.refinement.everySteps === 0 || probes.length === 0) return;
       const t0 = performance.now();
-      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, side,
+      const trajectory = traceRefinement(model, evaluationParams(state), state.hInit, state.lInit, probes, data.task,
         { steps: train.haltMaxSteps, perCycle: config.refinement.perCycle, lossType: train.lossType });
       progress.wallSeconds += (performance.now() - t0) / 1000;
       emit({ type: 'refinement', step: state.step, trajectory });

@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { checkInspectReport, fixedPointPanelViewType, fixedPointStateOf, parseFromFixedPointMessage, type FromFixedPointMessage, type ToFixedPointMessage } from '../../protocol/fixedPointMessages';
 import { inspectArgs, parsePuzzleList, puzzlesFileText, reportPathOf, restoredTarget, targetOfOnnxFile, type InspectTarget } from './inspectTarget';
-import { showWebviewBundle } from './panelHtml';
+import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { readReport, ReportJob } from './reportJob';
+import { PanelSet } from './panelSet';
 
 export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<FixedPointPanel>();
+  private readonly panels = new PanelSet<FixedPointPanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -27,12 +28,12 @@ export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.D
     const target = await this.resolveTarget(arg);
     if (!target) return;
     const title = `Fixed Points: ${target.kind === 'run' ? (this.registry.get(target.dir)?.name ?? target.dir) : target.file.split(/[\\/]/).pop()}`;
-    const panel = vscode.window.createWebviewPanel(fixedPointPanelViewType, title, vscode.ViewColumn.Active, this.webviewOptions());
+    const panel = vscode.window.createWebviewPanel(fixedPointPanelViewType, title, vscode.ViewColumn.Active, webviewPanelOptions(this.extensionUri));
     this.attach(panel, target, false);
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    panel.webview.options = this.webviewOptions();
+    panel.webview.options = webviewPanelOptions(this.extensionUri);
     const s = fixedPointStateOf(state);
     const target = restoredTarget(s.target, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
     if ('refused' in target) {
@@ -44,21 +45,12 @@ export class FixedPointPanels implements vscode.WebviewPanelSerializer, vscode.D
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private attach(panel: vscode.WebviewPanel, target: InspectTarget, restored: boolean): void {
     const p = new FixedPointPanel(panel, target, this.extensionUri, this.log, restored ? reportPathOf(target) : undefined);
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
-  }
-
-  private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+    this.panels.add(panel, p);
   }
 
   private async resolveTarget(arg: unknown): Promise<InspectTarget | undefined> {

@@ -10,6 +10,7 @@ interface Cursor {
   entry: RunEntry;
   steps: number;
   evals: number;
+  solver: number;
   unsubscribe: () => void;
 }
 
@@ -38,10 +39,11 @@ export class PanelFeed {
   /** Shows a run (its full history is sent, then what arrives). */
   add(entry: RunEntry): void {
     if (this.cursors.has(entry.key)) return;
-    const c: Cursor = { entry, steps: 0, evals: 0, unsubscribe: () => {} };
-    const onRewrite = (table: 'steps' | 'evals', fromRow: number) => {
+    const c: Cursor = { entry, steps: 0, evals: 0, solver: 0, unsubscribe: () => {} };
+    const onRewrite = (table: 'steps' | 'evals' | 'solver', fromRow: number) => {
       if (table === 'steps') c.steps = Math.min(c.steps, fromRow);
-      else c.evals = Math.min(c.evals, fromRow);
+      else if (table === 'evals') c.evals = Math.min(c.evals, fromRow);
+      else c.solver = Math.min(c.solver, fromRow);
     };
     entry.series?.rewriteListeners.add(onRewrite);
     c.unsubscribe = () => entry.series?.rewriteListeners.delete(onRewrite);
@@ -68,6 +70,7 @@ export class PanelFeed {
     for (const c of this.cursors.values()) {
       c.steps = 0;
       c.evals = 0;
+      c.solver = 0;
     }
     this.schedule(0);
   }
@@ -126,6 +129,13 @@ export class PanelFeed {
         const end = Math.min(s.steps.length, start + CHUNK_ROWS);
         c.steps = end;
         await this.post({ type: 'steps', key: c.entry.key, start, columns: s.steps.slice(start, end) });
+      }
+      // DEQ runs only: a run without solver statistics never gets a `solver` message.
+      while (c.solver < s.solver.length && !this.disposed) {
+        const start = c.solver;
+        const end = Math.min(s.solver.length, start + CHUNK_ROWS);
+        c.solver = end;
+        await this.post({ type: 'solver', key: c.entry.key, start, columns: s.solver.slice(start, end) });
       }
       if (c.evals < s.evals.length && !this.disposed) {
         const start = c.evals;

@@ -19,6 +19,7 @@ import {
 } from './refinementTarget';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { TrainerProcess } from '../trainer/trainerProcess';
+import { PanelSet } from './panelSet';
 
 const STOP_MS = 3000;
 const PUZZLE_MEMORY_KEY = 'reclab.inspectPuzzle.lastPuzzle';
@@ -33,7 +34,7 @@ function runKeyOf(arg: unknown): string | undefined {
 }
 
 export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<RefinementPanel>();
+  private readonly panels = new PanelSet<RefinementPanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -46,7 +47,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
   async openLive(arg?: unknown): Promise<void> {
     const key = runKeyOf(arg) ?? (await this.pickRun('Recursion Lab: Open Refinement View', () => true, 'No runs in this workspace.'));
     if (!key) return;
-    const existing = [...this.panels].find((p) => p.mode === 'live' && p.runKey === key);
+    const existing = this.panels.find((p) => p.mode === 'live' && p.runKey === key);
     if (existing) {
       existing.reveal();
       return;
@@ -61,17 +62,18 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
     if (!key) return;
     const name = this.nameOf(key);
     if (!hasCheckpoint(key)) throw new Error(`${name} has no checkpoint yet: a puzzle is traced through a checkpoint (one is written at the end of a run and every checkpointEverySteps)`);
-    const { side } = runConfigFacts(key);
-    if (!side) throw new Error(`${name}: cannot tell from its config.json which Sudoku size it was trained on`);
+    const { side, mazeSide } = runConfigFacts(key);
+    if (!side && !mazeSide) throw new Error(`${name}: cannot tell from its config.json which Sudoku size or maze it was trained on`);
     const title = `Inspect Puzzle: ${name}`;
     type Item = vscode.QuickPickItem & { input: TraceInput['kind'] };
-    const how = await vscode.window.showQuickPick<Item>([
+    // A maze run traces a held-out maze (typing a ${mazeSide}x${mazeSide} grid in one line is no help); `reclab trace --puzzle` takes typed ones.
+    const how = mazeSide ? { input: 'testRow' as const } : await vscode.window.showQuickPick<Item>([
       { label: '$(edit) Type or paste a puzzle', description: `${side}x${side}, "." or 0 for blanks`, input: 'puzzle' },
       { label: '$(list-ordered) Pick from the test set', description: 'a row of the run\'s held-out puzzles', input: 'testRow' },
     ], { title, placeHolder: 'Which puzzle to trace through the latest checkpoint' });
     if (!how) return;
     let input: TraceInput | undefined;
-    if (how.input === 'puzzle') {
+    if (how.input === 'puzzle' && side) {
       const memoryKey = `${PUZZLE_MEMORY_KEY}.${side}`;
       const text = await vscode.window.showInputBox({
         title,
@@ -97,7 +99,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
       if ('error' in r) return;
       input = { kind: 'testRow', row: r.row };
     }
-    const p = [...this.panels].find((x) => x.mode === 'trace' && x.runKey === key) ?? this.create('trace', key);
+    const p = this.panels.find((x) => x.mode === 'trace' && x.runKey === key) ?? this.create('trace', key);
     p.reveal();
     await p.runTrace(input);
   }
@@ -115,7 +117,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private nameOf(key: string): string {
@@ -133,8 +135,7 @@ export class RefinementPanels implements vscode.WebviewPanelSerializer, vscode.D
       extensionUri: this.extensionUri, registry: this.registry, log: this.log,
       inspectPuzzle: (k) => this.inspectPuzzle(k).catch((e: unknown) => this.fail(e)),
     });
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    this.panels.add(panel, p);
     return p;
   }
 

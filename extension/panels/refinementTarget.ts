@@ -51,6 +51,14 @@ export function trainedSideOfConfig(file: unknown): 4 | 9 | undefined {
   return undefined;
 }
 
+/** The maze side a run was trained on (generated-maze size, 30 for Maze-Hard CSVs); undefined for Sudoku or when unreadable. */
+export function trainedMazeSideOfConfig(file: unknown): number | undefined {
+  const data = (file as { config?: { data?: { kind?: unknown; size?: unknown } } } | null)?.config?.data;
+  if (data?.kind === 'generated-maze') return typeof data.size === 'number' && Number.isInteger(data.size) ? data.size : undefined;
+  if (data?.kind === 'maze-csv') return 30;
+  return undefined;
+}
+
 export function hasCheckpoint(runDir: string): boolean {
   try {
     return readdirSync(join(runDir, runFiles.checkpoints)).some((n) => /^step-\d+\.ckpt$/.test(n));
@@ -74,10 +82,11 @@ export function refinementEveryOfConfig(file: unknown): number | undefined {
 }
 
 /** The facts of a run's config.json the refinement view needs. */
-export function runConfigFacts(runDir: string): { side?: 4 | 9; refinementEvery?: number } {
+export function runConfigFacts(runDir: string): { side?: 4 | 9; mazeSide?: number; refinementEvery?: number } {
   try {
     const file: unknown = JSON.parse(readFileSync(join(runDir, runFiles.config), 'utf8'));
-    return { side: trainedSideOfConfig(file), refinementEvery: refinementEveryOfConfig(file) };
+    const mazeSide = trainedMazeSideOfConfig(file);
+    return { side: trainedSideOfConfig(file), ...(mazeSide ? { mazeSide } : {}), refinementEvery: refinementEveryOfConfig(file) };
   } catch {
     return {};
   }

@@ -8,11 +8,12 @@ import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { TrainingPanels } from './trainingPanel';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { runTableRows } from '../runs/runTableRows';
+import { PanelSet } from './panelSet';
 
 const REFRESH_MS = 1000;
 
 export class RunsTablePanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<RunsTablePanel>();
+  private readonly panels = new PanelSet<RunsTablePanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -23,7 +24,7 @@ export class RunsTablePanels implements vscode.WebviewPanelSerializer, vscode.Di
 
   /** Opens (or reveals) the table of the runs of sweep folder `scope`, or of every run. */
   async open(scope?: string): Promise<void> {
-    const existing = [...this.panels].find((p) => p.scope === scope);
+    const existing = this.panels.find((p) => p.scope === scope);
     if (existing) {
       existing.reveal();
       return;
@@ -39,7 +40,7 @@ export class RunsTablePanels implements vscode.WebviewPanelSerializer, vscode.Di
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -48,8 +49,7 @@ export class RunsTablePanels implements vscode.WebviewPanelSerializer, vscode.Di
 
   private async attach(panel: vscode.WebviewPanel, scope: string | undefined): Promise<void> {
     const p = new RunsTablePanel(panel, scope, this.extensionUri, this.registry, this.trainingPanels, this.log);
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    this.panels.add(panel, p);
     await this.registry.poll();
     p.refresh();
   }

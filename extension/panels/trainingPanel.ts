@@ -8,9 +8,10 @@ import { PanelFeed } from './panelFeed';
 import { showWebviewBundle } from './panelHtml';
 import type { PanelMemory } from './panelMemory';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
+import { PanelSet } from './panelSet';
 
 export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<TrainingPanel>();
+  private readonly panels = new PanelSet<TrainingPanel>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -21,7 +22,7 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
 
   /** Shows `runs` in the active panel (or a new one). */
   async open(runs: RunEntry[]): Promise<void> {
-    const existing = [...this.panels].find((p) => p.active) ?? [...this.panels][0];
+    const existing = this.panels.find((p) => p.active) ?? this.panels.first();
     if (existing) {
       existing.reveal();
       await existing.addRuns(runs.map((r) => r.key));
@@ -33,7 +34,7 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
 
   /** Shows exactly `runs` (overlaid) in the active panel (or a new one): the Runs table's selection. */
   async showExactly(runs: RunEntry[]): Promise<void> {
-    const existing = [...this.panels].find((p) => p.active) ?? [...this.panels][0];
+    const existing = this.panels.find((p) => p.active) ?? this.panels.first();
     if (!existing) return this.open(runs);
     existing.reveal();
     await existing.setRuns(runs.map((r) => r.key));
@@ -50,7 +51,7 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -64,8 +65,7 @@ export class TrainingPanels implements vscode.WebviewPanelSerializer, vscode.Dis
 
   private async attach(panel: vscode.WebviewPanel, id: string, keys: string[]): Promise<void> {
     const p = new TrainingPanel(panel, id, this.extensionUri, this.registry, this.log, (k) => this.memory.set(id, k));
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    this.panels.add(panel, p);
     await p.addRuns(keys);
   }
 }

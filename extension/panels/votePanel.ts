@@ -9,6 +9,7 @@ import { showWebviewBundle, webviewPanelOptions } from './panelHtml';
 import type { RunEntry, RunRegistry } from '../runs/runRegistry';
 import { readReport, ReportJob } from './reportJob';
 import { restoredVoteTarget, voteArgs, voteReportPath, type VoteTarget } from './voteTarget';
+import { PanelSet } from './panelSet';
 
 /** The runs to vote with: one picked, or several ticked (each a seed) from "Several runs…". */
 async function pickRuns(all: readonly RunEntry[]): Promise<RunEntry[]> {
@@ -22,7 +23,7 @@ async function pickRuns(all: readonly RunEntry[]): Promise<RunEntry[]> {
 }
 
 export class VotePanels implements vscode.WebviewPanelSerializer, vscode.Disposable {
-  private readonly panels = new Set<VotePanel>();
+  private readonly panels = new PanelSet<VotePanel>();
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly registry: RunRegistry, private readonly log: vscode.LogOutputChannel) {}
 
@@ -58,13 +59,12 @@ export class VotePanels implements vscode.WebviewPanelSerializer, vscode.Disposa
   }
 
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
   }
 
   private attach(panel: vscode.WebviewPanel, target: VoteTarget, restored: boolean): void {
     const p = new VotePanel(panel, target, this.extensionUri, this.log, restored);
-    this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    this.panels.add(panel, p);
   }
 }
 

@@ -2,7 +2,9 @@
 // latest figures the tree and the status bar show. Fed in file order by EventMerger.
 import { ColumnTable } from '../../protocol/columnTable';
 import type { DoneEvent, RefinementEvent, StepEvent, TrainerEvent } from '../../protocol/events';
-import { evalColumnNames, stepColumnNames, type EvalColumnName, type StepColumnName } from '../../protocol/webviewMessages';
+import {
+  evalColumnNames, solverColumnNames, stepColumnNames, type EvalColumnName, type SolverColumnName, type StepColumnName,
+} from '../../protocol/webviewMessages';
 
 export interface RunFigures {
   step: number;
@@ -30,6 +32,8 @@ const num = (x: number | null | undefined): number => (typeof x === 'number' && 
 export class RunSeries {
   readonly steps = new ColumnTable<StepColumnName>(stepColumnNames, 256);
   readonly evals = new ColumnTable<EvalColumnName>(evalColumnNames, 16);
+  /** DEQ runs: one row per step event whose modelStats carry the solver's statistics (empty otherwise). */
+  readonly solver = new ColumnTable<SolverColumnName>(solverColumnNames, 16);
   readonly figures: RunFigures = { step: 0, started: false };
   /**
    * Every refinement snapshot of the probe puzzles, in step order (the Puzzle Refinement view's
@@ -37,7 +41,7 @@ export class RunSeries {
    */
   readonly refinements: RefinementEvent[] = [];
   /** Told when rows from `fromRow` on were dropped (a resume rewrites the lost timeline). */
-  readonly rewriteListeners = new Set<(table: 'steps' | 'evals', fromRow: number) => void>();
+  readonly rewriteListeners = new Set<(table: 'steps' | 'evals' | 'solver', fromRow: number) => void>();
 
   apply(e: TrainerEvent): void {
     const f = this.figures;
@@ -69,7 +73,10 @@ export class RunSeries {
         break;
       case 'eval':
         if (this.evals.length > 0 && this.evals.get('step', this.evals.length - 1) > e.step) this.truncateEvals(e.step);
-        this.evals.appendRow({ step: e.step, time: e.time, exactAccuracy: e.exactAccuracy, tokenAccuracy: e.tokenAccuracy, qHaltAccuracy: e.qHaltAccuracy, gradientVariance: num(e.gradientVariance) });
+        this.evals.appendRow({
+          step: e.step, time: e.time, exactAccuracy: e.exactAccuracy, tokenAccuracy: e.tokenAccuracy, qHaltAccuracy: e.qHaltAccuracy,
+          gradientVariance: num(e.gradientVariance), internalisedExactAccuracy: num(e.internalisation?.[0]?.exactAccuracy),
+        });
         f.exactAccuracy = e.exactAccuracy;
         f.exactAccuracySource = 'eval';
         f.bestExactAccuracy = Math.max(f.bestExactAccuracy ?? 0, e.exactAccuracy);
@@ -113,6 +120,12 @@ export class RunSeries {
       exactAccuracy: num(e.exactAccuracy), qHaltAccuracy: num(e.qHaltAccuracy), gradNorm: num(e.gradNorm), gradVariance: num(e.gradVarianceRunning),
       samplesPerSecond: num(e.samplesPerSecond), hCycles: num(e.hCycles), lCycles: num(e.lCycles), lr: num(e.lr),
     });
+    const m = e.modelStats;
+    if (m && typeof m['deqIterations'] === 'number') {
+      const row = { step: e.step, time: e.time } as Record<SolverColumnName, number>;
+      for (const c of solverColumnNames) if (c !== 'step' && c !== 'time') row[c] = num(m[c]);
+      this.solver.appendRow(row);
+    }
     const f = this.figures;
     f.step = e.step;
     f.hCycles = e.hCycles;
@@ -126,12 +139,17 @@ export class RunSeries {
     }
   }
 
-  /** Keeps the step rows with step <= lastStep (they are in step order). */
+  /** Keeps the step (and solver) rows with step <= lastStep (they are in step order). */
   private truncateSteps(lastStep: number): void {
     const rows = firstRowAbove(this.steps.column('step'), this.steps.length, lastStep);
     if (rows < this.steps.length) {
       this.steps.truncate(rows);
       for (const l of this.rewriteListeners) l('steps', rows);
+    }
+    const solverRows = firstRowAbove(this.solver.column('step'), this.solver.length, lastStep);
+    if (solverRows < this.solver.length) {
+      this.solver.truncate(solverRows);
+      for (const l of this.rewriteListeners) l('solver', solverRows);
     }
   }
 

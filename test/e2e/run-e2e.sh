@@ -11,7 +11,10 @@
 #      RECLAB_E2E_SHOT_DIR (the refinement view's screenshots, default the work dir: the README's
 #      come from RECLAB_E2E_SHOT_DIR=media/screenshots RECLAB_E2E_RUN9=<a trained 9x9 run>),
 #      RECLAB_E2E_RUN9 (a 9x9 run directory for the refinement test to inspect instead of a tiny one),
-#      RECLAB_E2E_TESTS (which test files, default "training refinement fixedpoint compare vote"),
+#      RECLAB_E2E_TESTS (which test files, default "training deq refinement fixedpoint compare vote maze"),
+#      RECLAB_E2E_DEQ_SHOT (the panel with the DEQ solver charts, default in the work dir),
+#      RECLAB_E2E_MAZE_RUN (a trained maze run for the maze suite's trace and fixed-point pictures;
+#      its screenshots go to RECLAB_E2E_SHOT_DIR, as the refinement suite's),
 #      RECLAB_E2E_VOTE_SHOT (the Test-Time Scaling view's screenshot, default in the work dir),
 #      RECLAB_E2E_COMPARE_SHOT_DIR (the compare test's screenshots: sweep report, runs table, panel with
 #      three runs; default the work dir, media/screenshots renews the README's).
@@ -110,10 +113,16 @@ rc=0
 SHOT="${RECLAB_E2E_SHOT:-$WORK/training-panel.png}"
 mkdir -p "$(dirname "$SHOT")"
 # RECLAB_E2E_TESTS picks test files (default: all of them, in this order).
-want() { [[ " ${RECLAB_E2E_TESTS:-training refinement fixedpoint compare vote} " == *" $1 "* ]]; }
+want() { [[ " ${RECLAB_E2E_TESTS:-training deq refinement fixedpoint compare vote maze} " == *" $1 "* ]]; }
 if want training; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" SHOT="$SHOT" HARNESS="$H" \
     FAILURE_SHOT="$WORK/failure.png" node --test --test-reporter=spec "$REPO/test/e2e/training.e2e.test.mjs" || rc=$?
+fi
+# The DEQ solver charts on a short attractor-sudoku4 run, in the same window (after training: its runs stay in the panel).
+if want deq; then
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    DEQ_SHOT="${RECLAB_E2E_DEQ_SHOT:-$WORK/deq-panel.png}" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/deq.e2e.test.mjs" || rc=$?
 fi
 T_TRAINING=$(ms)
 # The Puzzle Refinement view, in the same window (its runs are trained from a terminal).
@@ -144,6 +153,13 @@ if want vote; then
   CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
     VOTE_SHOT="${RECLAB_E2E_VOTE_SHOT:-$WORK/vote-view.png}" FAILURE_SHOT="$WORK/failure.png" \
     node --test --test-reporter=spec "$REPO/test/e2e/vote.e2e.test.mjs" || rc=$?
+fi
+# Mazes and HRM in the refinement and fixed-point views (after compare and vote, which count the workspace runs).
+if want maze; then
+  SHOT_DIR="${RECLAB_E2E_SHOT_DIR:-$WORK}"; mkdir -p "$SHOT_DIR"; SHOT_DIR="$(cd "$SHOT_DIR" && pwd)"
+  CS_URL="http://127.0.0.1:$PORT" CS_FOLDER="$RUN/workspace" EXT_DIR="$EXT_DIR" HARNESS="$H" \
+    SHOT_DIR="$SHOT_DIR" FAILURE_SHOT="$WORK/failure.png" \
+    node --test --test-reporter=spec "$REPO/test/e2e/maze.e2e.test.mjs" || rc=$?
 fi
 # The runs tree on a Slurm sweep: only with a cluster (test/slurm/run-slurm-test.sh runs it).
 if [[ " ${RECLAB_E2E_TESTS:-} " == *" slurm "* ]]; then

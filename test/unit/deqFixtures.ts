@@ -1,8 +1,24 @@
 // Shared fixtures of the DEQ tests: a contractive tanh map z ↦ tanh(zW + x) with ‖W‖₂ set exactly
 // (power iteration in float64), its float64 re-statement for finite differences, and small float64
-// linear algebra used as the independent side of the checks.
+// linear algebra used as the independent side of the checks; and the tiny TRM-DEQ model and
+// training settings the model tests build on.
 import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig, TrainConfig } from '../../protocol/config';
 import { Rng } from '../../trainer/random';
+
+/** A tiny TRM-DEQ (D 8, one layer, 4 cells, Anderson max 6 / min 2, phantom K 2). */
+export const tinyDeqConfig: ModelConfig = {
+  arch: 'trm-deq', mixer: 'mlp_t', hiddenSize: 8, numHeads: 2, expansion: 2, ffnMultipleOf: 4, layers: 1,
+  hCycles: 2, lCycles: 2, puzzleEmbLen: 1, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
+  deq: { solver: 'anderson', maxIter: 6, minIter: 2, phantomSteps: 2 },
+};
+export const tinyDeqTask = { vocabSize: 6, seqLen: 4 };
+export const tinyDeqTrain: TrainConfig = {
+  steps: 10, batchSize: 4, microBatchSize: 2, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adamw',
+  lr: 1e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
+  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'softmax', qLossWeight: 0.5,
+  ema: { enabled: false, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] }, hsw: { mode: 'off', decay: 1 },
+};
 
 export interface TanhProblem {
   d: number;

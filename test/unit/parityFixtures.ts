@@ -1,18 +1,22 @@
 // What both cross-engine parity tests share (engine-parity: TRM and HRM; deq-model-parity:
 // TRM-DEQ): the venv python, the small base configs, a mid-run training state, the gradient of
-// the next step, and the tolerance check per tensor.
+// the next step, the tolerance check per tensor, and one case run on both engines (runParityCase).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Depth } from '../../trainer/model/recursiveModel';
+import type { Depth, RecursiveModel } from '../../trainer/model/recursiveModel';
+import { createModel } from '../../trainer/model/modelFactory';
 import type { ModelConfig, TrainConfig } from '../../protocol/config';
-import type { Rng } from '../../trainer/random';
-import type { TrainState } from '../../trainer/train/trainState';
-import { gradientPass, stepWeighting } from '../../trainer/train/trainStep';
+import { Rng } from '../../trainer/random';
+import { createTrainState, disposeTrainState, type TrainState } from '../../trainer/train/trainState';
+import { gradientPass, stepWeighting, trainStep } from '../../trainer/train/trainStep';
 import { resetHaltedRows } from '../../trainer/train/actCarry';
 import type { ExampleBatch } from '../../trainer/train/exampleBatch';
-import type { StoredArray } from '../../trainer/run/checkpointFile';
+import { readCheckpointFile, writeWeightsFile, type StoredArray } from '../../trainer/run/checkpointFile';
+import { saveTrainingCheckpoint, trainStateArrays } from '../../trainer/run/trainingCheckpoint';
 
 export const REPO = resolve(__dirname, '../..');
 export const RTOL = 1e-4;
@@ -93,3 +97,90 @@ export function assertClose(name: string, torch: StoredArray | undefined, tfjs: 
   return diff / scale;
 }
 
+
+export interface ParityCase { name: string; model: Partial<ModelConfig>; train: Partial<TrainConfig> }
+
+/** What one case gave on both sides, for a test's own checks beyond the common ones. */
+export interface ParityResult {
+  model: RecursiveModel;
+  state: TrainState;
+  metrics: ReturnType<typeof trainStep>;
+  meta: { metrics: Record<string, number | null>; flops: { forward: number; backward: number } };
+  outPath: string;
+}
+
+/**
+ * One case on both engines: a mid-run TF.js state saved as a real training checkpoint, a batch,
+ * one TF.js trainStep and one torch train_step (`python -m reclab.parity`) from them; then the
+ * losses, halted rows, loss scale, FLOPs, every gradient and everything the step changed agree
+ * within RTOL, and `extra` checks what is the case's own. Returns the worst relative difference.
+ */
+export function runParityCase(c: ParityCase, python: string, extra: (r: ParityResult) => void): number {
+  const modelCfg = { ...baseModel, ...c.model };
+  const train = { ...baseTrain, ...c.train };
+  const model = createModel(modelCfg, task);
+  const state = createTrainState(model, train, new Rng(11));
+  const dir = mkdtempSync(join(tmpdir(), 'reclab-parity-'));
+  try {
+    const rng = new Rng(12);
+    midRun(state, rng);
+    const B = train.batchSize;
+    const incoming: ExampleBatch = {
+      size: B, seqLen: task.seqLen,
+      tokens: Int32Array.from({ length: B * task.seqLen }, () => 1 + rng.int(5)),
+      labels: Int32Array.from({ length: B * task.seqLen }, () => 2 + rng.int(4)),
+      blanks: Int32Array.from({ length: B }, () => rng.int(16)),
+    };
+    const depth = model.depth;
+    const lr = 2e-3;
+    // The state as a real TF.js training checkpoint, the batch and the step's settings beside it.
+    const checkpointPath = join(dir, 'step-0000005.ckpt');
+    saveTrainingCheckpoint(checkpointPath, state, {
+      haltRng: new Rng(0).state(), stream: { rng: new Rng(1).state(), order: [0], position: 0 },
+      progress: { wallSeconds: 0, trainSeconds: 0, flopsForwardTotal: 0, flopsBackwardTotal: 0, bestExactAccuracy: undefined },
+    });
+    const batchPath = join(dir, 'batch.safetensors');
+    writeWeightsFile(batchPath, { model: modelCfg, train, lr, depth: [depth.hCycles, depth.lCycles] }, new Map<string, StoredArray>([
+      ['batch/tokens', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.tokens }],
+      ['batch/labels', { dtype: 'int32', shape: [B, task.seqLen], data: incoming.labels }],
+      ['batch/blanks', { dtype: 'int32', shape: [B], data: incoming.blanks }],
+    ]));
+    const outPath = join(dir, 'out.safetensors');
+
+    const grads = nextStepGradients(state, incoming, train, depth);
+    const metrics = trainStep(state, incoming, train, depth, lr, new Rng(0));
+    const after = trainStateArrays(state);
+
+    const run = spawnSync(python, ['-m', 'reclab.parity', checkpointPath, batchPath, outPath], {
+      encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(REPO, 'engines/torch'), OPENBLAS_CORETYPE: 'SkylakeX' },
+    });
+    assert.equal(run.status, 0, `python -m reclab.parity failed:\n${run.stderr}`);
+    const read = readCheckpointFile(outPath);
+    const tensors = read.arrays;
+    const meta = read.meta as ParityResult['meta'];
+
+    // Losses (per batch row, as the step event logs them).
+    for (const [key, ts] of [['lm_loss', metrics.lmLoss], ['q_halt_loss', metrics.qHaltLoss], ['grad_norm', metrics.gradNorm], ['grad_variance_running', metrics.gradVarianceRunning]] as const) {
+      const py = meta.metrics[key]!;
+      assert.ok(Math.abs(py - ts) <= RTOL * Math.abs(ts) + ATOL, `${key}: torch ${py} vs tfjs ${ts}`);
+    }
+    assert.equal(meta.metrics['halted_rows'], metrics.haltedRows);
+    assert.equal(meta.metrics['loss_scale'], metrics.lossScale);
+    const flops = model.stepFlops(depth, B, true);
+    assert.deepEqual(meta.flops, { forward: flops.forward, backward: flops.backward });
+
+    // Every gradient, then everything the step changed.
+    assert.equal(grads.size, state.params.size);
+    let worst = 0;
+    for (const [name, g] of grads) worst = Math.max(worst, assertClose(name, tensors.get(name), g));
+    for (const [name, a] of after) {
+      if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, tensors.get(name), a));
+      else assert.deepEqual(Array.from(tensors.get(name)!.data as Int32Array, Number), Array.from(a.data as Int32Array, Number), name);
+    }
+    extra({ model, state, metrics, meta, outPath });
+    return worst;
+  } finally {
+    disposeTrainState(state);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -259,6 +259,8 @@ test('trace command line, puzzle input checks and run facts the host uses', () =
     assert.equal(hasCheckpoint(dir), true);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ metadata: {}, config: { data: { kind: 'generated-sudoku', side: 9 }, refinement: { everySteps: 0 } } }));
     assert.deepEqual(runConfigFacts(dir), { side: 9, refinementEvery: 0 });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ metadata: {}, config: { data: { kind: 'generated-maze', size: 9 }, refinement: { everySteps: 50 } } }));
+    assert.deepEqual(runConfigFacts(dir), { side: undefined, mazeSide: 9, refinementEvery: 50 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

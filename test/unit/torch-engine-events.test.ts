@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -126,8 +126,9 @@ async function validateRun(runDir: string): Promise<TrainerEvent[]> {
 const python = (): string =>
   execFileSync('bash', [resolve(repo, 'test/setup/python-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
 
-test('a torch-engine run writes events the TypeScript reader and event types accept, field by field', { timeout: 900_000 }, async () => {
+test('a torch-engine run writes events the TypeScript reader and event types accept, field by field', { timeout: 900_000 }, async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'reclab-torch-events-'));
+  ctx.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, 'tiny.reclab.json');
   writeFileSync(config, JSON.stringify({
     extends: 'sudoku4', engine: 'torch', checkpointEverySteps: 3,
@@ -152,8 +153,9 @@ test('a torch-engine run writes events the TypeScript reader and event types acc
   assert.equal(summary.steps, 6);
 });
 
-test('the logging-API example (a plain TRM loop) writes a run directory the extension reads', { timeout: 900_000 }, async () => {
+test('the logging-API example (a plain TRM loop) writes a run directory the extension reads', { timeout: 900_000 }, async (ctx) => {
   const root = mkdtempSync(join(tmpdir(), 'reclab-byo-'));
+  ctx.after(() => rmSync(root, { recursive: true, force: true }));
   const r = spawnSync(python(), [resolve(repo, 'engines/torch/examples/minimal_trm_loop.py'), '--steps', '50', '--n-sup', '2', '--runs-root', root],
     { cwd: repo, encoding: 'utf8', timeout: 800_000, env: workerEnvironment(process.env, resolve(repo, 'engines/torch')) });
   assert.equal(r.status, 0, `minimal_trm_loop.py failed:\n${r.stderr.slice(-4000)}`);

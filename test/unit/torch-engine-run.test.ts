@@ -82,6 +82,12 @@ function workerPid(cliPid: number): number | undefined {
   return undefined;
 }
 
+/** The worker's command line (the CLI's child running `-m reclab.worker`). */
+function workerCommand(cliPid: number): string | undefined {
+  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' });
+  return out.split('\n').map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)).find((m) => m && Number(m[2]) === cliPid && m[3]!.includes('reclab.worker'))?.[3];
+}
+
 function hashTree(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
@@ -123,8 +129,12 @@ test('a short torch run through the RPC channel: the forwarded events are the li
 
 test('Stop Run (the RPC stop request) is one SIGTERM: the worker checkpoints, writes done "stopped", the CLI exits 0; resume completes on the torch engine', async () => {
   const runDir = join(dir, 'run-rpc-stop');
-  const proc = new TrainerProcess({ node: process.execPath, cli, args: ['train', '--config', configFile('rpc-stop', { train: { steps: 100000 } }), '--run-dir', runDir], cwd: dir, rpc: true, env });
+  // --device / --dtype reach the worker's command line (on this CPU-only machine, what auto picks too).
+  const proc = new TrainerProcess({ node: process.execPath, cli, args: ['train', '--config', configFile('rpc-stop', { train: { steps: 100000 } }), '--run-dir', runDir, '--device', 'cpu', '--dtype', 'float32'], cwd: dir, rpc: true, env });
   await until('a few steps', () => stepsIn(runDir) >= 3);
+  assert.match(workerCommand(proc.pid!) ?? '', / -m reclab\.worker --run-dir \S+ --schema \S+ --device cpu --dtype float32$/);
+  const device = (JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { metadata: { device: { type: string; dtype: string } } }).metadata.device;
+  assert.deepEqual([device.type, device.dtype], ['cpu', 'float32']);
   const exit = await proc.stop(120_000);
   assert.equal(exit.killed, false);
   assert.equal(exit.code, 0, proc.lastStderr.join('\n'));
@@ -144,7 +154,7 @@ test('Stop Run (the RPC stop request) is one SIGTERM: the worker checkpoints, wr
   assert.match(wrong.stderr, /trained by the torch engine/);
   assert.deepEqual(hashTree(runDir), before);
   const stoppedAt = lastStep.type === 'step' ? lastStep.step : 0;
-  const r = spawnSync(process.execPath, [cli, 'resume', runDir, '--steps', String(stoppedAt + 3)], { cwd: dir, env, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [cli, 'resume', runDir, '--steps', String(stoppedAt + 3), '--device', 'cpu'], { cwd: dir, env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   const after = events(runDir).slice(written.length);
   assert.deepEqual(after[0], { ...after[0], type: 'run_start', resumed: true, startStep: stoppedAt, totalSteps: stoppedAt + 3 });

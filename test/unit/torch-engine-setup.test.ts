@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { presets } from '../../protocol/presets';
 import { loadTaskData } from '../../trainer/data/taskData';
-import { choosePython, torchVersionTooOld } from '../../trainer/engines/pythonEnvironment';
+import { checkTorchDevice, choosePython, torchVersionTooOld, type PythonInfo } from '../../trainer/engines/pythonEnvironment';
 import { writeTaskDataFile } from '../../trainer/engines/taskDataFile';
 import { openblasCoreType, workerEnvironment } from '../../trainer/engines/workerEnvironment';
 
@@ -68,6 +68,44 @@ test('--gpus and --python belong to the torch engine: refused with the TF.js eng
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--engine: unknown engine "jax" \(known: tfjs, torch\)/);
   assert.equal(existsSync(runDir), false);
+});
+
+test('--device and --dtype: the worker\'s rules (reclab/devices.py) checked against what the probed torch sees', () => {
+  const cpuOnly: PythonInfo = { python: '/venv/bin/python', pythonVersion: '3.11.2', torch: '1.13.1', cudaDevices: 0, mps: false };
+  const gpuBox: PythonInfo = { ...cpuOnly, torch: '2.5.1+cu124', cudaDevices: 2 };
+  const mac: PythonInfo = { ...cpuOnly, torch: '2.5.1', mps: true };
+  assert.deepEqual(checkTorchDevice(undefined, undefined, cpuOnly), []);
+  assert.deepEqual(checkTorchDevice('cpu', 'float32', cpuOnly), ['--device', 'cpu', '--dtype', 'float32']);
+  assert.deepEqual(checkTorchDevice('cuda', undefined, gpuBox), ['--device', 'cuda']);
+  assert.deepEqual(checkTorchDevice(undefined, 'float32', gpuBox), ['--dtype', 'float32']); // fp32 on CUDA instead of bf16
+  assert.deepEqual(checkTorchDevice(undefined, 'bfloat16', gpuBox), ['--dtype', 'bfloat16']); // auto is CUDA there
+  assert.deepEqual(checkTorchDevice('mps', 'auto', mac), ['--device', 'mps', '--dtype', 'auto']);
+  assert.throws(() => checkTorchDevice('cuda', undefined, cpuOnly), /--device cuda: torch 1\.13\.1 at \/venv\/bin\/python sees no CUDA GPU; use --device cpu/);
+  assert.throws(() => checkTorchDevice('mps', undefined, gpuBox), /--device mps: .* reports MPS unavailable/);
+  assert.throws(() => checkTorchDevice('cpu', 'bfloat16', gpuBox), /--dtype bfloat16 \(autocast\) is for CUDA; device cpu trains in float32/);
+  assert.throws(() => checkTorchDevice(undefined, 'bfloat16', mac), /device mps \(what --device auto finds here\) trains in float32/);
+  assert.throws(() => checkTorchDevice('tpu', undefined, gpuBox), /--device: expected auto\|cpu\|cuda\|mps, got "tpu"/);
+  assert.throws(() => checkTorchDevice(undefined, 'fp16', gpuBox), /--dtype: expected auto\|bfloat16\|float32, got "fp16"/);
+});
+
+test('a CUDA request on this machine (no GPU), bf16 on the CPU, or --device with the TF.js engine: exit 2 before any run directory', () => {
+  const python = venvPython();
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' });
+  assert.equal(probe.stdout.trim(), 'False', 'precondition: torch sees no CUDA GPU here');
+  for (const [args, message] of [
+    [['--device', 'cuda'], /--device cuda: torch [0-9.]+\S* at \S+ sees no CUDA GPU/],
+    [['--dtype', 'bfloat16'], /--dtype bfloat16 \(autocast\) is for CUDA; device cpu \(what --device auto finds here\) trains in float32/],
+    [['--device', 'gpu'], /--device: expected auto\|cpu\|cuda\|mps, got "gpu"/],
+  ] as const) {
+    const runDir = join(dir, `run-device-${args[1]}`);
+    const r = reclab(['train', '--engine', 'torch', ...args, '--run-dir', runDir], { RECLAB_PYTHON: python });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(existsSync(runDir), false);
+  }
+  const tfjs = reclab(['train', '--device', 'cpu', '--run-dir', join(dir, 'run-device-tfjs')]);
+  assert.equal(tfjs.code, 2);
+  assert.match(tfjs.stderr, /--device: only with the torch engine/);
 });
 
 test('"engine" in a config file is validated like every field', () => {

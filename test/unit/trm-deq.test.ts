@@ -4,6 +4,7 @@
 // differentiates), the stop rule seen in the step's solver statistics, and training memory
 // that does not grow with maxIter.
 import { test } from 'node:test';
+import { tinyDeqConfig, tinyDeqTask, tinyDeqTrain } from './deqFixtures';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
@@ -15,23 +16,14 @@ import { Rng } from '../../trainer/random';
 import { actLoss } from '../../trainer/train/losses';
 import { createTrainState, disposeTrainState } from '../../trainer/train/trainState';
 import { trainStep } from '../../trainer/train/trainStep';
-import { DEQ_STEP_STATISTICS } from '../../trainer/model/deqStepStatistics';
+import { DEQ_STEP_STATISTICS, DeqStepStatistics } from '../../trainer/model/deqStepStatistics';
 import type { ParamSet } from '../../trainer/model/recursiveModel';
 
 test.before(async () => { await selectBackend('cpu'); });
 
-const cfg: ModelConfig = {
-  arch: 'trm-deq', mixer: 'mlp_t', hiddenSize: 8, numHeads: 2, expansion: 2, ffnMultipleOf: 4, layers: 1,
-  hCycles: 2, lCycles: 2, puzzleEmbLen: 1, posEncodings: 'none', ropeTheta: 10000, rmsNormEps: 1e-5, qHeadBiasInit: -5,
-  deq: { solver: 'anderson', maxIter: 6, minIter: 2, phantomSteps: 2 },
-};
-const task = { vocabSize: 6, seqLen: 4 };
-const train: TrainConfig = {
-  steps: 10, batchSize: 4, microBatchSize: 2, haltMaxSteps: 3, haltExplorationProb: 0, optimizer: 'adamw',
-  lr: 1e-3, lrWarmupSteps: 0, lrMinRatio: 1, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, adamEpsilon: 1e-8,
-  puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'softmax', qLossWeight: 0.5,
-  ema: { enabled: false, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] }, hsw: { mode: 'off', decay: 1 },
-};
+const cfg: ModelConfig = tinyDeqConfig;
+const task = tinyDeqTask;
+const train: TrainConfig = tinyDeqTrain;
 
 test('config: trm-deq with partial model.deq parses; absent fields take the reference README defaults; bad fields are refused by name', () => {
   assert.deepEqual(resolveDeq(modelSchema.parse(cfg)), {
@@ -112,6 +104,7 @@ test('step events carry the solver statistics; the stop rule shows in them (tol 
     const s = m.modelStats!;
     assert.deepEqual(Object.keys(s).sort(), [...DEQ_STEP_STATISTICS].sort());
     assert.equal(s['deqIterations'], want);
+    assert.equal(s['deqIterationsMax'], want);
     assert.equal(s['deqConvergedFraction'], tol > 1 ? 1 : 0);
     assert.ok(s['deqAbsMax']! >= s['deqAbsMean']! && s['deqAbsMean']! > 0 && s['deqRelMax']! >= s['deqRelMean']!);
     disposeTrainState(state);
@@ -138,4 +131,18 @@ test('training memory: the peak bytes of a training step barely change from maxI
   // the peak). What remains (~0.26 KB per iteration, measured independent of the batch size on a
   // bare Anderson solve) is per-iteration bookkeeping, not states.
   assert.ok(peaks[1]! < 1.1 * peaks[0]!, `peak bytes ${peaks.join(' vs ')}`);
+});
+
+test('DeqStepStatistics over hand-made solves: iterations mean 4 and max 5 of (3, 5); residual mean/max over solve x row; converged 2 of 4', () => {
+  const solve = (iterations: number, abs: number[], rel: number[], converged: boolean[]) => ({
+    solver: 'anderson' as const, stopMode: 'rel' as const, tol: 1e-3, iterations, absTrace: [], relTrace: [], absLowest: abs, relLowest: rel,
+    nstep: abs.map(() => iterations), abs, rel, converged, fallbacks: 0,
+  });
+  const s = new DeqStepStatistics();
+  s.add(solve(3, [0.5, 1.5], [0.1, 0.3], [true, false]));
+  s.add(solve(5, [2, 0], [0.4, 0.0], [false, true]));
+  assert.deepEqual(s.take(), { deqIterations: 4, deqIterationsMax: 5, deqAbsMean: 1, deqAbsMax: 2, deqRelMean: 0.2, deqRelMax: 0.4, deqConvergedFraction: 0.5 });
+  assert.equal(s.take(), undefined, 'a take starts afresh');
+  s.add(solve(2, [1], [1], [true]));
+  assert.equal(s.take()!['deqIterationsMax'], 2, 'the max starts afresh too');
 });

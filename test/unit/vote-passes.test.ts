@@ -81,6 +81,37 @@ test('passes: each answer mapped back through the inverse, exact / halted / vali
   });
 });
 
+test('lanes: batches run side by side on several copies of the model, with the same passes, in the same order, as one lane', async () => {
+  const rng = new Rng(6);
+  const puzzles = Array.from({ length: 9 }, () => { const p = generatePuzzle(side, 6, rng); return { question: p.question, solution: p.answer }; });
+  const relabellings = cyclicShiftRelabellings(side);
+  const table = new Map<string, { solution: Uint8Array; shift: number }>();
+  puzzles.forEach((p) => relabellings.forEach((r, shift) => {
+    table.set(Array.from(applyRelabelling(p.question, r), (d) => d + 1).join(','), { solution: applyRelabelling(p.solution, r), shift });
+  }));
+  let inFlight = 0, most = 0;
+  const used = new Set<number>();
+  // Each lane's step answers after a macrotask, like onnxruntime's session.run off the main thread.
+  const lane = (id: number): StepModel => {
+    const m = oracle(table);
+    return { ...m, async step(input) {
+      used.add(id);
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      return m.step(input);
+    } };
+  };
+  const perturbations = relabellings.map((r) => ({ name: r.name, relabelling: r }));
+  const one = await runModelPasses(oracle(table), 0, sudokuTask(side), puzzles, perturbations, { steps: 3, maxBatch: 5 });
+  const three = await runModelPasses([lane(0), lane(1), lane(2)], 0, sudokuTask(side), puzzles, perturbations, { steps: 3, maxBatch: 5 });
+  assert.deepEqual(three.passes, one.passes);
+  assert.deepEqual(three.exactAtStep, one.exactAtStep);
+  assert.equal(three.stepCalls, one.stepCalls);
+  assert.deepEqual([...used].sort(), [0, 1, 2], 'every lane ran batches');
+  assert.equal(most, 3, 'three batches were in flight at once');
+});
+
 /** z ↦ z (every start is a fixed point), q_halt = z: a pass's q_halt is its initial state. */
 const echo: StepModel = {
   contract: { ...contract, hasQContinue: false },

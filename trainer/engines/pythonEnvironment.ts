@@ -31,6 +31,39 @@ export interface PythonInfo {
   pythonVersion: string;
   torch: string;
   cudaDevices: number;
+  /** Apple's Metal backend (torch.backends.mps) is available. */
+  mps: boolean;
+}
+
+/** `--device` / `--dtype` of a torch run (the worker's own flags, reclab/devices.py). */
+export const torchDevices = ['auto', 'cpu', 'cuda', 'mps'] as const;
+export const torchDtypes = ['auto', 'bfloat16', 'float32'] as const;
+export type TorchDevice = (typeof torchDevices)[number];
+export type TorchDtype = (typeof torchDtypes)[number];
+
+/**
+ * The device and dtype asked for, checked against what the probed torch sees, as the worker would
+ * check them (reclab/devices.py choose_device) but before any run directory exists. `auto` is CUDA
+ * when torch sees a GPU, else MPS, else the CPU; dtype `auto` is bf16 autocast on CUDA, float32
+ * elsewhere. Returns the flags for the worker (none when nothing was asked).
+ */
+export function checkTorchDevice(device: string | undefined, dtype: string | undefined, info: PythonInfo): string[] {
+  if (device !== undefined && !(torchDevices as readonly string[]).includes(device)) {
+    throw new PythonEnvironmentError(`--device: expected ${torchDevices.join('|')}, got "${device}"`);
+  }
+  if (dtype !== undefined && !(torchDtypes as readonly string[]).includes(dtype)) {
+    throw new PythonEnvironmentError(`--dtype: expected ${torchDtypes.join('|')}, got "${dtype}"`);
+  }
+  const where = `torch ${info.torch} at ${info.python}`;
+  if (device === 'cuda' && info.cudaDevices === 0) {
+    throw new PythonEnvironmentError(`--device cuda: ${where} sees no CUDA GPU; use --device cpu, or a CUDA build of torch on a GPU machine (pip install torch)`);
+  }
+  if (device === 'mps' && !info.mps) throw new PythonEnvironmentError(`--device mps: ${where} reports MPS unavailable`);
+  const kind = device && device !== 'auto' ? device : info.cudaDevices > 0 ? 'cuda' : info.mps ? 'mps' : 'cpu';
+  if (dtype === 'bfloat16' && kind !== 'cuda') {
+    throw new PythonEnvironmentError(`--dtype bfloat16 (autocast) is for CUDA; device ${kind}${device === undefined || device === 'auto' ? ' (what --device auto finds here)' : ''} trains in float32`);
+  }
+  return [...(device !== undefined ? ['--device', device] : []), ...(dtype !== undefined ? ['--dtype', dtype] : [])];
 }
 
 const INSTALL_HELP = [
@@ -53,6 +86,8 @@ if not missing:
     import torch
     info["torch"] = torch.__version__
     info["cuda"] = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    mps = getattr(torch.backends, "mps", None)
+    info["mps"] = bool(mps is not None and mps.is_available())
 print(json.dumps(info))`;
 
 /** "1.13.0a0+git..." -> [1, 13]. */
@@ -72,7 +107,7 @@ export function probePython(choice: PythonChoice): PythonInfo {
     throw new PythonEnvironmentError(`the PyTorch engine needs Python 3: ${where}: ${why}\n${INSTALL_HELP}`);
   }
   const line = r.stdout.trim().split('\n').pop() ?? '';
-  let info: { python?: string; missing?: string[]; torch?: string; cuda?: number };
+  let info: { python?: string; missing?: string[]; torch?: string; cuda?: number; mps?: boolean };
   try {
     info = JSON.parse(line) as typeof info;
   } catch {
@@ -85,5 +120,5 @@ export function probePython(choice: PythonChoice): PythonInfo {
   if (torchVersionTooOld(torch)) {
     throw new PythonEnvironmentError(`${where} has torch ${torch}; the PyTorch engine needs torch >= ${MIN_TORCH.join('.')}\n${INSTALL_HELP}`);
   }
-  return { python: choice.python, pythonVersion: info.python ?? '?', torch, cudaDevices: info.cuda ?? 0 };
+  return { python: choice.python, pythonVersion: info.python ?? '?', torch, cudaDevices: info.cuda ?? 0, mps: info.mps === true };
 }

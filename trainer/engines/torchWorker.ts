@@ -33,6 +33,8 @@ export interface TorchWorkerOptions {
   checkpoint?: string;
   /** More than 1: data-parallel ranks under torchrun. */
   gpus?: number;
+  /** The worker's --device / --dtype flags (checked by checkTorchDevice), when asked for. */
+  deviceArgs?: string[];
   /** The puzzles (absent on resume when the run's task-data file is already there). */
   data?: TaskData;
   /** The process's one stop request: its first request becomes one SIGTERM to the worker. */
@@ -42,7 +44,7 @@ export interface TorchWorkerOptions {
 }
 
 /** Writes the worker's inputs (task data, the config JSON Schema) and returns its command line. */
-export function prepareWorker(opts: Pick<TorchWorkerOptions, 'runDir' | 'python' | 'resume' | 'checkpoint' | 'gpus' | 'data'>): string[] {
+export function prepareWorker(opts: Pick<TorchWorkerOptions, 'runDir' | 'python' | 'resume' | 'checkpoint' | 'gpus' | 'deviceArgs' | 'data'>): string[] {
   const dir = join(opts.runDir.path, workerFiles.dir);
   mkdirSync(dir, { recursive: true });
   const taskData = join(dir, workerFiles.taskData);
@@ -54,6 +56,7 @@ export function prepareWorker(opts: Pick<TorchWorkerOptions, 'runDir' | 'python'
   const workerArgs = ['-m', 'reclab.worker', '--run-dir', resolve(opts.runDir.path), '--schema', schema];
   if (opts.resume) workerArgs.push('--resume');
   if (opts.checkpoint) workerArgs.push('--checkpoint', resolve(opts.checkpoint));
+  workerArgs.push(...(opts.deviceArgs ?? []));
   const gpus = opts.gpus ?? 1;
   // reclab.torchrun is torch.distributed.run plus the fix it needs on torch 1.13 with Python 3.11.
   return gpus > 1

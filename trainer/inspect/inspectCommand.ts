@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INSPECT_REPORT_FILE, INSPECT_REPORT_VERSION, MAX_INSPECT_PUZZLES, type InspectOptions, type InspectReport } from '../../protocol/inspectReport';
 import { runFiles } from '../../protocol/runDirectory';
+import { checkMazeText } from '../data/mazeCheck';
 import { checkPuzzleText } from '../data/puzzleCheck';
 import { loadTaskData } from '../data/taskData';
 import { exportIsCurrent, exportRun } from '../onnx/exportRun';
@@ -17,6 +18,7 @@ import { writeFileAtomic } from '../run/atomicWrite';
 import { RunDirectory } from '../run/runDirectory';
 import { defaultInspectOptions, inspectPuzzles, MAX_STEPS, type InspectPuzzle } from './inspectModel';
 import { formatInspectSummary } from './inspectSummary';
+import { inspectTaskOf, type InspectTask } from './inspectTask';
 
 export const inspectUsage = `reclab inspect <run-dir | model.onnx> [--puzzle Q[:SOLUTION]]... [--puzzles FILE | -] [--held-out N (default 100)]
                 [--steps K (default the model's reclab.halt_max_steps, else 16; max ${MAX_STEPS})] [--perturbations N (8)] [--noise STD (1)] [--no-relabel]
@@ -59,6 +61,17 @@ export function parsePuzzleArg(text: string, side: 4 | 9, where: string): Inspec
   const check = checkPuzzleText(text, side);
   if ('refused' in check) throw new UsageError(`${where}: puzzle refused: ${check.refused}`);
   return check;
+}
+
+/** A maze "Q" or "Q:SOLUTION" (trainer/data/mazeCheck.ts: "# SG" cells, '.' open, rows split by '/'); the shortest path stands in when no solution is given. */
+export function parseMazeArg(text: string, side: number, where: string): InspectPuzzle {
+  const check = checkMazeText(text, side);
+  if ('refused' in check) throw new UsageError(`${where}: maze refused: ${check.refused}`);
+  return { question: check.question, solution: check.answer };
+}
+
+function parseTaskArg(task: InspectTask, text: string, where: string): InspectPuzzle {
+  return task.kind === 'maze' ? parseMazeArg(text, task.side, where) : parsePuzzleArg(text, task.side as 4 | 9, where);
 }
 
 /** The puzzle lines of a file, or of stdin for "-" ('#' comments and blank lines skipped). */
@@ -128,8 +141,12 @@ async function run(argv: string[]): Promise<number> {
   const model = await OnnxStepModel.fromFile(modelPath, { threads });
   try {
     const c = model.contract;
-    if (c.sudokuSide === undefined) throw new Error(`${modelPath}: task "${c.task}": inspect's puzzle analyses need a Sudoku model`);
-    const side = c.sudokuSide;
+    let task: InspectTask;
+    try {
+      task = inspectTaskOf(c);
+    } catch (e) {
+      throw new Error(`${modelPath}: task "${c.task}": ${(e as Error).message.replace(/^inspect: /, '')}`);
+    }
 
     // Puzzles: given on the command line or in a file, else N held-out puzzles of the run.
     const given = [
@@ -137,7 +154,7 @@ async function run(argv: string[]): Promise<number> {
       ...(flags.puzzles ? readPuzzleLines(flags.puzzles) : []),
     ];
     if (given.length > MAX_INSPECT_PUZZLES) throw new UsageError(`${given.length} puzzles given; an inspection takes at most ${MAX_INSPECT_PUZZLES}`);
-    const puzzles: InspectPuzzle[] = given.map((p) => parsePuzzleArg(p.text, side, p.where));
+    const puzzles: InspectPuzzle[] = given.map((p) => parseTaskArg(task, p.text, p.where));
     let puzzleSource = puzzles.length ? 'given' : '';
     if (puzzles.length === 0) {
       if (!runDirectory) throw new UsageError('an .onnx file needs puzzles: --puzzle Q[:SOLUTION] or --puzzles FILE');
@@ -145,7 +162,8 @@ async function run(argv: string[]): Promise<number> {
       const { metadata, config } = RunDirectory.open(runDirectory).readConfigFile();
       const data = loadTaskData(config.data, config.seed, metadata.configFile ? dirname(metadata.configFile) : process.cwd());
       for (const i of evenlySpaced(data.test.length, count)) puzzles.push({ question: data.test[i]!.question, solution: data.test[i]!.answer });
-      puzzleSource = `${puzzles.length} of the run's ${data.test.length} held-out puzzles, evenly spaced`;
+      if (data.seqLen !== c.seqLen) throw new Error(`${runDirectory}: the run's puzzles have ${data.seqLen} cells, the model takes ${c.seqLen}`);
+      puzzleSource = `${puzzles.length} of the run's ${data.test.length} held-out ${task.kind === 'maze' ? 'mazes' : 'puzzles'}, evenly spaced`;
     }
 
     const opts: InspectOptions = {
@@ -159,7 +177,8 @@ async function run(argv: string[]): Promise<number> {
       settleTolerance: num(flags, 'settle-tol', defaultInspectOptions.settleTolerance, (n) => n > 0, 'a positive number'),
       clusterTolerance: num(flags, 'cluster-tol', defaultInspectOptions.clusterTolerance, (n) => n > 0, 'a positive number'),
       seed: num(flags, 'seed', 0, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
-      probeBlanks: flags['probe-blanks'] === undefined ? defaultInspectOptions.probeBlanks
+      // A maze's question never holds path cells, so blanking a solved one poses nothing: no probe.
+      probeBlanks: !task.probe ? [] : flags['probe-blanks'] === undefined ? defaultInspectOptions.probeBlanks
         : flags['probe-blanks'] === '' ? [] : flags['probe-blanks'].split(',').map((x) => {
           const n = Number(x);
           if (!Number.isInteger(n) || n < 1 || n >= c.seqLen) throw new UsageError(`--probe-blanks: expected integers 1..${c.seqLen - 1}, got "${x}"`);

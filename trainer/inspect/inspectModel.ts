@@ -1,20 +1,19 @@
-// `reclab inspect`'s measurements on any StepModel for a list of Sudoku puzzles
+// `reclab inspect`'s measurements on any StepModel for a list of Sudoku puzzles or mazes
 // (reference.md §3.5, §4.3): K steps from the initial states with per-step residuals, answers,
-// correctness, constraint violations and q_halt; the critical step; the one-step residual at
-// the end; the spectral radius of the step map at the end state (power iteration on finite
-// differences — forward passes only, so it works on foreign models); a fixed-point census over
-// noisy initial states and digit relabellings; and the one-unknown probe.
+// correctness, constraint violations (maze: validity) and q_halt; the critical step; the one-step
+// residual at the end; the spectral radius of the step map at the end state (power iteration on
+// finite differences — forward passes only, so it works on foreign models); a fixed-point census
+// over noisy initial states and the task's symmetries (digit relabellings; a maze's rotations and
+// reflections); and the one-unknown probe (Sudoku only). The task specifics: inspectTask.ts.
 import type { Census, DeqSummary, FixedPointCluster, InspectOptions, InspectSummary, ProbeResult, PuzzleInspection, StepTrace, TrajectoryProjection } from '../../protocol/inspectReport';
-import { formatPuzzleString } from '../data/puzzleString';
-import { cyclicDigitShift } from '../data/sudokuAugment';
-import { constraintViolations, type SudokuSide } from '../data/sudokuRules';
 import { Rng } from '../random';
+import { inspectTaskOf, type InspectTask } from './inspectTask';
 import { clusterByDistance, criticalStep, distance, median, norm, pca2, project, rightThenLeft, spectralRadiusEstimate, type Pca2 } from './fixedPointMath';
 import { stateSizes, type StepModel } from './stepModel';
 import { runTrajectories, stepRows, type TrajectoryResult } from './trajectory';
 
 export interface InspectPuzzle {
-  /** side*side cells, 0 = blank. */
+  /** side*side cells: Sudoku 0 = blank; maze cells 1..4 (trainer/data/mazeGrid.ts). */
   question: Uint8Array;
   solution: Uint8Array | null;
 }
@@ -30,11 +29,6 @@ export interface InspectResult {
   puzzles: PuzzleInspection[];
   probe: ProbeResult[];
   summary: InspectSummary;
-}
-
-/** Question tokens: blank -> 1, digit d -> d + 1 (the reference encoding the contract checks for Sudoku). */
-function encode(grid: Uint8Array): Int32Array {
-  return Int32Array.from(grid, (d) => d + 1);
 }
 
 /** Answer grid from argmax tokens: token t in 2..side+1 -> digit t − 1, anything else -> 0 (blank). */
@@ -58,16 +52,16 @@ function replicate(rows: readonly Float32Array[], copies: number): Float32Array[
   });
 }
 
-function trace(t: TrajectoryResult, row: number, names: string[], side: SudokuSide, L: number, solution: Uint8Array | null, shiftBack = 0): StepTrace & { grids: Uint8Array[] } {
+function trace(t: TrajectoryResult, row: number, names: string[], task: InspectTask, L: number, question: Uint8Array, solution: Uint8Array | null, shiftBack = 0): StepTrace & { grids: Uint8Array[] } {
   const grids = t.argmax.map((a) => {
-    const g = decodeAnswer(a.subarray(row * L, (row + 1) * L), side);
-    return shiftBack ? cyclicDigitShift(g, -shiftBack, side) : g;
+    const g = task.decode(a.subarray(row * L, (row + 1) * L));
+    return shiftBack ? task.transformBack(g, shiftBack) : g;
   });
   return {
     residuals: Object.fromEntries(names.map((n, i) => [n, t.residuals[i]![row]!])),
-    answers: grids.map(formatPuzzleString),
+    answers: grids.map(task.format),
     correct: grids.map((g) => (solution ? sameGrid(g, solution) : null)),
-    violations: grids.map((g) => constraintViolations(g, side)),
+    violations: grids.map((g) => task.violations(question, g)),
     qHalt: Array.from(t.qHalt, (q) => q[row]!),
     grids,
   };
@@ -141,9 +135,8 @@ export async function innerSpectralRadii(model: StepModel, tokens: Int32Array, e
 
 export async function inspectPuzzles(model: StepModel, puzzles: readonly InspectPuzzle[], opts: InspectOptions, maxBatch = 128): Promise<InspectResult> {
   const c = model.contract;
-  if (c.sudokuSide === undefined) throw new Error(`inspect: the model's task is "${c.task}"; the puzzle analyses need a Sudoku model (reclab.task "sudoku")`);
+  const task = inspectTaskOf(c);
   if (!Number.isInteger(opts.steps) || opts.steps < 1 || opts.steps > MAX_STEPS) throw new Error(`inspect: steps must be 1..${MAX_STEPS}, got ${opts.steps}`);
-  const side = c.sudokuSide;
   const L = c.seqLen;
   const names = c.states.map((s) => s.name);
   const sizes = stateSizes(c);
@@ -158,7 +151,7 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
 
   // 1. The main trajectories, keeping the answer state at every step for the PCA.
   const tokens = new Int32Array(n * L);
-  puzzles.forEach((p, i) => tokens.set(encode(p.question), i * L));
+  puzzles.forEach((p, i) => tokens.set(task.encode(p.question), i * L));
   const answerStates = Array.from({ length: n }, () => [] as Float32Array[]);
   const main = await runTrajectories(model, { rows: n, tokens, states: replicate(init, n) }, opts.steps, {
     maxBatch,
@@ -173,7 +166,7 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
   const inner = c.deq?.hasInnerMap && opts.powerIterations > 0 ? await innerSpectralRadii(model, tokens, main.end, n, opts, maxBatch, rng) : undefined;
 
   const results: PuzzleInspection[] = puzzles.map((p, i) => {
-    const t = trace(main, i, names, side, L, p.solution);
+    const t = trace(main, i, names, task, L, p.question, p.solution);
     const { grids, ...stepTrace } = t;
     const correctSteps = t.correct.map(Boolean);
     const endRes = endResidual(main, i, sizes, names);
@@ -185,10 +178,10 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
       perturbed: [],
     };
     return {
-      index: i, question: formatPuzzleString(p.question), solution: p.solution ? formatPuzzleString(p.solution) : null,
-      blanks: p.question.reduce((a, d) => a + Number(d === 0), 0),
-      trace: stepTrace, finalAnswer: formatPuzzleString(final), correct: t.correct[t.correct.length - 1] ?? null,
-      violations: constraintViolations(final, side),
+      index: i, question: task.format(p.question), solution: p.solution ? task.format(p.solution) : null,
+      blanks: task.difficulty(p.question, p.solution),
+      trace: stepTrace, finalAnswer: task.format(final), correct: t.correct[t.correct.length - 1] ?? null,
+      violations: task.violations(p.question, final),
       criticalStep: p.solution ? criticalStep(correctSteps) : null, rightThenLeft: p.solution ? rightThenLeft(correctSteps) : false,
       endResidual: endRes, endResidualMax: endMax, settled: endMax < opts.settleTolerance,
       spectralRadius: spectral ? spectral.radius[i]! : null, powerTrace: spectral ? spectral.traces[i]! : [],
@@ -206,11 +199,11 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
   // 3. The fixed-point census.
   if (opts.perturbations > 0 || opts.relabel) {
     const mainEnds = puzzles.map((_, i) => concatRow(main.end, i, sizes));
-    await census(model, puzzles, results, mainEnds, pcas, init, opts, maxBatch, rng);
+    await census(model, task, puzzles, results, mainEnds, pcas, init, opts, maxBatch, rng);
   }
 
-  // 4. The one-unknown probe.
-  const probe = await oneUnknownProbe(model, puzzles, init, opts, maxBatch, rng);
+  // 4. The one-unknown probe (blanks on solved grids: a Sudoku question; a maze's never holds path cells).
+  const probe = task.probe ? await oneUnknownProbe(model, task, puzzles, init, opts, maxBatch, rng) : [];
   const summary = summarise(results, names, opts);
   if (c.deq) summary.deq = deqSummary(results, c.deq, c.hCycles, opts.steps);
   return { puzzles: results, probe, summary };
@@ -218,10 +211,9 @@ export async function inspectPuzzles(model: StepModel, puzzles: readonly Inspect
 
 interface CensusRun { puzzle: number; shift: number; noisy: boolean }
 
-async function census(model: StepModel, puzzles: readonly InspectPuzzle[], results: PuzzleInspection[], mainEnds: Float32Array[], pcas: Pca2[], init: Float32Array[],
+async function census(model: StepModel, task: InspectTask, puzzles: readonly InspectPuzzle[], results: PuzzleInspection[], mainEnds: Float32Array[], pcas: Pca2[], init: Float32Array[],
   opts: InspectOptions, maxBatch: number, rng: Rng): Promise<void> {
   const c = model.contract;
-  const side = c.sudokuSide!;
   const L = c.seqLen;
   const names = c.states.map((s) => s.name);
   const sizes = stateSizes(c);
@@ -230,13 +222,14 @@ async function census(model: StepModel, puzzles: readonly InspectPuzzle[], resul
   const runs: CensusRun[] = [];
   puzzles.forEach((_, i) => {
     for (let k = 0; k < opts.perturbations; k++) runs.push({ puzzle: i, shift: 0, noisy: true });
-    if (opts.relabel) for (let s = 1; s < side; s++) runs.push({ puzzle: i, shift: s, noisy: false });
+    if (opts.relabel) for (let s = 1; s <= task.symmetries; s++) runs.push({ puzzle: i, shift: s, noisy: false });
   });
   const rows = runs.length;
   const tokens = new Int32Array(rows * L);
   const states = replicate(init, rows);
   runs.forEach((r, k) => {
-    tokens.set(encode(cyclicDigitShift(puzzles[r.puzzle]!.question, r.shift, side)), k * L);
+    const q = puzzles[r.puzzle]!.question;
+    tokens.set(task.encode(r.shift ? task.transform(q, r.shift) : q), k * L);
     if (r.noisy) states.forEach((s, i) => { for (let j = k * sizes[i]!; j < (k + 1) * sizes[i]!; j++) s[j]! += opts.noiseStd * rng.normal(); });
   });
   const paths = runs.map(() => [] as [number, number][]);
@@ -254,7 +247,7 @@ async function census(model: StepModel, puzzles: readonly InspectPuzzle[], resul
     members.push({ answer: res.finalAnswer, settled: res.settled, correct: res.correct, noisy: true, unperturbed: true, run: -1, end: mainEnds[i]! });
     runs.forEach((r, k) => {
       if (r.puzzle !== i) return;
-      const tr = trace(t, k, names, side, L, puzzles[i]!.solution, r.shift);
+      const tr = trace(t, k, names, task, L, puzzles[i]!.question, puzzles[i]!.solution, r.shift);
       const endMax = Math.max(...Object.values(endResidual(t, k, sizes, names)));
       const end = r.noisy ? concatRow(t.end, k, sizes) : null;
       members.push({ answer: tr.answers[tr.answers.length - 1]!, settled: endMax < opts.settleTolerance, correct: tr.correct[tr.correct.length - 1] ?? null, noisy: r.noisy, unperturbed: false, run: k, end });
@@ -266,9 +259,8 @@ async function census(model: StepModel, puzzles: readonly InspectPuzzle[], resul
       // Same-frame runs (unperturbed and noisy starts) can be compared state to state.
       const sameFrame = ms.filter((m) => m.end !== null).map((m) => m.end!);
       const clusters = new Set(clusterByDistance(sameFrame, opts.clusterTolerance)).size;
-      const grid = Uint8Array.from(answer, (ch) => (ch === '.' ? 0 : Number(ch)));
       return {
-        answer, correct: ms[0]!.correct, violations: constraintViolations(grid, side), reached: ms.length,
+        answer, correct: ms[0]!.correct, violations: task.violations(puzzles[i]!.question, task.parse(answer)), reached: ms.length,
         byNoise: ms.filter((m) => m.noisy).length, byRelabel: ms.filter((m) => !m.noisy).length,
         stateClusters: clusters,
         includesUnperturbed: ms.some((m) => m.unperturbed),
@@ -291,9 +283,8 @@ function concatRow(arrays: Float32Array[], row: number, sizes: number[]): Float3
   return out;
 }
 
-async function oneUnknownProbe(model: StepModel, puzzles: readonly InspectPuzzle[], init: Float32Array[], opts: InspectOptions, maxBatch: number, rng: Rng): Promise<ProbeResult[]> {
+async function oneUnknownProbe(model: StepModel, task: InspectTask, puzzles: readonly InspectPuzzle[], init: Float32Array[], opts: InspectOptions, maxBatch: number, rng: Rng): Promise<ProbeResult[]> {
   const c = model.contract;
-  const side = c.sudokuSide!;
   const L = c.seqLen;
   const solved = puzzles.map((p) => p.solution).filter((s): s is Uint8Array => s !== null);
   const out: ProbeResult[] = [];
@@ -306,16 +297,16 @@ async function oneUnknownProbe(model: StepModel, puzzles: readonly InspectPuzzle
       return q;
     });
     const tokens = new Int32Array(questions.length * L);
-    questions.forEach((q, i) => tokens.set(encode(q), i * L));
+    questions.forEach((q, i) => tokens.set(task.encode(q), i * L));
     const t = await runTrajectories(model, { rows: questions.length, tokens, states: replicate(init, questions.length) }, opts.steps, { maxBatch });
     const r: ProbeResult = { blanks, puzzles: questions.length, correctAtEnd: 0, failures: 0, rightThenLeft: 0, examples: [] };
     questions.forEach((q, i) => {
-      const tr = trace(t, i, names, side, L, solved[i]!);
+      const tr = trace(t, i, names, task, L, q, solved[i]!);
       const correct = tr.correct.map(Boolean);
       if (correct[correct.length - 1]) r.correctAtEnd++;
       else {
         r.failures++;
-        if (r.examples.length < 5) r.examples.push({ question: formatPuzzleString(q), answer: tr.answers[tr.answers.length - 1]!, solution: formatPuzzleString(solved[i]!) });
+        if (r.examples.length < 5) r.examples.push({ question: task.format(q), answer: tr.answers[tr.answers.length - 1]!, solution: task.format(solved[i]!) });
       }
       if (rightThenLeft(correct)) r.rightThenLeft++;
     });

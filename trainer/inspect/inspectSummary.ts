@@ -48,8 +48,10 @@ export function formatInspectSummary(r: InspectReport): string {
     }
   }
   if (s.fixedPointsPerPuzzle) {
-    const runs = 1 + o.perturbations + (o.relabel && c.sudokuSide ? c.sudokuSide - 1 : 0);
-    lines.push(`fixed-point census (${runs} runs a puzzle: unperturbed, ${o.perturbations} with noise std ${o.noiseStd} on the initial states${o.relabel ? `, ${(c.sudokuSide ?? 1) - 1} digit relabellings` : ''}):`);
+    const maze = c.task === 'maze';
+    const symmetries = maze ? 7 : (c.sudokuSide ?? 1) - 1;
+    const runs = 1 + o.perturbations + (o.relabel ? symmetries : 0);
+    lines.push(`fixed-point census (${runs} runs a puzzle: unperturbed, ${o.perturbations} with noise std ${o.noiseStd} on the initial states${o.relabel ? `, ${symmetries} ${maze ? 'rotations / reflections' : 'digit relabellings'}` : ''}):`);
     lines.push(`  distinct settled fixed points per puzzle: ${Object.entries(s.fixedPointsPerPuzzle).sort((a, b) => Number(a[0]) - Number(b[0])).map(([k, v]) => `${k}: ${v} puzzles`).join(', ')}`);
     lines.push(`  puzzles with at least one wrong fixed point reached: ${s.puzzlesWithWrongFixedPoint}`);
     const unsettled = r.puzzles.reduce((a, p) => a + (p.census?.unsettled ?? 0), 0);
@@ -62,8 +64,9 @@ export function formatInspectSummary(r: InspectReport): string {
   lines.push('');
   const shown = r.puzzles.slice(0, 10);
   const deq = c.deq !== undefined;
+  if (c.task === 'maze') lines.push(`valid S→G path at the end (label-free, mazeRules): ${pct(r.puzzles.filter((p) => p.violations === 0).length, r.puzzles.length)}`);
   if (deq) lines.push('  (rho: the step map\'s spectral radius; inner rho: the inner map\'s, the solve\'s z ↦ net(z + z_H + x))');
-  lines.push(`  #  blanks correct critical end-residual  rho    fixed points (right/wrong)  q_halt${deq ? '  inner rho' : ''}`);
+  lines.push(`  #  ${c.task === 'maze' ? '  path' : 'blanks'} correct critical end-residual  rho    fixed points (right/wrong)  q_halt${deq ? '  inner rho' : ''}`);
   for (const p of shown) {
     const fps = p.census ? `${p.census.fixedPoints.filter((f) => f.correct).length}/${p.census.fixedPoints.filter((f) => f.correct === false).length}` : '-';
     lines.push(`${String(p.index + 1).padStart(3)}  ${String(p.blanks).padStart(6)} ${String(p.correct ?? '?').padStart(7)} ${String(p.criticalStep ?? '-').padStart(8)} ${e(p.endResidualMax).padStart(12)}  ${p.spectralRadius === null ? '  -  ' : p.spectralRadius.toFixed(3)}  ${fps.padStart(22)}  ${p.trace.qHalt[p.trace.qHalt.length - 1]!.toFixed(2).padStart(7)}${deq ? `  ${p.deq?.innerSpectralRadius == null ? '  -' : p.deq.innerSpectralRadius.toFixed(3)}`.padStart(11) : ''}`);

@@ -1,14 +1,15 @@
 // The per-step statistics of TRM-DEQ's fixed-point solves (the `modelStats` of a step event):
-// over every solve of one training step (T per micro-batch), the mean map evaluations per solve,
+// over every solve of one training step (T per micro-batch), the mean and max map evaluations per solve,
 // the mean and max over (solve, row) of the returned estimate's abs / rel residual, and the
 // fraction of (solve, row) pairs that converged. Both engines report the same names.
 import type { SolverStats } from '../deq/solverStats';
 
-export const DEQ_STEP_STATISTICS = ['deqIterations', 'deqAbsMean', 'deqAbsMax', 'deqRelMean', 'deqRelMax', 'deqConvergedFraction'] as const;
+export const DEQ_STEP_STATISTICS = ['deqIterations', 'deqIterationsMax', 'deqAbsMean', 'deqAbsMax', 'deqRelMean', 'deqRelMax', 'deqConvergedFraction'] as const;
 
 export class DeqStepStatistics {
   private solves = 0;
   private iterations = 0;
+  private iterationsMax = 0;
   private rows = 0;
   private absSum = 0;
   private relSum = 0;
@@ -19,6 +20,7 @@ export class DeqStepStatistics {
   add(s: SolverStats): void {
     this.solves += 1;
     this.iterations += s.iterations;
+    this.iterationsMax = Math.max(this.iterationsMax, s.iterations);
     for (let r = 0; r < s.abs.length; r++) {
       this.rows += 1;
       this.absSum += s.abs[r]!;
@@ -34,12 +36,12 @@ export class DeqStepStatistics {
   take(): Record<(typeof DEQ_STEP_STATISTICS)[number], number> | undefined {
     if (this.solves === 0) return undefined;
     const out = {
-      deqIterations: this.iterations / this.solves,
+      deqIterations: this.iterations / this.solves, deqIterationsMax: this.iterationsMax,
       deqAbsMean: this.absSum / this.rows, deqAbsMax: this.absMax,
       deqRelMean: this.relSum / this.rows, deqRelMax: this.relMax,
       deqConvergedFraction: this.converged / this.rows,
     };
-    this.solves = this.iterations = this.rows = this.absSum = this.relSum = this.converged = 0;
+    this.solves = this.iterations = this.iterationsMax = this.rows = this.absSum = this.relSum = this.converged = 0;
     this.absMax = this.relMax = -Infinity;
     return out;
   }

@@ -11,10 +11,8 @@ import type { Depth, LatentStates, ParameterSpec, ParamSet, RecursiveModel, Step
 
 export type { Depth, ParameterSpec, ParamSet, TaskShape } from './recursiveModel';
 
-export class TrmModel extends LatentModelBase implements RecursiveModel {
-  readonly arch = 'trm' as const;
-  readonly learnsQContinue = false;
-
+/** TRM's one network, shared by z_L and z_H (TRM, and TRM-DEQ which solves the z_L update instead). */
+export abstract class OneNetworkModel extends LatentModelBase {
   get depth(): Depth {
     return { hCycles: this.config.hCycles, lCycles: this.config.lCycles };
   }
@@ -35,6 +33,11 @@ export class TrmModel extends LatentModelBase implements RecursiveModel {
   hNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
     return this.net(p, h, injection);
   }
+}
+
+export class TrmModel extends OneNetworkModel implements RecursiveModel {
+  readonly arch = 'trm' as const;
+  readonly learnsQContinue = false;
 
   /** The T − 1 cycles without gradient. */
   stepWithoutGradient(p: ParamSet, s: LatentStates, x: tf.Tensor3D, depth: Depth): LatentStates {

@@ -18,14 +18,16 @@ import { fixedPointIteration, type SolveResult } from '../deq/fixedPointIteratio
 import { andersonOptions, broydenOptions, solverOptions } from '../deq/solverOptions';
 import { DeqStepStatistics } from './deqStepStatistics';
 import { deqSupervisionStepFlops } from './flops';
-import { LatentModelBase } from './latentModelBase';
-import type { Depth, LatentStates, ParameterSpec, ParamSet, RecursiveModel, StepFlops, TaskShape } from './recursiveModel';
+import { OneNetworkModel } from './trm';
+import type { Depth, LatentStates, ParamSet, RecursiveModel, StepFlops, TaskShape } from './recursiveModel';
 
-export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
+export class TrmDeqModel extends OneNetworkModel implements RecursiveModel {
   readonly arch = 'trm-deq' as const;
   readonly learnsQContinue = false;
   readonly deq: DeqConfig;
   private readonly solveStats = new DeqStepStatistics();
+  /** Equilibrium internalisation (evaluation only): every solve capped at this many map evaluations, 0 = no solve. */
+  private solveCap: number | undefined;
 
   constructor(config: ModelConfig, task: TaskShape) {
     super(config, task);
@@ -46,25 +48,32 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
     }
   }
 
-  get depth(): Depth {
-    return { hCycles: this.config.hCycles, lCycles: this.config.lCycles };
+  /**
+   * Runs `fn` with every solve capped at `iterations` map evaluations (maxIter min(iterations,
+   * model.deq.maxIter), minIter at most that); 0: no solve, z_L stays the solve's initial state.
+   * For the equilibrium-internalisation evaluation (eval.internalisation).
+   */
+  withSolveCap<T>(iterations: number, fn: () => T): T {
+    if (!Number.isInteger(iterations) || iterations < 0) throw new InputError(`eval.internalisation.iterations: ${iterations} is not an integer >= 0`);
+    const before = this.solveCap;
+    this.solveCap = iterations;
+    let pending = false;
+    try {
+      const r = fn();
+      if (r instanceof Promise) {
+        // An async evaluation: the cap holds until it settles.
+        pending = true;
+        return r.finally(() => { this.solveCap = before; }) as T;
+      }
+      return r;
+    } finally {
+      if (!pending) this.solveCap = before;
+    }
   }
 
-  parameterSpecs(): ParameterSpec[] {
-    return [...this.embeddingSpecs(), ...this.blockSpecs('layers', this.config.layers), ...this.headSpecs()];
-  }
-
-  /** The one network: post-norm blocks applied to h + injection. */
-  net(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.blocks(p, 'layers', this.config.layers, h, injection);
-  }
-
-  lNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.net(p, h, injection);
-  }
-
-  hNet(p: ParamSet, h: tf.Tensor3D, injection: tf.Tensor3D): tf.Tensor3D {
-    return this.net(p, h, injection);
+  /** z_L* of one cycle as a new tensor: the solve, or under a cap of 0 a copy of zL. */
+  private solvedLatent(p: ParamSet, zH: tf.Tensor3D, zL: tf.Tensor3D, x: tf.Tensor3D): tf.Tensor3D {
+    return this.solveCap === 0 ? (tf.clone(zL) as tf.Tensor3D) : (this.solveLatent(p, zH, zL, x).solution as tf.Tensor3D);
   }
 
   /** z_L* = FP(z ↦ net(z, z_H + x)) from zL, outside any tape; the stats go to the step's statistics. */
@@ -91,10 +100,10 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
       return next;
     };
     for (let c = 0; c < cycles; c++) {
-      zL = replace(zL, this.solveLatent(p, zH, zL, x).solution as tf.Tensor3D);
+      zL = replace(zL, this.solvedLatent(p, zH, zL, x));
       zH = replace(zH, tf.tidy(() => this.net(p, zH, zL)));
     }
-    if (finalSolve > 0) zL = replace(zL, this.solveLatent(p, zH, zL, x).solution as tf.Tensor3D);
+    if (finalSolve > 0) zL = replace(zL, this.solvedLatent(p, zH, zL, x));
     return { zH, zL };
   }
 
@@ -121,7 +130,9 @@ export class TrmDeqModel extends LatentModelBase implements RecursiveModel {
 
   private solverOptions() {
     const d = this.deq;
-    const base = { maxIter: d.maxIter, minIter: d.minIter, tol: d.tol, stopMode: d.stopMode };
+    const maxIter = this.solveCap === undefined ? d.maxIter : Math.max(1, Math.min(this.solveCap, d.maxIter));
+    // Under a cap minIter follows it down; without one a minIter above maxIter stays the config error it is.
+    const base = { maxIter, minIter: this.solveCap === undefined ? d.minIter : Math.min(d.minIter, maxIter), tol: d.tol, stopMode: d.stopMode };
     if (d.solver === 'anderson') return andersonOptions({ ...base, memory: d.memory, beta: d.beta, lambda: d.lambda }, 'model.deq (anderson)');
     if (d.solver === 'broyden') return broydenOptions({ ...base, memory: d.memory }, 'model.deq (broyden)');
     return solverOptions(base, 'model.deq (fpi)');

@@ -170,9 +170,15 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
   let zH = g.op('Where', [resetB, hInit, zHIn]);
   let zL = g.op('Where', [resetB, lInit, zLIn]);
 
-  const rmsNorm = (h: string): string => {
-    const ms = g.op('ReduceMean', [g.op('Mul', [h, h])], { axes: [-1], keepdims: 1 });
-    return g.op('Div', [h, g.op('Sqrt', [g.op('Add', [ms, epsName])])]);
+  // Written as onnxruntime's SimplifiedLayerNormFusion pattern (Pow 2, ReduceMean, Add eps, Sqrt,
+  // Div, Mul by a 1-D scale of ones), which it fuses into one kernel: a third of a step's time was
+  // these elementwise passes.
+  const two = g.float('pow_two', Float32Array.of(2), []);
+  const ones = new Map<number, string>();
+  const rmsNorm = (h: string, width: number): string => {
+    if (!ones.has(width)) ones.set(width, g.float(`rms_scale_${width}`, new Float32Array(width).fill(1), [width]));
+    const ms = g.op('ReduceMean', [g.op('Pow', [h, two])], { axes: [-1], keepdims: 1 });
+    return g.op('Mul', [g.op('Div', [h, g.op('Sqrt', [g.op('Add', [ms, epsName])])]), ones.get(width)!]);
   };
   const swiglu = (h: string, gate: string, up: string, down: string): string => {
     const a = g.op('MatMul', [h, gate]);
@@ -260,11 +266,11 @@ export function buildTrmStepModel(model: RecursiveModel, w: TrmStepWeights, info
       if (cfg.mixer === 'mlp_t') {
         const yt = g.op('Transpose', [y], { perm: [0, 2, 1] }); // [B, D, S]: mix across positions
         const mixed = swiglu(yt, lw.mix[0]!, lw.mix[1]!, lw.mix[2]!);
-        y = g.op('Transpose', [rmsNorm(g.op('Add', [yt, mixed]))], { perm: [0, 2, 1] });
+        y = g.op('Transpose', [rmsNorm(g.op('Add', [yt, mixed]), S)], { perm: [0, 2, 1] });
       } else {
-        y = rmsNorm(g.op('Add', [y, attention(y, lw.mix)]));
+        y = rmsNorm(g.op('Add', [y, attention(y, lw.mix)]), D);
       }
-      y = rmsNorm(g.op('Add', [y, swiglu(y, ...lw.mlp)]));
+      y = rmsNorm(g.op('Add', [y, swiglu(y, ...lw.mlp)]), D);
     }
     return y;
   };

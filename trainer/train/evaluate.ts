@@ -4,7 +4,7 @@
 // evaluation (CGAR's "reasoning steps"): each row stops at its first step where the model's
 // halting rule fires (TRM: q_halt > 0, HRM: q_halt > q_continue).
 import * as tf from '@tensorflow/tfjs-core';
-import type { BlankCountAccuracy } from '../../protocol/events';
+import type { BlankCountAccuracy, InternalisationResult } from '../../protocol/events';
 import { wantsToHalt, type Depth, type ParamSet, type RecursiveModel } from '../model/recursiveModel';
 import { letStopRequestsIn } from '../run/stopRequest';
 import { sliceRows, type ExampleBatch } from './exampleBatch';
@@ -156,4 +156,35 @@ export function scorePredictions(data: ExampleBatch, predictions: Int32Array, qH
   const n = Math.max(1, data.size);
   const path = pathToken === undefined ? undefined : scorePaths(data.labels.subarray(0, data.size * L), predictions, L, pathToken);
   return { puzzles: data.size, exactAccuracy: exact / n, tokenAccuracy: token / n, qHaltAccuracy: qAcc / n, byBlanks, predictions, ...(path ? { path } : {}) };
+}
+
+/** A model whose fixed-point solves can be capped (TRM-DEQ's withSolveCap). */
+export interface SolveCappable {
+  withSolveCap<T>(iterations: number, fn: () => T): T;
+}
+
+/** The internalisation rows: each capped evaluation beside the full one on the same puzzles. */
+export function internalisationRows(full: EvalResult, capped: { iterations: number; result: EvalResult }[]): InternalisationResult[] {
+  return capped.map(({ iterations, result }) => ({
+    iterations, exactAccuracy: result.exactAccuracy, tokenAccuracy: result.tokenAccuracy,
+    exactLost: full.exactAccuracy - result.exactAccuracy, tokenLost: full.tokenAccuracy - result.tokenAccuracy,
+  }));
+}
+
+/**
+ * Equilibrium internalisation (eval.internalisation): the evaluation again with every solve capped
+ * at each of `iterations` map evaluations (0: no solve), beside `full` (the normal evaluation of
+ * the same puzzles and weights); undefined as soon as `shouldStop()` is true between batches.
+ */
+export async function evaluateInternalisation(
+  model: RecursiveModel & SolveCappable, p: ParamSet, hInit: tf.Tensor1D, lInit: tf.Tensor1D, data: ExampleBatch, opts: EvalOptions,
+  iterations: readonly number[], full: EvalResult, shouldStop: () => boolean = () => false,
+): Promise<InternalisationResult[] | undefined> {
+  const capped: { iterations: number; result: EvalResult }[] = [];
+  for (const k of iterations) {
+    const result = await model.withSolveCap(k, () => evaluateUnlessStopped(model, p, hInit, lInit, data, opts, shouldStop));
+    if (!result) return undefined;
+    capped.push({ iterations: k, result });
+  }
+  return internalisationRows(full, capped);
 }

@@ -4,6 +4,7 @@
 // of every puzzle, then each voting rule on its own line, the results table (single model,
 // + perturbation, + bootstrapping, + both) and the compute curve, with model calls and wall time.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { VOTE_REPORT_FILE, VOTE_REPORT_VERSION, type VoteModelInfo, type VoteReport, type VoteRow } from '../../protocol/voteReport';
 import { defineCommand, UsageError } from '../commandLine';
@@ -14,6 +15,8 @@ import { decodeAnswer, type InspectPuzzle } from '../inspect/inspectModel';
 import { evenlySpaced, parsePuzzleArg, readPuzzleLines } from '../inspect/inspectCommand';
 import { exportRun } from '../onnx/exportRun';
 import { commandLineTooLongForOnnxruntime, MAX_COMMAND_LINE_BYTES, OnnxStepModel } from '../onnx/onnxStepModel';
+import { OnnxWorkerModel } from '../onnx/onnxWorkerModel';
+import type { StepModel } from '../inspect/stepModel';
 import { describeOnnxFile } from '../onnx/modelDescription';
 import { contractProperties } from '../../protocol/onnxContract';
 import { writeFileAtomic } from '../run/atomicWrite';
@@ -51,8 +54,8 @@ const flags = {
   relabellings: { type: 'string', value: 'R', help: 'relabelled copies of each puzzle incl. the original (Sudoku default: the side, 9 for 9x9; mazes: 2 = S/G swap, up to 16 with the dihedral maps)' },
   relabel: { type: 'string', value: 'shift|symmetry', help: '"shift": the reference cyclic digit shifts (default); "symmetry": random Sudoku symmetries' },
   steps: { type: 'string', value: 'K', help: 'supervision steps per pass (default the model\'s reclab.halt_max_steps, else 16)' },
-  batch: { type: 'string', value: 'N', help: 'rows per onnxruntime call (default 256)' },
-  threads: { type: 'string', value: 'N', help: 'onnxruntime intra-op threads (default: all cores)' },
+  batch: { type: 'string', value: 'N', help: 'rows per onnxruntime call (default 32: small batches stay in the cache)' },
+  threads: { type: 'string', value: 'N', help: 'onnxruntime sessions side by side, each single-threaded in a worker thread of its own (default: all cores)' },
   'noise-passes': { type: 'string', value: 'N', help: 'also N passes from noisy initial states on the original puzzle (default 0)' },
   noise: { type: 'string', value: 'STD', help: 'std of that noise, added to the initial states (default 1)' },
   seed: { type: 'string', value: 'N', help: 'seed of the random symmetries and the noise (default 0)' },
@@ -169,11 +172,11 @@ export const voteCommand = defineCommand({
     });
     const checkpoints = intFlag(f.checkpoints, 'checkpoints', 1, 1, 64);
     const infos = targets.flatMap((t, i) => modelsOf(t, i, checkpoints, log));
-    const threads = intFlag(f.threads, 'threads', 0, 0);
-    const batch = intFlag(f.batch, 'batch', 256, 1);
+    const threads = intFlag(f.threads, 'threads', availableParallelism(), 1, 256);
+    const batch = intFlag(f.batch, 'batch', 32, 1);
     const models: OnnxStepModel[] = [];
     try {
-      for (const info of infos) models.push(await OnnxStepModel.fromFile(info.model, { threads }));
+      for (const info of infos) models.push(await OnnxStepModel.fromFile(info.model, { threads: 1 }));
       const c = models[0]!.contract;
       for (const [i, m] of models.entries()) {
         if (m.contract.task !== c.task || m.contract.seqLen !== c.seqLen || m.contract.vocabSize !== c.vocabSize) {
@@ -217,7 +220,10 @@ export const voteCommand = defineCommand({
       let stepCalls = 0;
       let depth: number[] = [];
       for (const [m, model] of models.entries()) {
-        const res = await runModelPasses(model, m, task, puzzles, perturbations, { steps, maxBatch: batch });
+        // One single-threaded session per core, each in a worker thread of its own, taking batches in turn.
+        const lanes: StepModel[] = threads === 1 ? [model] : await Promise.all(Array.from({ length: threads }, () => OnnxWorkerModel.start(infos[m]!.model)));
+        const res = await runModelPasses(lanes, m, task, puzzles, perturbations, { steps, maxBatch: batch })
+          .finally(() => Promise.all(lanes.filter((l) => l !== model).map((l) => l.dispose())));
         res.passes.forEach((p, i) => perPuzzle[i]!.push(...p));
         stepCalls += res.stepCalls;
         if (m === 0) depth = res.exactAtStep;

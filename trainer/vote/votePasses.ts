@@ -78,9 +78,15 @@ async function startStates(model: StepModel, r0: number, b: number, perturbation
   return states;
 }
 
-export async function runModelPasses(model: StepModel, modelIndex: number, task: GridTask, puzzles: readonly VotePuzzle[], perturbations: readonly Perturbation[], opts: PassOptions): Promise<ModelPasses> {
+/**
+ * Every perturbation of every puzzle through one model for `opts.steps` steps. `lanes` are copies
+ * of that model (one onnxruntime session each) that run batches concurrently: on small steps,
+ * single-threaded sessions side by side beat one session's intra-op threads (bench:vote).
+ */
+export async function runModelPasses(lanes: StepModel | readonly StepModel[], modelIndex: number, task: GridTask, puzzles: readonly VotePuzzle[], perturbations: readonly Perturbation[], opts: PassOptions): Promise<ModelPasses> {
+  const models = Array.isArray(lanes) ? lanes as readonly StepModel[] : [lanes as StepModel];
   const relabellings = perturbations.map((p) => p.relabelling);
-  const c = model.contract;
+  const c = models[0]!.contract;
   const L = c.seqLen;
   const R = relabellings.length;
   const rows = puzzles.length * R;
@@ -88,11 +94,11 @@ export async function runModelPasses(model: StepModel, modelIndex: number, task:
   const tokens = new Int32Array(rows * L);
   puzzles.forEach((p, i) => relabellings.forEach((r, k) => tokens.set(task.encode(applyRelabelling(p.question, r)), (i * R + k) * L)));
   const sizes = stateSizes(c);
-  const passes: Pass[][] = puzzles.map(() => []);
+  const passes: Pass[][] = puzzles.map(() => new Array<Pass>(R));
   const exactAtStep = new Array<number>(opts.steps).fill(0);
   let stepCalls = 0;
 
-  for (let r0 = 0; r0 < rows; r0 += opts.maxBatch) {
+  const runBatch = async (model: StepModel, r0: number): Promise<void> => {
     const b = Math.min(opts.maxBatch, rows - r0);
     const chunk = tokens.subarray(r0 * L, (r0 + b) * L);
     let states: Float32Array[] = await startStates(model, r0, b, perturbations);
@@ -130,12 +136,22 @@ export async function runModelPasses(model: StepModel, modelIndex: number, task:
       const answer = applyRelabelling(own, inverses[k]!);
       const p = puzzles[i]!;
       const qHalt = last!.qHalt[r]!;
-      passes[i]!.push({
+      passes[i]![k] = {
         model: modelIndex, perturbation: k, answer, exact: sameGrid(answer, p.solution),
         halted: haltedAt(qHalt, last!.qContinue?.[r]), qHalt, residual: opts.steps > 1 ? residual[r]! : NaN,
         valid: task.isValidAnswer(p.question, answer),
-      });
+      };
     }
-  }
+  };
+
+  // Each lane takes the next batch when its last one is done.
+  let next = 0;
+  await Promise.all(models.map(async (model) => {
+    while (next < rows) {
+      const r0 = next;
+      next += opts.maxBatch;
+      await runBatch(model, r0);
+    }
+  }));
   return { passes, exactAtStep: exactAtStep.map((n) => n / Math.max(puzzles.length, 1)), stepCalls };
 }

@@ -15,7 +15,7 @@ import { fixedPointStateOf, parseToFixedPointMessage, type FixedPointPanelState,
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
 import { h } from '../shared/dom';
 import { readTheme, watchTheme, withAlpha, type Theme } from '../training/theme';
-import { answerGrid, innerSolveTrace, pickerPuzzles, puzzleLabel, runColourIndex, spectralRadiusRows, summaryLine, termExplanations, traceTitles, trajectoryBounds } from './viewModel';
+import { answerGrid, censusAnswerText, innerSolveTrace, mazeAnswerGrid, pickerPuzzles, puzzleLabel, runColourIndex, spectralRadiusRows, summaryLine, termExplanations, traceTitles, trajectoryBounds } from './viewModel';
 
 interface VsCodeApi {
   postMessage(message: FromFixedPointMessage): void;
@@ -55,9 +55,9 @@ class FixedPointApp {
         <section id="inner-panel" class="panel wide" hidden><h3 id="inner-title"></h3><div id="inner" class="chart"></div><div id="inner-key" class="key"></div></section>
         <section class="panel"><h3>q_halt per step</h3><div id="qhalt" class="chart"></div></section>
         <section class="panel"><h3>Stability at the end state</h3><dl id="stability" class="facts"></dl></section>
-        <section class="panel"><h3>Answer at step <span id="grid-step"></span></h3><div id="grid"></div><div class="key">bold: given · green: right · red: wrong · underline: clashes with its row, column or box</div></section>
+        <section class="panel"><h3>Answer at step <span id="grid-step"></span></h3><div id="grid"></div><div id="grid-key" class="key">bold: given · green: right · red: wrong · underline: clashes with its row, column or box</div></section>
         <section class="panel"><h3>Trajectory of <span id="answer-state"></span> on its first two principal components</h3><canvas id="pca" width="420" height="320"></canvas><div id="pca-key" class="key"></div></section>
-        <section class="panel wide"><h3>Fixed-point census</h3><p class="key">${termExplanations.census}.</p><div id="census"></div></section>
+        <section class="panel wide"><h3>Fixed-point census</h3><p id="census-key" class="key">${termExplanations.census}.</p><div id="census"></div></section>
         <section class="panel wide"><h3>One-unknown probe (solved grids with 1, 2, 3 blanks)</h3><div id="probe"></div></section>
       </div>`;
     const puzzle = this.$<HTMLElement & { value: string }>('puzzle');
@@ -136,7 +136,7 @@ class FixedPointApp {
     const shown = pickerPuzzles(r.puzzles, this.state.wrongOnly);
     if (shown.length && !shown.includes(this.state.puzzle)) this.state.puzzle = shown[0]!;
     select.replaceChildren(...(shown.length
-      ? shown.map((i) => h('vscode-option', i === this.state.puzzle ? { value: String(i), selected: '' } : { value: String(i) }, puzzleLabel(r.puzzles[i]!)))
+      ? shown.map((i) => h('vscode-option', i === this.state.puzzle ? { value: String(i), selected: '' } : { value: String(i) }, puzzleLabel(r.puzzles[i]!, r.contract.task)))
       : [h('vscode-option', { value: '', disabled: '' }, 'no puzzle has a wrong fixed point')]));
     select.dataset['shown'] = String(shown.length);
     select.value = String(this.state.puzzle);
@@ -163,8 +163,13 @@ class FixedPointApp {
     this.renderInner(r, p);
     this.renderQHalt(p);
     this.renderStability(r, p);
-    this.renderCensus(p);
+    this.renderCensus(p, r.contract.task);
     this.renderProbe(r);
+    const maze = r.contract.task === 'maze';
+    this.$('census-key').textContent = `${maze ? termExplanations.mazeCensus : termExplanations.census}.`;
+    this.$('grid-key').textContent = maze
+      ? 'dark: wall · S / G: start and goal · shaded: the answer\'s path (green dot: on the true path; red ✗: not on it) · dashed red: a true path cell left out · red outline: a wall, S or G the answer does not keep'
+      : 'bold: given · green: right · red: wrong · underline: clashes with its row, column or box';
     this.renderStep();
   }
 
@@ -244,7 +249,9 @@ class FixedPointApp {
       ['right at the end', p.correct === null ? 'unknown (no solution)' : p.correct ? 'yes' : 'no'],
       ['critical step', `${p.criticalStep === null ? '–' : String(p.criticalStep)} — ${termExplanations.criticalStep}`],
       ['right, then left', p.rightThenLeft ? 'yes' : 'no'],
-      ['constraint violations at the end', p.violations === null ? '–' : String(p.violations)],
+      r.contract.task === 'maze'
+        ? ['valid path at the end', `${p.violations === null ? '–' : p.violations === 0 ? 'yes' : 'no'} — ${termExplanations.mazeValidity}`]
+        : ['constraint violations at the end', p.violations === null ? '–' : String(p.violations)],
     ];
     this.$('stability').replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   }
@@ -254,15 +261,30 @@ class FixedPointApp {
     if (!p) return;
     const step = Math.min(this.state.step, p.trace.answers.length - 1);
     this.$('step-value').textContent = `${step + 1} / ${p.trace.answers.length}`;
-    this.$('grid-step').textContent = `${step + 1} (q_halt ${p.trace.qHalt[step]!.toFixed(2)}, violations ${p.trace.violations[step] ?? '–'})`;
-    const { side, cells } = answerGrid(p, step);
-    const box = side === 9 ? 3 : 2;
-    const rows = Array.from({ length: side }, (_, r) => h('tr', {}, ...Array.from({ length: side }, (_, c) => {
-      const cell = cells[r * side + c]!;
-      const edges = `${c % box === box - 1 && c < side - 1 ? ' box-right' : ''}${r % box === box - 1 && r < side - 1 ? ' box-bottom' : ''}`;
-      return h('td', { class: `${cell.kind}${cell.conflict ? ' conflict' : ''}${edges}` }, cell.text);
-    })));
-    this.$('grid').replaceChildren(h('table', { class: `grid side-${side}` }, ...rows));
+    const v = p.trace.violations[step] ?? null;
+    const check = this.report?.contract.task === 'maze' ? (v === null ? '–' : v === 0 ? 'a valid path' : 'not a valid path') : `violations ${v ?? '–'}`;
+    this.$('grid-step').textContent = `${step + 1} (q_halt ${p.trace.qHalt[step]!.toFixed(2)}, ${check})`;
+    const grid = this.$('grid');
+    if (this.report?.contract.task === 'maze') {
+      const m = mazeAnswerGrid(p, step);
+      const rows = Array.from({ length: m.side }, (_, r) => h('tr', {}, ...Array.from({ length: m.side }, (_, c) => {
+        const cell = m.cells[r * m.side + c]!;
+        const text = cell.ground === 'start' ? 'S' : cell.ground === 'goal' ? 'G' : cell.mark === 'right' ? '•' : cell.mark === 'extra' ? '✗' : '';
+        return h('td', { class: `${cell.ground}${cell.path ? ' path' : ''}${cell.mark ? ` ${cell.mark}` : ''}${cell.broken ? ' broken' : ''}` }, text);
+      })));
+      grid.replaceChildren(h('table', { class: `grid maze${m.side > 12 ? ' small' : ''}` }, ...rows));
+      // For tests: what the maze grid draws.
+      Object.assign(grid.dataset, { task: 'maze', side: String(m.side), walls: String(m.counts.walls), path: String(m.counts.path), pathRight: String(m.counts.right), pathExtra: String(m.counts.extra), pathMissing: String(m.counts.missing), broken: String(m.counts.broken), step: String(step) });
+    } else {
+      const { side, cells } = answerGrid(p, step);
+      const box = side === 9 ? 3 : 2;
+      const rows = Array.from({ length: side }, (_, r) => h('tr', {}, ...Array.from({ length: side }, (_, c) => {
+        const cell = cells[r * side + c]!;
+        const edges = `${c % box === box - 1 && c < side - 1 ? ' box-right' : ''}${r % box === box - 1 && r < side - 1 ? ' box-bottom' : ''}`;
+        return h('td', { class: `${cell.kind}${cell.conflict ? ' conflict' : ''}${edges}` }, cell.text);
+      })));
+      grid.replaceChildren(h('table', { class: `grid side-${side}` }, ...rows));
+    }
     this.drawTrajectory(p, step);
   }
 
@@ -335,7 +357,7 @@ class FixedPointApp {
       + `bold: unperturbed run (ring: selected step) · faint: ${t.perturbed.length} noisy starts, coloured by fixed point · ● right fixed point, ✕ wrong, ○ not settled`;
   }
 
-  private renderCensus(p: PuzzleInspection): void {
+  private renderCensus(p: PuzzleInspection, task: string): void {
     const c = p.census;
     if (!c) {
       this.$('census').textContent = 'No census in this report (run with --perturbations N or relabellings).';
@@ -348,12 +370,12 @@ class FixedPointApp {
       swatch.style.background = palette[runColourIndex(i, palette.length)] ?? '';
       return h('tr', {},
         h('td', {}, swatch, ` ${i + 1}`),
-        h('td', { class: 'mono' }, f.answer),
+        h('td', { class: 'mono' }, censusAnswerText(f.answer, task)),
         h('td', { class: f.correct ? 'ok' : f.correct === false ? 'bad' : '' }, f.correct === null ? '?' : f.correct ? 'right' : 'wrong'),
         h('td', {}, f.violations ?? '–'), h('td', {}, f.reached), h('td', {}, `${f.byNoise}${f.includesUnperturbed ? ' (incl. unperturbed)' : ''}`),
         h('td', {}, f.byRelabel), h('td', {}, f.stateClusters));
     });
-    const head = ['fixed point', 'answer', '', 'violations', 'runs', 'noisy starts', 'relabellings', 'distinct end states'];
+    const head = ['fixed point', 'answer', '', task === 'maze' ? 'invalid' : 'violations', 'runs', 'noisy starts', task === 'maze' ? 'rotations / reflections' : 'relabellings', 'distinct end states'];
     this.$('census').replaceChildren(
       h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ...head.map((t) => h('th', {}, t)))), h('tbody', {}, ...rows)),
       h('p', { class: 'key' }, `${c.runs} runs; ${c.unsettled} did not settle (${c.unsettledCorrect} of them right at the end).`));
@@ -361,7 +383,7 @@ class FixedPointApp {
 
   private renderProbe(r: InspectReport): void {
     const head = ['blanks', 'grids', 'right at the end', 'wrong at the end', 'right, then left'];
-    this.$('probe').replaceChildren(r.probe.length === 0 ? 'No probe in this report.' : h('table', { class: 'table' },
+    this.$('probe').replaceChildren(r.probe.length === 0 ? (r.contract.task === 'maze' ? 'No probe for a maze model (blanking cells of a solved maze poses no maze).' : 'No probe in this report.') : h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ...head.map((t) => h('th', {}, t)))),
       h('tbody', {}, ...r.probe.map((p) => h('tr', {},
         h('td', {}, p.blanks), h('td', {}, p.puzzles), h('td', {}, p.correctAtEnd),

@@ -40,6 +40,47 @@ export function answerGrid(p: PuzzleInspection, step: number): { side: number; c
   return { side, cells };
 }
 
+export type MazeGround = 'wall' | 'open' | 'start' | 'goal';
+
+export interface MazeGridCell {
+  ground: MazeGround;
+  /** The answer puts the path here. */
+  path: boolean;
+  /** Against the solution's path: predicted and true (right), predicted only (extra), true only (missing). */
+  mark: 'right' | 'extra' | 'missing' | null;
+  /** The answer contradicts the maze itself here (a wall, S or G not kept). */
+  broken: boolean;
+}
+
+export interface MazeGridCounts { walls: number; path: number; right: number; extra: number; missing: number; broken: number }
+
+const MAZE_GROUND: Record<string, MazeGround> = { '#': 'wall', ' ': 'open', S: 'start', G: 'goal' };
+
+/** A maze answer (report strings in "# SGo", '?' for PAD) at `step` as cells: the maze's walls / S / G, the answer's path and its marks. */
+export function mazeAnswerGrid(p: PuzzleInspection, step: number): { side: number; cells: MazeGridCell[]; counts: MazeGridCounts } {
+  const answer = p.trace.answers[Math.min(Math.max(step, 0), p.trace.answers.length - 1)]!;
+  const side = Math.round(Math.sqrt(answer.length));
+  const cells = Array.from({ length: answer.length }, (_, i): MazeGridCell => {
+    const ground = MAZE_GROUND[p.question[i]!] ?? 'open';
+    const path = answer[i] === 'o';
+    const truePath = p.solution ? p.solution[i] === 'o' : null;
+    const mark = truePath === null ? null : path && truePath ? 'right' : path ? 'extra' : truePath ? 'missing' : null;
+    const broken = ground === 'open' ? answer[i] !== ' ' && answer[i] !== 'o' : answer[i] !== p.question[i];
+    return { ground, path, mark, broken };
+  });
+  const n = (f: (c: MazeGridCell) => boolean) => cells.filter(f).length;
+  return {
+    side, cells,
+    counts: { walls: n((c) => c.ground === 'wall'), path: n((c) => c.path), right: n((c) => c.mark === 'right'), extra: n((c) => c.mark === 'extra'), missing: n((c) => c.mark === 'missing'), broken: n((c) => c.broken) },
+  };
+}
+
+/** A fixed point's answer as the census table shows it: a maze's by its path (the grid string is long). */
+export function censusAnswerText(answer: string, task: string): string {
+  if (task !== 'maze') return answer;
+  return `${[...answer].filter((ch) => ch === 'o').length} path cells`;
+}
+
 export interface Bounds { xMin: number; xMax: number; yMin: number; yMax: number }
 
 /** Bounds of the trajectory plot: every main and perturbed point, padded by 5 % (never zero-width). */
@@ -61,11 +102,11 @@ export function runColourIndex(fixedPoint: number | null, paletteSize: number): 
   return fixedPoint === null ? -1 : fixedPoint % paletteSize;
 }
 
-/** The puzzle picker's label: number, blanks, verdict at the end, settled or not, fixed points. */
-export function puzzleLabel(p: PuzzleInspection): string {
+/** The puzzle picker's label: number, blanks (a maze: path length), verdict at the end, settled or not, fixed points. */
+export function puzzleLabel(p: PuzzleInspection, task = 'sudoku'): string {
   const verdict = p.correct === null ? '?' : p.correct ? '✓' : '✗';
   const fps = p.census ? ` · ${p.census.fixedPoints.length} fixed point${p.census.fixedPoints.length === 1 ? '' : 's'}` : '';
-  return `#${p.index + 1} · ${p.blanks} blanks · ${verdict} · ${p.settled ? 'settled' : 'not settled'}${fps}`;
+  return `#${p.index + 1} · ${task === 'maze' ? `path length ${p.blanks}` : `${p.blanks} blanks`} · ${verdict} · ${p.settled ? 'settled' : 'not settled'}${fps}`;
 }
 
 /** A puzzle worth debugging: it settles on a wrong answer, or its census finds a wrong fixed point. */
@@ -84,6 +125,8 @@ export const termExplanations = {
   innerSpectralRadius: 'largest |eigenvalue| of the inner map z ↦ net(z + z_H + x) that the solver iterates inside one step (TorchDEQ\'s sradius), at the end state: below 1 plain iteration converges there',
   criticalStep: 'the first step from which the answer is right and stays right',
   census: 'the end states reached from noisy starts and relabelled copies of the puzzle, grouped by the answer they decode to',
+  mazeCensus: 'the end states reached from noisy starts and the rotated / reflected copies of the maze (answers mapped back), grouped by the answer they decode to',
+  mazeValidity: 'label-free: the answer is one simple path from S to G over the open cells that keeps every wall',
 } as const;
 
 /** The header's one-line verdict over all puzzles. */

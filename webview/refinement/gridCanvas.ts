@@ -3,6 +3,7 @@
 // prediction changed since the previous frame. Colours from the VS Code theme (GridColours).
 import { withAlpha, type Theme } from '../training/theme';
 import type { CellView } from './gridCells';
+import type { MazeCellView } from './mazeCells';
 
 export interface GridColours {
   theme: Theme;
@@ -103,4 +104,103 @@ export function drawGrid(canvas: HTMLCanvasElement, cells: readonly CellView[], 
     ctx.moveTo(0, k * cell); ctx.lineTo(size, k * cell);
   }
   ctx.stroke();
+}
+
+/** Pixel size of one maze cell for a maze of `side` in `available` CSS pixels (a 30x30 maze needs small cells). */
+export function mazeCellSize(side: number, available: number): number {
+  return Math.max(8, Math.min(side <= 10 ? 44 : 32, Math.floor(available / side)));
+}
+
+/**
+ * A maze: walls dark, open cells on the background, S and G as letters, the predicted path as
+ * cells shaded by the model's confidence (green dot: on the true path; red ✗: off it), a dashed
+ * red ring on a true path cell the model left out, a red outline on a cell whose prediction
+ * contradicts the maze (a wall not kept, an open cell predicted as wall), and the changed ring as
+ * on the Sudoku grid.
+ */
+export function drawMaze(canvas: HTMLCanvasElement, cells: readonly MazeCellView[], side: number, available: number, c: GridColours): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const cell = mazeCellSize(side, available);
+  const size = cell * side;
+  const pad = 2;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.style.width = `${size + 2 * pad}px`;
+  canvas.style.height = `${size + 2 * pad}px`;
+  canvas.width = Math.round((size + 2 * pad) * dpr);
+  canvas.height = Math.round((size + 2 * pad) * dpr);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, size + 2 * pad, size + 2 * pad);
+  ctx.translate(pad, pad);
+  const t = c.theme;
+  ctx.fillStyle = t.background;
+  ctx.fillRect(0, 0, size, size);
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  cells.forEach((v, i) => {
+    const x = (i % side) * cell;
+    const y = Math.floor(i / side) * cell;
+    if (v.ground === 'wall') {
+      ctx.fillStyle = withAlpha(t.foreground, 0.72);
+      ctx.fillRect(x, y, cell, cell);
+      // A wall the model does not predict as a wall.
+      if (v.broken) {
+        ctx.strokeStyle = c.wrong;
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
+      }
+      return;
+    }
+    if (v.predictedPath) {
+      ctx.fillStyle = withAlpha(v.mark === 'extra' ? c.wrong : c.shade, 0.2 + 0.6 * v.confidence);
+      ctx.fillRect(x, y, cell, cell);
+    }
+    if (v.ground === 'start' || v.ground === 'goal') {
+      ctx.fillStyle = withAlpha(c.right, 0.3);
+      ctx.fillRect(x, y, cell, cell);
+      ctx.fillStyle = t.foreground;
+      ctx.font = `700 ${Math.round(cell * 0.62)}px ${c.digitFont}`;
+      ctx.fillText(v.ground === 'start' ? 'S' : 'G', x + cell / 2, y + cell / 2 + 1);
+    } else if (v.mark === 'right') {
+      ctx.fillStyle = c.right;
+      ctx.beginPath();
+      ctx.arc(x + cell / 2, y + cell / 2, Math.max(2, cell * 0.18), 0, 2 * Math.PI);
+      ctx.fill();
+    } else if (v.mark === 'extra') {
+      ctx.fillStyle = c.wrong;
+      ctx.font = `700 ${Math.max(8, Math.round(cell * 0.6))}px ${t.font.replace(/^\S+\s+/, '')}`;
+      ctx.fillText('✗', x + cell / 2, y + cell / 2 + 1);
+    } else if (v.mark === 'missing') {
+      ctx.strokeStyle = c.wrong;
+      ctx.lineWidth = Math.max(1.5, cell * 0.08);
+      ctx.setLineDash([Math.max(2, cell * 0.15), Math.max(2, cell * 0.1)]);
+      ctx.beginPath();
+      ctx.arc(x + cell / 2, y + cell / 2, cell * 0.3, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    if (v.broken) {
+      // An open cell predicted as wall / S / G, or S / G not kept.
+      ctx.strokeStyle = c.wrong;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x + 1.5, y + 1.5, cell - 3, cell - 3);
+    }
+    if (v.changed && cell >= 12) {
+      ctx.strokeStyle = c.changed;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x + 2, y + 2, cell - 4, cell - 4);
+    }
+  });
+  // Faint cell lines, and the outline.
+  ctx.strokeStyle = withAlpha(t.foreground, 0.12);
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (let k = 1; k < side; k++) {
+    ctx.moveTo(k * cell + 0.5, 0); ctx.lineTo(k * cell + 0.5, size);
+    ctx.moveTo(0, k * cell + 0.5); ctx.lineTo(size, k * cell + 0.5);
+  }
+  ctx.stroke();
+  ctx.strokeStyle = t.foreground;
+  ctx.lineWidth = 2;
+  ctx.strokeRect(0, 0, size, size);
 }

@@ -2,7 +2,7 @@
 // the DOM (unit-tested): per cell the digit drawn (the given, else the model's prediction), its
 // confidence, right / wrong against the solution, and whether the prediction changed since the
 // previous frame; plus the per-puzzle verdicts the selector and the side facts show.
-import { settledFrame, type DecodedTrajectory, type RefinementPuzzle, type RefinementTrajectory } from '../../protocol/refinement';
+import { settledFrame, type DecodedTrajectory, type RefinementPuzzle, type RefinementTask, type RefinementTrajectory } from '../../protocol/refinement';
 import { positionOf } from './frameIndex';
 
 export interface CellView {
@@ -90,8 +90,8 @@ export function qHaltOf(d: DecodedTrajectory, puzzle: number): Float32Array {
 }
 
 /** The settled frame of a puzzle (first frame from which the whole answer is right to the end), -1 when never, null without a solution. */
-export function settledFrameOf(p: RefinementPuzzle, d: DecodedTrajectory, puzzle: number): number | null {
-  return p.solution ? settledFrame(d, puzzle, p.solution) : null;
+export function settledFrameOf(p: RefinementPuzzle, d: DecodedTrajectory, puzzle: number, task: RefinementTask = 'sudoku'): number | null {
+  return p.solution ? settledFrame(d, puzzle, p.solution, task) : null;
 }
 
 /** "settled at step 2 · cycle 1", "wrong at the end", "no solution to compare". */
@@ -102,8 +102,13 @@ export function settledText(settled: number | null, cyclesPerStep: number): stri
   return `right from step ${p.step}${cyclesPerStep > 1 ? ` · cycle ${p.cycle}` : ''} on`;
 }
 
-/** The puzzle selector's label: "#2 · 6 blanks · ✓ from step 3" / "✗ at the end". */
-export function puzzleLabel(p: RefinementPuzzle, index: number, settled: number | null, cyclesPerStep: number): string {
+/** What a puzzle's `blanks` counts, as the selector and the facts say it: "6 blanks", "path length 14". */
+export function difficultyText(p: RefinementPuzzle, task: RefinementTask = 'sudoku'): string {
+  return task === 'maze' ? `path length ${p.blanks}` : `${p.blanks} blanks`;
+}
+
+/** The puzzle selector's label: "#2 · 6 blanks · ✓ from step 3" / "✗ at the end" (a maze: "#2 · path length 14 · …"). */
+export function puzzleLabel(p: RefinementPuzzle, index: number, settled: number | null, cyclesPerStep: number, task: RefinementTask = 'sudoku'): string {
   const verdict = settled === null ? '?' : settled < 0 ? '✗ at the end' : `✓ from step ${positionOf(settled, cyclesPerStep).step}`;
-  return `#${index + 1} · ${p.blanks} blanks · ${verdict}`;
+  return `#${index + 1} · ${difficultyText(p, task)} · ${verdict}`;
 }

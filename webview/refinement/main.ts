@@ -8,15 +8,16 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import './refinement.css';
-import { decodeTrajectory, type DecodedTrajectory, type RefinementTrajectory } from '../../protocol/refinement';
+import { decodeTrajectory, taskOf, type DecodedTrajectory, type RefinementTrajectory } from '../../protocol/refinement';
 import {
   parseToRefinementMessage, playbackSpeeds, refinementStateOf,
   type FromRefinementMessage, type RefinementPanelState, type RefinementSource,
 } from '../../protocol/refinementMessages';
 import { readTheme, watchTheme } from '../training/theme';
 import { frameLabel, navigate, playbackNext, positionOf, resolveFrame, stepTickFractions } from './frameIndex';
-import { drawGrid, readGridColours, type GridColours } from './gridCanvas';
-import { cellsAt, digitsString, gridDescription, puzzleLabel, qHaltOf, settledFrameOf, settledText, wrongCount } from './gridCells';
+import { drawGrid, drawMaze, readGridColours, type GridColours } from './gridCanvas';
+import { cellsAt, difficultyText, digitsString, gridDescription, puzzleLabel, qHaltOf, settledFrameOf, settledText, wrongCount } from './gridCells';
+import { mazeCellsAt, mazeCounts, mazeDescription, mazePredictionString } from './mazeCells';
 import { puzzleAfterSnapshot, puzzleOptionsHtml, snapshotIndex, snapshotLabel, snapshotStepAt } from './puzzlePicker';
 import { drawQHaltChart } from './qHaltChart';
 
@@ -146,7 +147,7 @@ class RefinementApp {
       const decoded = decodeTrajectory(m.trajectory);
       this.shown = {
         source: m.source, snapshotStep: m.snapshotStep, snapshotSteps: m.snapshotSteps, trajectory: m.trajectory, decoded,
-        settled: m.trajectory.puzzles.map((p, i) => settledFrameOf(p, decoded, i)),
+        settled: m.trajectory.puzzles.map((p, i) => settledFrameOf(p, decoded, i, taskOf(m.trajectory))),
       };
       this.state.puzzle = puzzleAfterSnapshot(this.state.puzzle, m.trajectory.puzzles.length);
       // After a reload: ask again for the snapshot the slider was on.
@@ -291,13 +292,19 @@ class RefinementApp {
     this.renderSource();
     const t = s.trajectory;
     const select = this.$<Select>('puzzle');
-    select.innerHTML = puzzleOptionsHtml(t.puzzles.map((p, i) => puzzleLabel(p, i, s.settled[i]!, t.cyclesPerStep)), this.state.puzzle);
+    select.innerHTML = puzzleOptionsHtml(t.puzzles.map((p, i) => puzzleLabel(p, i, s.settled[i]!, t.cyclesPerStep, taskOf(t))), this.state.puzzle);
     select.value = String(this.state.puzzle);
     this.renderSnapshots();
     const scrubber = this.$<HTMLInputElement>('scrubber');
     scrubber.max = String(s.decoded.frames - 1);
     this.renderScrubberMarks();
-    this.$('legend').textContent = 'bold on grey: given · shading: the model\'s confidence in its digit · ✓ / ✗ against the solution '
+    this.$('legend').textContent = taskOf(t) === 'maze'
+      ? 'dark: wall · S / G: start and goal · shading: a cell the model puts on the path, by its confidence · '
+      + 'green dot: on the true shortest path · red ✗: on the predicted path but not the true one · dashed red ring: a true path cell the model left out · '
+      + 'red outline: the prediction contradicts the maze (a wall not kept, an open cell predicted as wall, S or G) · orange ring: changed since the previous frame · '
+      + 'green line / ▲: the frame from which the whole answer is right and stays right · '
+      + 'keys: ← → frame (recursion cycle), Shift+← → or PageUp/PageDown step, Home/End, ↑ ↓ maze, Space play'
+      : 'bold on grey: given · shading: the model\'s confidence in its digit · ✓ / ✗ against the solution '
       + '(a small red digit over a given: the model predicts another digit there) · ring: changed since the previous frame · '
       + 'green line / ▲: the frame from which the whole answer is right and stays right · '
       + 'keys: ← → frame (recursion cycle), Shift+← → or PageUp/PageDown step, Home/End, ↑ ↓ puzzle, Space play';
@@ -342,11 +349,31 @@ class RefinementApp {
 
     const contentWidth = this.$('content').clientWidth || document.body.clientWidth;
     const sideWidth = Math.max(240, Math.min(360, contentWidth - 300));
-    const gridSpace = Math.min(t.side === 9 ? 440 : 300, Math.max(120, contentWidth - sideWidth - 32));
+    const maze = taskOf(t) === 'maze';
+    const gridSpace = Math.min(maze ? 480 : t.side === 9 ? 440 : 300, Math.max(120, contentWidth - sideWidth - 32));
     const grid = this.$<HTMLCanvasElement>('grid');
-    drawGrid(grid, cells, t.side, gridSpace, this.colours);
+    const mazeCells = maze ? mazeCellsAt(t, s.decoded, puzzle, frame) : undefined;
+    const counts = mazeCells ? mazeCounts(mazeCells) : undefined;
+    if (mazeCells && counts) {
+      drawMaze(grid, mazeCells, t.side, gridSpace, this.colours);
+      // For tests and assistive technology: what the maze shows (counts of the cells drawn).
+      grid.dataset['task'] = 'maze';
+      grid.dataset['cells'] = mazePredictionString(mazeCells);
+      grid.dataset['walls'] = String(counts.walls);
+      grid.dataset['open'] = String(counts.open);
+      grid.dataset['path'] = String(counts.path);
+      grid.dataset['pathRight'] = String(counts.right);
+      grid.dataset['pathExtra'] = String(counts.extra);
+      grid.dataset['pathMissing'] = String(counts.missing);
+      grid.dataset['wrong'] = String(counts.wrong ?? '');
+      grid.dataset['broken'] = String(counts.broken);
+      delete grid.dataset['digits'];
+    } else {
+      drawGrid(grid, cells, t.side, gridSpace, this.colours);
+      grid.dataset['digits'] = digitsString(cells);
+      for (const k of ['task', 'cells', 'walls', 'open', 'path', 'pathRight', 'pathExtra', 'pathMissing', 'wrong', 'broken']) delete grid.dataset[k];
+    }
     // For tests and assistive technology: what the grid shows.
-    grid.dataset['digits'] = digitsString(cells);
     grid.dataset['question'] = p.question;
     grid.dataset['puzzle'] = String(puzzle);
     grid.dataset['frame'] = String(frame);
@@ -354,22 +381,25 @@ class RefinementApp {
     grid.dataset['side'] = String(t.side);
     grid.dataset['changed'] = String(cells.filter((c) => c.changed).length);
     grid.dataset['theme'] = this.colours.theme.kind;
-    grid.setAttribute('aria-label', `Puzzle ${puzzle + 1}, ${label}: ${gridDescription(cells, t.side)}`);
+    grid.setAttribute('aria-label', `${maze ? 'Maze' : 'Puzzle'} ${puzzle + 1}, ${label}: ${mazeCells ? mazeDescription(mazeCells, t.side) : gridDescription(cells, t.side)}`);
 
     const settled = s.settled[puzzle] ?? null;
     const q = qHaltOf(s.decoded, puzzle);
     drawQHaltChart(this.$<HTMLCanvasElement>('qhalt'), sideWidth, { values: q, steps: t.steps, cyclesPerStep: t.cyclesPerStep, frame, settled }, this.colours);
 
     const wrong = wrongCount(cells);
-    const blanks = cells.filter((c) => !c.given);
-    const meanConfidence = blanks.length ? blanks.reduce((a, c) => a + c.confidence, 0) / blanks.length : NaN;
+    const open = mazeCells ? cells.filter((_, i) => mazeCells[i]!.ground === 'open') : cells.filter((c) => !c.given);
+    const meanConfidence = open.length ? open.reduce((a, c) => a + c.confidence, 0) / open.length : NaN;
     const pos = positionOf(frame, t.cyclesPerStep);
     const facts: [string, string][] = [
-      ['puzzle', `#${puzzle + 1} · ${p.blanks} blanks`],
+      [maze ? 'maze' : 'puzzle', `#${puzzle + 1} · ${difficultyText(p, taskOf(t))}`],
       ['frame', `${label}`],
-      ['wrong cells', wrong === null ? 'unknown (no solution)' : `${wrong} of ${cells.length}`],
+      ...(counts ? [
+        ['path cells', counts.truePath === null ? `${counts.path} predicted` : `${counts.right} of ${counts.truePath} right · ${counts.extra} extra · ${counts.missing} missing`] as [string, string],
+        ['wrong cells', `${counts.wrong === null ? 'unknown (no solution)' : `${counts.wrong} of ${cells.length}`} · ${counts.broken} contradict the maze`] as [string, string],
+      ] : [['wrong cells', wrong === null ? 'unknown (no solution)' : `${wrong} of ${cells.length}`] as [string, string]]),
       ['changed since the previous frame', frame === 0 ? '– (first frame)' : String(cells.filter((c) => c.changed).length)],
-      ['mean confidence over the blanks', Number.isFinite(meanConfidence) ? `${(100 * meanConfidence).toFixed(0)} %` : '–'],
+      [maze ? 'mean confidence over the open cells' : 'mean confidence over the blanks', Number.isFinite(meanConfidence) ? `${(100 * meanConfidence).toFixed(0)} %` : '–'],
       ['q_halt', `${q[frame]!.toFixed(2)} (${q[frame]! > 0 ? 'halts' : 'continues'} after step ${pos.step})`],
       ['right and stays right', settledText(settled, t.cyclesPerStep)],
     ];

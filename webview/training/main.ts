@@ -10,7 +10,7 @@ import './training.css';
 import {
   parseToWebviewMessage, xAxisModes, type FromWebviewMessage, type RunDescriptor, type ToWebviewMessage, type TrainingPanelState, type XAxisMode,
 } from '../../protocol/webviewMessages';
-import { chartSpecs } from './chartSpecs';
+import { chartSpecs, solverChartSpecs } from './chartSpecs';
 import { progressText } from './progress';
 import { MetricChart, type ChartInputs } from './metricChart';
 import { PanelRuns } from './panelRuns';
@@ -47,6 +47,8 @@ class TrainingPanelApp {
   private readonly state: TrainingPanelState;
   private readonly panelRuns = new PanelRuns();
   private readonly charts: MetricChart[] = [];
+  /** The DEQ solver charts: hidden, and not drawn, unless the panel holds a run with solver rows. */
+  private readonly solverCharts: MetricChart[] = [];
   private theme: Theme = readTheme();
   private zoom: [number, number] | undefined;
   private frame = 0;
@@ -83,7 +85,13 @@ class TrainingPanelApp {
       smoothing: $('smoothing'), smoothingValue: $('smoothing-value'), xAxis: $('x-axis'), logY: $('log-y'), groupByArm: $('group-by-arm'),
       addRuns: $('add-runs'), exportCsv: $('export-csv'), note: $('note'), legend: $('legend'), charts: $('charts'), empty: $('empty'),
     };
-    for (const spec of chartSpecs) this.charts.push(new MetricChart(spec, this.el.charts, { onZoom: (r) => this.setZoom(r), onToggle: (id) => this.toggleSeries(id) }));
+    const callbacks = { onZoom: (r: [number, number] | undefined) => this.setZoom(r), onToggle: (id: string) => this.toggleSeries(id) };
+    for (const spec of chartSpecs) this.charts.push(new MetricChart(spec, this.el.charts, callbacks));
+    for (const spec of solverChartSpecs) {
+      const chart = new MetricChart(spec, this.el.charts, callbacks);
+      chart.root.hidden = true;
+      this.solverCharts.push(chart);
+    }
     this.bindControls();
     window.addEventListener('message', (ev: MessageEvent<unknown>) => this.receive(ev.data));
     watchTheme(() => {
@@ -174,6 +182,7 @@ class TrainingPanelApp {
         break;
       case 'steps':
       case 'evals':
+      case 'solver':
         if (this.panelRuns.applyRows(m)) this.scheduleRender();
         break;
       case 'reply': {
@@ -268,6 +277,11 @@ class TrainingPanelApp {
     };
     if (this.legendColoursStale()) this.renderLegend();
     for (const c of this.charts) c.render(inputs);
+    const deq = this.panelRuns.anyDeq;
+    for (const c of this.solverCharts) {
+      c.root.hidden = !deq;
+      if (deq) c.render(inputs);
+    }
     const ms = performance.now() - t0;
     this.el.charts.dataset['renderMs'] = ms.toFixed(2);
     return ms;

@@ -10,7 +10,7 @@ import type { ChartSpec } from './chartSpecs';
 import { alignOnGrid, alignParts, type Part } from './alignOnGrid';
 import { lowerBound, minMaxDownsample, type Downsampled } from './downsample';
 import { gridWidth, MinMaxBuckets } from './minMaxBuckets';
-import { polylinePath } from './polylinePath';
+import { lineExtents, polylinePath } from './polylinePath';
 import type { MinMaxIndex } from './minMaxIndex';
 import type { RunView } from './runView';
 import { stageLabel } from './stageBands';
@@ -63,6 +63,15 @@ export class MetricChart {
   private buffers = new Map<string, Downsampled>();
   /** Per step series: its min/max buckets, kept between redraws (a live update refills the last). */
   private buckets = new Map<string, MinMaxBuckets>();
+  /**
+   * Per uPlot series index: the downsampled points its line is drawn from, by polylinePath (not
+   * from the aligned data uPlot holds, where such a series is all holes); undefined for the series
+   * uPlot draws from its data (evaluation points, arm bands).
+   */
+  private lines: (Part | undefined)[] = [];
+  /** Per y scale: the lowest and highest y of those lines inside the x-range (uPlot does not see them). */
+  private extents = new Map<string, [number, number]>();
+  private readonly linePath: uPlot.Series.PathBuilder = (u, seriesIdx) => polylinePath(u, seriesIdx, this.lines[seriesIdx]);
   private size: { width: number; height: number } | undefined;
   /** Milliseconds the last render took (data preparation and drawing), and its phases. */
   lastRenderMs = 0;
@@ -110,7 +119,8 @@ export class MetricChart {
     this.size ??= { width: this.plotEl.clientWidth, height: this.plotEl.clientHeight };
     const width = Math.max(100, this.size.width || 400);
     const height = Math.max(120, this.size.height || 220);
-    const logY = !!spec.logY && inputs.logY;
+    const logY = spec.logY === 'always' || (!!spec.logY && inputs.logY);
+    const table = spec.table ?? 'steps';
     const showRaw = smoothing > 0;
 
     // x-range: the zoom, else every run's full extent.
@@ -119,10 +129,10 @@ export class MetricChart {
     if (inputs.zoom) [xMin, xMax] = inputs.zoom;
     else {
       for (const r of runs) {
-        for (const table of ['steps', 'evals'] as const) {
-          const n = table === 'steps' ? r.steps.length : r.evals.length;
+        for (const t of ['steps', 'evals'] as const) {
+          const n = r.rows(t);
           if (n === 0) continue;
-          const xs = r.x(xMode, table);
+          const xs = r.x(xMode, t);
           xMin = Math.min(xMin, xs[0]!);
           xMax = Math.max(xMax, xs[n - 1]!);
         }
@@ -139,9 +149,14 @@ export class MetricChart {
     const runDrawn: Record<string, number> = {};
     const addDrawn = (name: string, n: number) => (runDrawn[name] = (runDrawn[name] ?? 0) + n);
     const hidden = inputs.hidden;
-    const lineShown = spec.lines.map((l) => !hidden.has(`${spec.id}:${l.metric}`));
-    const evalShown = (spec.evalPoints ?? []).map((e) => !hidden.has(`${spec.id}:eval:${e.column}`));
-    structureBits.push(lineShown.join(), evalShown.join(), String(inputs.groupByArm));
+    // Available: has a toggle in the key (an adjoint line only when some run has adjoint values, a
+    // DEQ-only evaluation only beside a DEQ run); shown: available and not toggled off.
+    const anyDeq = runs.some((r) => r.isDeq);
+    const lineAvailable = spec.lines.map((l) => !l.whenPresent || runs.some((r) => r.present(l.metric)));
+    const evalAvailable = (spec.evalPoints ?? []).map((e) => !e.deqOnly || anyDeq);
+    const lineShown = spec.lines.map((l, i) => lineAvailable[i]! && !hidden.has(`${spec.id}:${l.metric}`));
+    const evalShown = (spec.evalPoints ?? []).map((e, i) => evalAvailable[i]! && !hidden.has(`${spec.id}:eval:${e.column}`));
+    structureBits.push(lineShown.join(), evalShown.join(), lineAvailable.join(), evalAvailable.join(), String(inputs.groupByArm));
     // One run: each series its own colour. Several: the run's colour, the series told by its dash.
     const perSeriesColour = runs.length === 1;
     const seriesColour = (i: number) => theme.palette[i % theme.palette.length]!;
@@ -151,12 +166,13 @@ export class MetricChart {
     for (const [arm, members] of groups) if (members.length < 2) groups.delete(arm);
     const grouped = new Set([...groups.values()].flat());
     const bands: uPlot.Band[] = [];
+    const lines: (Part | undefined)[] = [];
     for (const r of runs) {
       if (grouped.has(r)) continue;
       structureBits.push(`${r.key}:${r.colour}`);
-      const n = r.steps.length;
-      points += r.lossPoints;
-      const xs = r.x(xMode, 'steps');
+      const n = r.rows(table);
+      points += table === 'steps' ? r.lossPoints : n;
+      const xs = r.x(xMode, table);
       for (const [li, line] of spec.lines.entries()) {
         if (!lineShown[li]) continue;
         const colour = perSeriesColour ? seriesColour(li) : theme.palette[r.colour % theme.palette.length]!;
@@ -164,14 +180,16 @@ export class MetricChart {
         const raw = r.metric(line.metric);
         if (showRaw) {
           parts.push(this.downsample(`${r.key}:${line.metric}:raw`, xs, raw, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, false)));
-          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
+          series.push({ label: `${r.descriptor.name} ${line.label} (raw)`, scale, stroke: withAlpha(colour, 0.22), width: 1, dash: line.dash, spanGaps: true, points: { show: false }, auto: false, paths: this.linePath });
+          lines[series.length - 1] = parts[parts.length - 1];
         }
         const sm = showRaw ? r.smoothedMetric(line.metric, smoothing) : raw;
         const drawn = this.downsample(`${r.key}:${line.metric}:smooth`, xs, sm, n, xMin, xMax, buckets, logY, r.minMaxIndex(line.metric, showRaw));
         parts.push(drawn);
         runPoints[r.descriptor.name] ??= drawn.n;
         addDrawn(r.descriptor.name, drawn.n);
-        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, paths: polylinePath });
+        series.push({ label: `${r.descriptor.name} ${line.label}`, scale, stroke: colour, width: 1.5, dash: perSeriesColour ? undefined : line.dash, spanGaps: true, points: { show: false }, auto: false, paths: this.linePath });
+        lines[series.length - 1] = drawn;
       }
       runPoints[r.descriptor.name] ??= 0;
       for (const [ei, ev] of (spec.evalPoints ?? []).entries()) {
@@ -187,11 +205,11 @@ export class MetricChart {
     for (const [arm, members] of groups) {
       const colour = theme.palette[members[0]!.colour % theme.palette.length]!;
       structureBits.push(`arm:${arm}:${members.map((m) => m.key).join(',')}`);
-      for (const m of members) points += m.lossPoints;
+      for (const m of members) points += table === 'steps' ? m.lossPoints : m.rows(table);
       for (const [li, line] of spec.lines.entries()) {
         if (!lineShown[li]) continue;
         const scale = line.scale ?? 'y';
-        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, 'steps'), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.steps.length }));
+        const views: RunSeriesView[] = members.map((m) => ({ x: m.x(xMode, table), y: showRaw ? m.smoothedMetric(line.metric, smoothing) : m.metric(line.metric), n: m.rows(table) }));
         const band = armBand(views, xMin, xMax, Math.max(8, Math.round(buckets / 2)));
         if (logY) for (let i = 0; i < band.n; i++) if (!(band.lo[i]! > 0)) band.lo[i] = band.mean[i]! > 0 ? band.mean[i]! : NaN;
         const base = series.length;
@@ -207,10 +225,9 @@ export class MetricChart {
       }
     }
     const tAlign = performance.now();
-    // Every series on one grid of 4 columns per pixel: the union of all series' x would be ~2 points
-    // per pixel per series, and uPlot walks it for each series.
-    const data = !parts.length ? ([new Float64Array(0)] as uPlot.AlignedData)
-      : Number.isFinite(xMin) && xMax > xMin ? alignOnGrid(parts, xMin, xMax, buckets * 4) : alignParts(parts);
+    const data = this.align(parts, series.length, lines, xMin, xMax, buckets);
+    this.lines = lines;
+    this.extents = lineExtents(lines.flatMap((p, s) => (p ? [{ scale: series[s]!.scale ?? 'y', points: p }] : [])), xMin, xMax);
     const tDraw = performance.now();
     const structure = structureBits.join('|');
     const range = Number.isFinite(xMin) && Number.isFinite(xMax) ? { min: xMin - (xMax > xMin ? 0 : 1), max: xMax + (xMax > xMin ? 0 : 1) } : undefined;
@@ -218,7 +235,7 @@ export class MetricChart {
       this.structure = structure;
       this.u?.destroy();
       this.u = new uPlot({ ...this.options(inputs, series, width, height, logY), bands }, data, this.plotEl);
-      this.renderKey(inputs);
+      this.renderKey(inputs, lineAvailable, evalAvailable);
     }
     const u = this.u;
     // One synchronous commit: data, size and x-range, drawn once.
@@ -231,9 +248,44 @@ export class MetricChart {
     this.root.dataset['points'] = String(points);
     this.root.dataset['runPoints'] = JSON.stringify(runPoints);
     this.root.dataset['runDrawn'] = JSON.stringify(runDrawn);
-    this.root.dataset['drawn'] = String((data[0] as Float64Array).length);
+    this.root.dataset['drawn'] = String(parts.reduce((a, p) => a + p.n, 0));
     this.lastRenderMs = performance.now() - t0;
     this.root.dataset['renderMs'] = this.lastRenderMs.toFixed(2);
+  }
+
+  /**
+   * uPlot's data: the series it draws itself (evaluation points, arm bands) on one grid of 4 columns
+   * per pixel (the union of all their x would be ~2 points per pixel per series, and uPlot walks
+   * it for each series), with a column at each end of the x-range; the lines (drawn by
+   * polylinePath from `lines`) are left empty there: one shared array of holes.
+   */
+  private align(parts: Part[], seriesCount: number, lines: (Part | undefined)[], xMin: number, xMax: number, buckets: number): uPlot.AlignedData {
+    if (!parts.length) return [new Float64Array(0)];
+    const own = parts.filter((p) => !lines.includes(p));
+    const finite = Number.isFinite(xMin) && Number.isFinite(xMax);
+    // The ends of the x-range, so that uPlot has data (and draws) when it draws no series itself.
+    const ends: Part[] = finite ? [{ x: Float64Array.of(xMin, xMax), y: Float64Array.of(0, 0), n: 2 }] : [];
+    const aligned = finite && xMax > xMin ? alignOnGrid([...ends, ...own], xMin, xMax, buckets * 4) : alignParts([...ends, ...own]);
+    const m = (aligned[0] as Float64Array).length;
+    const holes: (number | undefined)[] = new Array<number | undefined>(m);
+    const data: uPlot.AlignedData = [aligned[0]];
+    let k = 1 + ends.length;
+    for (let s = 1; s < seriesCount; s++) data.push(lines[s] ? holes : aligned[k++]!);
+    return data;
+  }
+
+  /**
+   * A y scale's range: uPlot's own (rangeNum with its 10% padding, or rangeLog to whole decades)
+   * over the data uPlot ranged itself (dataMin/dataMax, null when none) and the lines' extents.
+   */
+  private yRange(key: string, log: boolean): uPlot.Range.Function {
+    return (_u, dataMin, dataMax) => {
+      const e = this.extents.get(key);
+      const lo = Math.min(dataMin ?? Infinity, e ? e[0] : Infinity);
+      const hi = Math.max(dataMax ?? -Infinity, e ? e[1] : -Infinity);
+      if (!(lo <= hi)) return [null, null];
+      return log ? uPlot.rangeLog(lo, hi, 10, false) : uPlot.rangeNum(lo, hi, 0.1, true);
+    };
   }
 
   private downsample(key: string, xs: Float64Array, ys: Float64Array, n: number, xMin: number, xMax: number, buckets: number, positiveOnly: boolean, index?: MinMaxIndex): Part {
@@ -286,11 +338,11 @@ export class MetricChart {
     ];
     const scales: uPlot.Scales = {
       x: { time: xMode === 'wall', auto: false },
-      y: logY ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {},
+      y: logY ? { distr: 3, log: 10, range: this.yRange('y', true) } : spec.yRange ? { range: spec.yRange } : { range: this.yRange('y', false) },
     };
     if (spec.lines.some((l) => l.scale === 'y2') || spec.evalPoints?.some((e) => e.scale === 'y2')) {
-      scales['y2'] = logY ? { distr: 3, log: 10 } : {};
-      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : 'number');
+      scales['y2'] = logY ? { distr: 3, log: 10, range: this.yRange('y2', true) } : spec.y2Range ? { range: spec.y2Range } : { range: this.yRange('y2', false) };
+      const y2Values = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => tickLabels(splits, incr, logY ? 'log' : spec.y2Ticks ?? 'number');
       axes.push(axis({ scale: 'y2', side: 1, grid: { show: false }, values: y2Values, size: axisSize, label: spec.y2Label, labelSize: 18, labelFont: theme.font }));
     }
     return {
@@ -315,15 +367,16 @@ export class MetricChart {
   }
 
   /** The key: one toggle per series (click to hide or show it in every run), in its colour or dash. */
-  private renderKey(inputs: ChartInputs): void {
+  private renderKey(inputs: ChartInputs, lineAvailable: boolean[], evalAvailable: boolean[]): void {
     const perSeriesColour = inputs.runs.length === 1;
     const palette = inputs.theme.palette;
-    const items: { id: string; glyph: string; label: string; colour?: string }[] = this.spec.lines.map((l, i) => ({
+    const items: { id: string; glyph: string; label: string; colour?: string }[] = [];
+    this.spec.lines.forEach((l, i) => lineAvailable[i] && items.push({
       id: `${this.spec.id}:${l.metric}`, label: l.label,
       glyph: perSeriesColour ? '──' : l.dash ? (l.dash[0]! > 3 ? '╌╌' : '┈┈') : '──',
       colour: perSeriesColour ? palette[i % palette.length] : undefined,
     }));
-    (this.spec.evalPoints ?? []).forEach((e, i) => items.push({
+    (this.spec.evalPoints ?? []).forEach((e, i) => evalAvailable[i] && items.push({
       id: `${this.spec.id}:eval:${e.column}`, label: e.label, glyph: '○',
       colour: perSeriesColour ? palette[(this.spec.lines.length + i) % palette.length] : undefined,
     }));
@@ -394,17 +447,19 @@ export class MetricChart {
     }
     const x = u.posToVal(left, 'x');
     const parts: string[] = [];
+    const table = this.spec.table ?? 'steps';
     for (const r of inp.runs) {
-      const n = r.steps.length;
+      const n = r.rows(table);
       if (n === 0) continue;
-      const xs = r.x(inp.xMode, 'steps');
+      const xs = r.x(inp.xMode, table);
       let i = Math.min(n - 1, lowerBound(xs, x, 0, n));
       if (i > 0 && Math.abs(xs[i - 1]! - x) < Math.abs(xs[i]! - x)) i--;
-      const vals = this.spec.lines.map((l) => {
+      const vals = this.spec.lines.filter((l) => !l.whenPresent || r.present(l.metric)).map((l) => {
         const col = inp.smoothing > 0 ? r.smoothedMetric(l.metric, inp.smoothing) : r.metric(l.metric);
-        return `${l.label} ${readoutValue(col[i]!, this.spec.ticks)}`;
+        const kind = l.scale === 'y2' && this.spec.y2Ticks ? this.spec.y2Ticks : this.spec.ticks;
+        return `${l.label} ${readoutValue(col[i]!, kind)}`;
       });
-      parts.push(`${r.descriptor.name} @ step ${r.steps.get('step', i)}: ${vals.join(', ')}`);
+      parts.push(`${r.descriptor.name} @ step ${r.x('step', table)[i]}: ${vals.join(', ')}`);
     }
     this.readoutEl.textContent = parts.join('   |   ') || '\u00a0';
   }

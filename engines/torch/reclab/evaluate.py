@@ -99,3 +99,22 @@ def periodic_subset(blanks: torch.Tensor, per_blank: int) -> torch.Tensor:
         if n < per_blank:
             keep.append(i)
     return torch.tensor(keep, dtype=torch.int64)
+
+
+def internalisation_rows(full: Dict[str, Any], capped: List[Tuple[int, Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    """Each capped evaluation beside the full one on the same puzzles (trainer/train/evaluate.ts internalisationRows)."""
+    return [{"iterations": k, "exactAccuracy": r["exactAccuracy"], "tokenAccuracy": r["tokenAccuracy"],
+             "exactLost": full["exactAccuracy"] - r["exactAccuracy"], "tokenLost": full["tokenAccuracy"] - r["tokenAccuracy"]} for k, r in capped]
+
+
+def evaluate_internalisation(model: Any, start: Callable[[torch.Tensor], Tuple[torch.Tensor, torch.Tensor, torch.Tensor]], step: SupervisionStep,
+                             data: ExampleBatch, steps: int, batch_size: int, iterations: List[int], full: Dict[str, Any],
+                             should_abort: Optional[Callable[[], bool]] = None) -> List[Dict[str, Any]]:
+    """Equilibrium internalisation (eval.internalisation): the evaluation again with every solve of
+    `model` (a TRM-DEQ, whose `capped_solver` the `step` function sees) capped at each of
+    `iterations` map evaluations (0: no solve), beside `full`, the normal evaluation of `data`."""
+    capped = []
+    for k in iterations:
+        with model.capped_solver(int(k)):
+            capped.append((int(k), evaluate(start, step, data, steps, batch_size, should_abort)))
+    return internalisation_rows(full, capped)

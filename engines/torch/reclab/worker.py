@@ -40,7 +40,7 @@ from .data import MAZE_PATH, ExampleStream, encode_puzzles, load_task_data
 from .devices import Device, choose_device
 from .distributed import Distributed
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput
-from .evaluate import EvaluationAborted, evaluate, periodic_subset
+from .evaluate import EvaluationAborted, evaluate, evaluate_internalisation, periodic_subset
 from .refinement import probe_indices, trace_refinement
 from .run_directory import RunDirectory, stdout_echo
 from .train.act_carry import ExampleBatch
@@ -259,9 +259,13 @@ class TrainingRun:
             try:
                 with evaluation_weights(self.state) as model:
                     start, step, _, _ = self.model_functions(model)
+                    abort = (lambda: self.stop.requested) if scope == "periodic" else None
                     result = evaluate(start, step, test, self.train_cfg["haltMaxSteps"], self.config["eval"]["batchSize"],
-                                      should_abort=(lambda: self.stop.requested) if scope == "periodic" else None,
-                                      path_token=MAZE_PATH if self.data.task == "maze" else None)
+                                      should_abort=abort, path_token=MAZE_PATH if self.data.task == "maze" else None)
+                    caps = (self.config["eval"].get("internalisation") or {}).get("iterations")
+                    if caps and getattr(model, "arch", None) == "trm-deq":
+                        result["internalisation"] = evaluate_internalisation(model, start, step, test, self.train_cfg["haltMaxSteps"],
+                                                                             self.config["eval"]["batchSize"], list(caps), result, should_abort=abort)
             except EvaluationAborted:
                 aborted = True
         if self.dist.agree_any(aborted):
@@ -280,6 +284,8 @@ class TrainingRun:
              "flopsForwardTotal": self.progress["flopsForwardTotal"], "flopsBackwardTotal": self.progress["flopsBackwardTotal"]}
         if self.data.task == "maze":
             e.update({"difficulty": "path length", "path": result["path"]})
+        if "internalisation" in result:
+            e["internalisation"] = result["internalisation"]
         self.emit(e)
         return e
 
@@ -304,13 +310,18 @@ class TrainingRun:
         if ref["everySteps"] == 0 or not self.dist.is_writer:
             return
         idx = probe_indices(list(self.data.test_blanks), ref["probePuzzles"])
-        if not idx or self.data.task != "sudoku":  # the refinement view draws Sudoku grids only so far
+        if not idx:
             return
+        maze = self.data.task == "maze"
+        side = int(round(self.data.seq_len ** 0.5)) if maze else self.data.side
+        if maze and side * side != self.data.seq_len:
+            return  # the view draws square mazes only (every maze data source is square)
         t0 = time.perf_counter()
         with evaluation_weights(self.state) as model:
             start, _, h_cycle, heads = self.model_functions(model)
-            trajectory = trace_refinement(start, h_cycle, heads, self.data.test_questions[idx], self.data.test_solutions[idx], self.data.side,
-                                          self.train_cfg["haltMaxSteps"], model.depth.h_cycles, ref["perCycle"], self.train_cfg["lossType"])
+            trajectory = trace_refinement(start, h_cycle, heads, self.data.test_questions[idx], self.data.test_solutions[idx], side,
+                                          self.train_cfg["haltMaxSteps"], model.depth.h_cycles, ref["perCycle"], self.train_cfg["lossType"],
+                                          self.data.task, [int(self.data.test_blanks[i]) for i in idx])
         self.progress["wallSeconds"] += time.perf_counter() - t0
         self.emit({"type": "refinement", "step": self.state.step, "trajectory": trajectory})
 

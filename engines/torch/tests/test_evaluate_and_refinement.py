@@ -105,3 +105,26 @@ def test_trajectory_encoding_is_protocol_refinement_layout():
     assert base64.b64decode(t["digits"]) == digits.tobytes() and base64.b64decode(t["confidence"]) == bytes([200] * 32)
     assert np.frombuffer(base64.b64decode(t["qHalt"]), "<f4").tolist() == [-1.5, 2.25]
     assert (t["side"], t["steps"], t["cyclesPerStep"]) == (4, 1, 2)
+
+
+def test_maze_frame_cells_are_the_predicted_tokens():
+    # Maze tokens: 0 PAD, 1 wall, 2 open, 3 S, 4 G, 5 path; the cell records the token (PAD -> 0).
+    logits = torch.full((1, 3, 6), -3.0)
+    logits[0, 0, 5] = 4.0  # path
+    logits[0, 1, 1] = 4.0  # wall
+    logits[0, 2, 0] = 4.0  # PAD
+    cells, _ = frame_of_logits(logits, side=0, loss_type="softmax", task="maze")
+    assert cells.tolist() == [[5, 1, 0]]
+
+
+def test_maze_trajectory_layout():
+    # A 2x2 maze "S#" / "oG": the questions and solutions in "# SGo", the path length as blanks, a task field first.
+    q = np.array([[3, 1, 2, 4]], np.uint8)
+    sol = np.array([[3, 1, 5, 4]], np.uint8)
+    digits = np.array([[[3, 1, 5, 4]]], np.uint8)
+    t = encode_trajectory(2, q, sol, steps=1, cycles_per_step=1, digits=digits, confidence=np.zeros((1, 1, 4), np.uint8),
+                          q_halt=np.zeros((1, 1), np.float32), task="maze", blanks=[2])
+    assert list(t.keys()) == ["task", "side", "puzzles", "steps", "cyclesPerStep", "digits", "confidence", "qHalt"]
+    assert t["task"] == "maze" and t["side"] == 2
+    assert t["puzzles"] == [{"question": "S# G", "solution": "S#oG", "blanks": 2}]
+    assert base64.b64decode(t["digits"]) == bytes([3, 1, 5, 4])

@@ -122,6 +122,7 @@ def test_step_metrics_carry_the_solver_statistics_and_the_stop_rule(tol, iterati
     s = m.model_stats
     assert sorted(s) == sorted(DEQ_STEP_STATISTICS)
     assert s["deqIterations"] == iterations
+    assert s["deqIterationsMax"] == iterations
     assert s["deqConvergedFraction"] == converged
     assert s["deqAbsMax"] >= s["deqAbsMean"] > 0 and s["deqRelMax"] >= s["deqRelMean"]
 
@@ -156,3 +157,22 @@ def test_bad_deq_fields_are_refused_by_name():
     with pytest.raises(ValueError, match="model.deq.gradient"):
         create_model({**MODEL, "deq": {"gradient": "bptt"}}, TASK)
     assert isinstance(create_model(MODEL, TASK), TRMDEQ)
+
+
+def test_step_statistics_of_hand_made_solves_mean_and_max_iterations():
+    from reclab.deq.stats import SolverStats
+    from reclab.model.trm_deq import DeqStepStatistics
+
+    def solve(iterations, abs_, rel, converged):
+        a, r = torch.tensor(abs_), torch.tensor(rel)
+        return SolverStats("anderson", "rel", 1e-3, iterations, a[:, None], r[:, None], a, r, torch.full((len(abs_),), iterations), a, r, torch.tensor(converged))
+
+    s = DeqStepStatistics()
+    s.add(solve(3, [0.5, 1.5], [0.1, 0.3], [True, False]))
+    s.add(solve(5, [2.0, 0.0], [0.4, 0.0], [False, True]))
+    got = s.take()
+    want = {"deqIterations": 4, "deqIterationsMax": 5, "deqAbsMean": 1, "deqAbsMax": 2, "deqRelMean": 0.2, "deqRelMax": 0.4, "deqConvergedFraction": 0.5}
+    assert sorted(got) == sorted(want)
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-6), k
+    assert s.take() == {}

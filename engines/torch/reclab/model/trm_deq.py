@@ -14,7 +14,8 @@ Parameters are TRM's (`layers.{i}.…`); model.lCycles is not used.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -28,12 +29,12 @@ DEQ_DEFAULTS: Dict[str, Any] = {
     "solver": "anderson", "maxIter": 8, "minIter": 4, "tol": 1e-3, "stopMode": "rel", "memory": 5, "beta": 1.0, "lambda": 1e-4,
     "gradient": "phantom", "phantomSteps": 2, "phantomDamping": 1.0, "jacobianReg": 0.0,
 }
-DEQ_STEP_STATISTICS = ("deqIterations", "deqAbsMean", "deqAbsMax", "deqRelMean", "deqRelMax", "deqConvergedFraction")
+DEQ_STEP_STATISTICS = ("deqIterations", "deqIterationsMax", "deqAbsMean", "deqAbsMax", "deqRelMean", "deqRelMax", "deqConvergedFraction")
 _SOLVERS = {"anderson": "anderson", "fpi": "fixed_point_iter", "broyden": "broyden"}
 
 
 class DeqStepStatistics:
-    """Over every solve since the last take: mean map evaluations per solve; mean and max over
+    """Over every solve since the last take: mean and max map evaluations per solve; mean and max over
     (solve, row) of the returned residuals; the converged fraction of (solve, row) pairs."""
 
     def __init__(self) -> None:
@@ -48,7 +49,7 @@ class DeqStepStatistics:
         s, self.solves = self.solves, []
         abs_, rel = torch.cat([x.abs for x in s]).double(), torch.cat([x.rel for x in s]).double()
         conv = torch.cat([x.converged for x in s]).double()
-        return {"deqIterations": sum(x.iterations for x in s) / len(s), "deqAbsMean": float(abs_.mean()), "deqAbsMax": float(abs_.max()),
+        return {"deqIterations": sum(x.iterations for x in s) / len(s), "deqIterationsMax": float(max(x.iterations for x in s)), "deqAbsMean": float(abs_.mean()), "deqAbsMax": float(abs_.max()),
                 "deqRelMean": float(rel.mean()), "deqRelMax": float(rel.max()), "deqConvergedFraction": float(conv.mean())}
 
 
@@ -72,6 +73,19 @@ class TRMDEQ(RecursiveModel):
         self.solve_stats = DeqStepStatistics()
         self.adjoint_stats: List[SolverStats] = []  # IFT: the backward's adjoint solves
         self._regularizer: Optional[torch.Tensor] = None
+        self.solve_cap: Optional[int] = None  # equilibrium internalisation (evaluation only)
+
+    @contextmanager
+    def capped_solver(self, iterations: int) -> Iterator["TRMDEQ"]:
+        """Every solve inside capped at `iterations` map evaluations (max_iter min(iterations, maxIter),
+        min_iter at most that); 0: no solve, z_L stays the solve's initial state (eval.internalisation)."""
+        if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+            raise ValueError(f"eval.internalisation.iterations: {iterations!r} is not an integer >= 0")
+        before, self.solve_cap = self.solve_cap, iterations
+        try:
+            yield self
+        finally:
+            self.solve_cap = before
 
     def networks(self) -> Sequence[Tuple[str, nn.ModuleList]]:
         return (("layers", self.layers),)
@@ -86,9 +100,15 @@ class TRMDEQ(RecursiveModel):
 
     def solve_latent(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """z_L* = FP(z ↦ net(z, z_H + x)) from z_L, without gradient, in fp32."""
+        if self.solve_cap == 0:
+            return z_L.detach().float()
+        opts = self.solver_options
+        if self.solve_cap is not None:
+            cap = max(1, min(self.solve_cap, opts["max_iter"]))
+            opts = {**opts, "max_iter": cap, "min_iter": min(opts["min_iter"], cap)}
         injection = (z_H + x).detach()
         with torch.no_grad():
-            z_star, stats = solve(_SOLVERS[self.deq["solver"]], lambda z: self.net(z, injection).float(), z_L.detach().float(), self.solver_options)
+            z_star, stats = solve(_SOLVERS[self.deq["solver"]], lambda z: self.net(z, injection).float(), z_L.detach().float(), opts)
         self.solve_stats.add(stats)
         return z_star
 
