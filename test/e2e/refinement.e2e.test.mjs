@@ -12,11 +12,10 @@
 //   RECLAB_E2E_RUN9 (optional): a 9x9 run directory to inspect instead of training a tiny one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { poll, suiteBrowser } from './workbench.mjs';
+import { poll, refinementSnapshots, suiteBrowser, trainFromTerminal } from './workbench.mjs';
 
 const { chromium } = createRequire(join(process.env.HARNESS, 'package.json'))('playwright-core');
 const { CS_URL, CS_FOLDER, EXT_DIR, SHOT_DIR, FAILURE_SHOT } = process.env;
@@ -30,26 +29,8 @@ const t0 = Date.now();
 const lap = (what) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
 
-/** `reclab train` from a terminal (the run appears in the window by itself), with a small config. */
-function train(name, config) {
-  const dir = join(CS_FOLDER, '..', 'configs'); // beside the workspace, in the e2e work dir
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}.reclab.json`);
-  writeFileSync(file, JSON.stringify({ name, checkpointEverySteps: 0, ...config }));
-  const child = spawn(process.execPath, [CLI, 'train', '--config', file, '--run-dir', join(RUNS, name), '--name', name], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`reclab train ${name} exited with ${code}: ${stderr.slice(-800)}`)))));
-}
-
-/** The refinement events of a run, read from its events.jsonl here (independently of the extension). */
-function snapshots(name) {
-  const file = join(RUNS, name, 'events.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"refinement"')).flatMap((l) => {
-    try { return [JSON.parse(l)]; } catch { return []; } // a line being written
-  });
-}
+const train = (name, config) => trainFromTerminal({ cli: CLI, workspace: CS_FOLDER, runs: RUNS }, name, config);
+const snapshots = (name) => refinementSnapshots(join(RUNS, name));
 
 /** What the grid must show at (puzzle, frame): the givens, else the predicted digit ('.' for none). */
 function expectedDigits(t, puzzle, frame) {

@@ -2,6 +2,9 @@
 // Page objects for the VS Code (code-server 1.100) workbench: the selectors live here, not in the
 // tests. Recipe and pitfalls: ../shared/e2e/README.md.
 
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 
 /**
@@ -146,4 +149,29 @@ export function suiteBrowser(chromium, name, onReady, viewport) {
       }
     },
   };
+}
+
+/**
+ * `reclab train` from a terminal (the run appears in the window by itself): `config` is written as
+ * `<name>.reclab.json` beside the workspace (in the e2e work dir), the run goes to `<runs>/<name>`.
+ * Resolves when the trainer exits 0, rejects with the end of its stderr otherwise.
+ */
+export function trainFromTerminal({ cli, workspace, runs }, name, config) {
+  const dir = join(workspace, '..', 'configs');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.reclab.json`);
+  writeFileSync(file, JSON.stringify({ name, checkpointEverySteps: 0, ...config }));
+  const child = spawn(process.execPath, [cli, 'train', '--config', file, '--run-dir', join(runs, name), '--name', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`reclab train ${name} exited with ${code}: ${stderr.slice(-800)}`)))));
+}
+
+/** The refinement events of the run in `runDir`, read from its events.jsonl here (independently of the extension). */
+export function refinementSnapshots(runDir) {
+  const file = join(runDir, 'events.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"refinement"')).flatMap((l) => {
+    try { return [JSON.parse(l)]; } catch { return []; } // a line being written
+  });
 }

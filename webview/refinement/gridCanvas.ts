@@ -28,16 +28,14 @@ export function readGridColours(theme: Theme): GridColours {
   };
 }
 
-/** Pixel size of one cell for a grid of `side` in `available` CSS pixels. */
-export function cellSize(side: number, available: number): number {
-  const max = side <= 4 ? 72 : 48;
-  return Math.max(24, Math.min(max, Math.floor(available / side)));
-}
-
-export function drawGrid(canvas: HTMLCanvasElement, cells: readonly CellView[], side: number, available: number, c: GridColours): void {
+/**
+ * Sizes `canvas` for `side` cells of `cell` CSS pixels (plus a 2 px margin) at the device pixel
+ * ratio, clears it, and fills the grid's square with the theme's background; the context comes
+ * back translated to the square's corner, or undefined without a 2-D context.
+ */
+function prepareCanvas(canvas: HTMLCanvasElement, cell: number, side: number, c: GridColours): CanvasRenderingContext2D | undefined {
   const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  const cell = cellSize(side, available);
+  if (!ctx) return undefined;
   const size = cell * side;
   const pad = 2;
   const dpr = window.devicePixelRatio || 1;
@@ -48,9 +46,23 @@ export function drawGrid(canvas: HTMLCanvasElement, cells: readonly CellView[], 
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, size + 2 * pad, size + 2 * pad);
   ctx.translate(pad, pad);
-  const t = c.theme;
-  ctx.fillStyle = t.background;
+  ctx.fillStyle = c.theme.background;
   ctx.fillRect(0, 0, size, size);
+  return ctx;
+}
+
+/** Pixel size of one cell for a grid of `side` in `available` CSS pixels. */
+export function cellSize(side: number, available: number): number {
+  const max = side <= 4 ? 72 : 48;
+  return Math.max(24, Math.min(max, Math.floor(available / side)));
+}
+
+export function drawGrid(canvas: HTMLCanvasElement, cells: readonly CellView[], side: number, available: number, c: GridColours): void {
+  const ctx = prepareCanvas(canvas, cellSize(side, available), side, c);
+  if (!ctx) return;
+  const cell = cellSize(side, available);
+  const size = cell * side;
+  const t = c.theme;
   const box = side === 9 ? 3 : side === 4 ? 2 : side;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
@@ -119,22 +131,11 @@ export function mazeCellSize(side: number, available: number): number {
  * on the Sudoku grid.
  */
 export function drawMaze(canvas: HTMLCanvasElement, cells: readonly MazeCellView[], side: number, available: number, c: GridColours): void {
-  const ctx = canvas.getContext('2d');
+  const ctx = prepareCanvas(canvas, mazeCellSize(side, available), side, c);
   if (!ctx) return;
   const cell = mazeCellSize(side, available);
   const size = cell * side;
-  const pad = 2;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.style.width = `${size + 2 * pad}px`;
-  canvas.style.height = `${size + 2 * pad}px`;
-  canvas.width = Math.round((size + 2 * pad) * dpr);
-  canvas.height = Math.round((size + 2 * pad) * dpr);
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, size + 2 * pad, size + 2 * pad);
-  ctx.translate(pad, pad);
   const t = c.theme;
-  ctx.fillStyle = t.background;
-  ctx.fillRect(0, 0, size, size);
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   cells.forEach((v, i) => {
