@@ -128,8 +128,15 @@ def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(reference_run, 
     ref, _ = reference_run
     d = make_run_dir(tmp_path / "run", small_config())
     p = _start(d)
-    _wait_for_step(p, random.Random().randint(4, 10))
-    time.sleep(random.Random().random() * 0.5)  # anywhere in the following step, eval or checkpoint write
+    # Kill anywhere within the step after step k (its eval or checkpoint write included), timed by
+    # the step before: a fixed sleep outlasted the last steps of this 12-step run on a quiet machine.
+    rng = random.Random()
+    k = rng.randint(4, 9)
+    _wait_for_step(p, k - 1)
+    t = time.monotonic()
+    _wait_for_step(p, k)
+    time.sleep(rng.random() * (time.monotonic() - t))
+    assert p.poll() is None, "the worker ended before the kill"
     p.kill()
     p.communicate(timeout=60)
     assert p.returncode == -signal.SIGKILL
