@@ -7,20 +7,12 @@
 // SHOTS=dir also writes each chart of the timed cases as PNG, per version.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { launchChromium, type Page } from './headlessChromium';
 
-interface Page {
-  goto(url: string): Promise<unknown>;
-  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
-}
-interface Browser {
-  newPage(o: { viewport: { width: number; height: number }; deviceScaleFactor: number }): Promise<Page>;
-  close(): Promise<void>;
-}
 type Phases = { prepare: number; align: number; draw: number };
 interface PanelBench {
   setup(n: number, count: number): void;
@@ -72,8 +64,6 @@ function pixelDiffs(a: Shot[], b: Shot[]): string {
 async function main(): Promise<void> {
   const ref = process.argv[2] ?? 'HEAD';
   const rounds = Number(process.argv[3] ?? 40);
-  const cache = execFileSync('bash', ['test/e2e/setup.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-  const { chromium } = createRequire(join(cache, 'harness', 'package.json'))('playwright-core') as { chromium: { launch(o: object): Promise<Browser> } };
   const dir = mkdtempSync(join(tmpdir(), 'reclab-panel-ab-'));
   // A: the ref's files (git archive only reads the repository).
   const srcA = join(dir, 'src-a');
@@ -84,10 +74,7 @@ async function main(): Promise<void> {
   await bundle(srcA, join(dir, 'a'));
   await bundle(process.cwd(), join(dir, 'b'));
 
-  const browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM'] ?? '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   const pages: Page[] = [];
   for (const v of ['a', 'b']) {
     const p = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });

@@ -4,27 +4,15 @@
 // (min/max per pixel) and drawn by uPlot. Figures: median and 95th percentile over 40 redraws.
 // Needs Chromium and playwright-core: test/e2e/setup.sh installs them (it runs here if needed).
 //   npm run bench:panel     (or: node --import tsx bench/panel-redraw.bench.ts [points] [points of each of the 3 runs])
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { launchChromium } from './headlessChromium';
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 1_000_000);
-  const cache = execFileSync('bash', ['test/e2e/setup.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
-  // playwright-core lives in the e2e cache, outside the repository: the little of it used here, typed.
-  interface Page {
-    goto(url: string): Promise<unknown>;
-    evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
-  }
-  interface Browser {
-    newPage(o: { viewport: { width: number; height: number }; deviceScaleFactor: number }): Promise<Page>;
-    close(): Promise<void>;
-  }
-  const { chromium } = createRequire(join(cache, 'harness', 'package.json'))('playwright-core') as { chromium: { launch(o: object): Promise<Browser> } };
 
   const dir = mkdtempSync(join(tmpdir(), 'reclab-panel-bench-'));
   await esbuild.build({ entryPoints: { page: 'bench/panelRedraw.page.ts' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', outdir: dir, logLevel: 'warning' });
@@ -32,10 +20,7 @@ async function main(): Promise<void> {
   <style>body{margin:0;font:12px sans-serif;--vscode-editor-foreground:#ccc;--vscode-editor-background:#1e1e1e;background:#1e1e1e}.plot{height:240px}</style></head>
   <body class="vscode-dark"><script src="page.js"></script></body></html>`);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   await page.goto(pathToFileURL(join(dir, 'index.html')).href);
   const t0 = Date.now();
