@@ -5,6 +5,7 @@
 // reference builder does; the test split is loaded without augmentation.
 import { InputError } from '../inputError';
 import { Rng } from '../random';
+import { ReservoirSample } from './reservoirSample';
 import { dihedralGroup } from './mazeAugment';
 import { MAZE_CHARSET, MAZE_GOAL, MAZE_OPEN, MAZE_PATH, MAZE_START, mazeCellOf, pathLength } from './mazeGrid';
 import type { Puzzle } from './puzzle';
@@ -77,8 +78,7 @@ export function loadMazeCsv(path: string, opts: MazeCsvOptions): MazeCsv {
   let side = 0;
   let question = new Uint8Array(0);
   let answer = new Uint8Array(0);
-  const kept: { lineNumber: number; puzzle: Puzzle }[] = [];
-  let rowsSeen = 0;
+  const sample = new ReservoirSample<{ lineNumber: number; puzzle: Puzzle }>(subsample, sampleRng);
   let sawHeader = false;
   forEachLine(path, (line, lineNumber) => {
     if (!sawHeader) {
@@ -100,18 +100,10 @@ export function loadMazeCsv(path: string, opts: MazeCsvOptions): MazeCsv {
     }
     const problem = rowProblem(fields, side * side, question, answer);
     if (problem !== null) throw new InputError(`${path}:${lineNumber}: ${problem}`);
-    const index = rowsSeen++;
-    let slot = index;
-    if (subsample !== undefined && index >= subsample) {
-      slot = sampleRng.int(index + 1);
-      if (slot >= subsample) return;
-    }
-    const row = { lineNumber, puzzle: { question: new Uint8Array(question), answer: new Uint8Array(answer), blanks: pathLength(answer) } };
-    if (slot === index) kept.push(row);
-    else kept[slot] = row;
+    sample.offer(() => ({ lineNumber, puzzle: { question: new Uint8Array(question), answer: new Uint8Array(answer), blanks: pathLength(answer) } }));
   });
   if (!sawHeader) throw new InputError(`${path}:1: empty file, expected the header ${JSON.stringify(MAZE_CSV_HEADER)}`);
-  if (rowsSeen === 0) throw new InputError(`${path}:2: no mazes, the file holds only the header`);
-  kept.sort((a, b) => a.lineNumber - b.lineNumber);
+  if (sample.seen === 0) throw new InputError(`${path}:2: no mazes, the file holds only the header`);
+  const kept = sample.kept.sort((a, b) => a.lineNumber - b.lineNumber);
   return { side, groups: kept.map(({ puzzle }) => (augment ? dihedralGroup(puzzle, side) : [puzzle])) };
 }

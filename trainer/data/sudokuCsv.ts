@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../inputError';
 import { Rng } from '../random';
+import { ReservoirSample } from './reservoirSample';
 import type { Puzzle } from './puzzle';
 import { parseCellsInto } from './puzzleString';
 import { augmentPuzzle } from './sudokuAugment';
@@ -104,8 +105,7 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
 
   const question = new Uint8Array(81);
   const answer = new Uint8Array(81);
-  const kept: KeptRow[] = [];
-  let rowsSeen = 0;
+  const sample = new ReservoirSample<KeptRow>(subsample, sampleRng);
   let sawHeader = false;
 
   forEachLine(path, (line, lineNumber) => {
@@ -121,23 +121,16 @@ export function loadSudokuCsv(path: string, opts: SudokuCsvOptions): SudokuCsv {
     const problem = rowProblem(line, question, answer);
     if (problem !== null) throw new InputError(`${path}:${lineNumber}: ${problem}`);
 
-    // Reservoir sampling (algorithm R): after n rows, each is kept with probability k / n.
-    const index = rowsSeen++;
-    let slot = index;
-    if (subsample !== undefined && index >= subsample) {
-      slot = sampleRng.int(index + 1);
-      if (slot >= subsample) return;
-    }
-    let blanks = 0;
-    for (const cell of question) if (cell === 0) blanks++;
-    const row = { lineNumber, puzzle: { question: new Uint8Array(question), answer: new Uint8Array(answer), blanks } };
-    if (slot === index) kept.push(row);
-    else kept[slot] = row;
+    sample.offer(() => {
+      let blanks = 0;
+      for (const cell of question) if (cell === 0) blanks++;
+      return { lineNumber, puzzle: { question: new Uint8Array(question), answer: new Uint8Array(answer), blanks } };
+    });
   });
   if (!sawHeader) throw new InputError(`${path}:1: empty file, expected the header ${JSON.stringify(SUDOKU_CSV_HEADER)}`);
-  if (rowsSeen === 0) throw new InputError(`${path}:2: no puzzles, the file holds only the header (a run needs at least one training and one test puzzle)`);
+  if (sample.seen === 0) throw new InputError(`${path}:2: no puzzles, the file holds only the header (a run needs at least one training and one test puzzle)`);
 
-  kept.sort((a, b) => a.lineNumber - b.lineNumber);
+  const kept = sample.kept.sort((a, b) => a.lineNumber - b.lineNumber);
   const groups = kept.map(({ puzzle }) => {
     const group = [puzzle];
     for (let k = 0; k < augmentationsPerPuzzle; k++) group.push(augmentPuzzle(puzzle, augmentRng, 9));
