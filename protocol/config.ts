@@ -39,18 +39,47 @@ export function resolveDeq(model: { deq?: z.infer<typeof deqSchema> }): DeqConfi
   return { ...deqDefaults, ...model.deq } as DeqConfig;
 }
 
-const archSchema = z.enum(['trm', 'hrm', 'trm-deq']).describe('Recursive architecture: "trm" (one network for y and z), "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue) or "trm-deq" (TRM whose n-loop is a fixed-point solve, model.deq); absent = "trm".');
+/**
+ * The Attractor form (reference.md §4.1, attractor.py): a backbone of pre-norm blocks maps the input
+ * embedding x to a context c; the answer y solves y = FPHead(y + c) − y with FPHead `model.layers`
+ * pre-norm blocks whose mixer / MLP outputs are gated per channel by LayerScale sigmoid(raw)·gammaMax.
+ */
+export const attractorSchema = z.object({
+  backboneLayers: int(1).optional().describe('Pre-norm blocks of the backbone (prelude) that maps x to the context c (n_backbone_layers).'),
+  layerScaleInit: z.number().gt(0).optional().describe('Initial LayerScale gate of the head\'s blocks (layer_scale_init); must be below gammaMax.'),
+  gammaMax: positive().optional().describe('Largest LayerScale gate: gate = sigmoid(raw) · gammaMax (gamma_max).'),
+}).strict();
+
+export type AttractorConfig = Required<z.infer<typeof attractorSchema>>;
+
+/** attractor-sudoku-7m's head: one backbone block, gates from 0.5 up to 0.75. */
+export const attractorDefaults: AttractorConfig = { backboneLayers: 1, layerScaleInit: 0.5, gammaMax: 0.75 };
+
+/** model.attractor with the defaults under it. */
+export function resolveAttractor(model: { attractor?: z.infer<typeof attractorSchema> }): AttractorConfig {
+  return { ...attractorDefaults, ...model.attractor } as AttractorConfig;
+}
+
+/** The architectures with a fixed-point solve (model.deq, eval.internalisation). */
+export const DEQ_ARCHS = ['trm-deq', 'attractor'] as const;
+
+export function isDeqArch(arch: string): arch is (typeof DEQ_ARCHS)[number] {
+  return (DEQ_ARCHS as readonly string[]).includes(arch);
+}
+
+const archSchema = z.enum(['trm', 'hrm', 'trm-deq', 'attractor']).describe('Recursive architecture: "trm" (one network for y and z), "hrm" (an H network for z_H and an L network for z_L, with a learned Q-continue), "trm-deq" (TRM whose n-loop is a fixed-point solve, model.deq) or "attractor" (a backbone\'s context c and an answer solved as y = FPHead(y + c) − y, model.attractor and model.deq); absent = "trm".');
 
 export const modelSchema = z.object({
   // Absent = "trm": run configs written before HRM existed have no other meaning.
   arch: archSchema.default('trm'),
-  deq: deqSchema.optional().describe('trm-deq only: the fixed-point solve and its gradient; absent fields take deqDefaults.'),
+  deq: deqSchema.optional().describe('trm-deq and attractor only: the fixed-point solve and its gradient; absent fields take deqDefaults.'),
+  attractor: attractorSchema.optional().describe('attractor only: the backbone and the head\'s LayerScale gates; absent fields take attractorDefaults.'),
   mixer: z.enum(['mlp_t', 'attention']).describe('Sequence mixer: "mlp_t" (SwiGLU across positions, the Sudoku-winning TRM-MLP) or "attention" (self-attention with the chosen positional encoding).'),
   hiddenSize: int(2).describe('Model width D.'),
   numHeads: int(1).describe('Attention heads (attention mixer only); D must be divisible by it.'),
   expansion: positive().describe('SwiGLU expansion; hidden = roundUp(expansion * width * 2/3, ffnMultipleOf).'),
   ffnMultipleOf: int(1).describe('SwiGLU hidden sizes are rounded up to a multiple of this (the reference uses 256).'),
-  layers: int(1).describe('Blocks in the network (L_layers); HRM: in the L network.'),
+  layers: int(1).describe('Blocks in the network (L_layers); HRM: in the L network; attractor: in the fixed-point head (n_fp_blocks).'),
   hLayers: int(1).optional().describe('HRM only: blocks in the H network (H_layers); absent = layers. TRM ignores it.'),
   hCycles: int(1).describe('T (H_cycles): cycles of latent updates plus one answer update; TRM: all but the last run without gradient, HRM: all but the last L and H update.'),
   lCycles: int(1).describe('n (L_cycles): latent (z_L) updates per cycle.'),
@@ -159,7 +188,7 @@ export const evalSchema = z.object({
   gradientVarianceGroups: int(0).describe('At every evaluation, split the carried batch into this many groups and report V = mean ||g_k - g||^2 / ||g||^2 at fixed parameters (0 = off; needs batchSize divisible by it).'),
   internalisation: z.object({
     iterations: z.array(int(0)).min(1).max(8).describe('Solver caps to evaluate: each one re-runs the evaluation with every fixed-point solve capped at this many map evaluations (0 = no solve: z_L stays the solve\'s initial state; a cap >= model.deq.maxIter is the normal evaluation).'),
-  }).strict().optional().describe('Equilibrium internalisation (trm-deq only; docs/deq-solvers.md): at every evaluation also score the same puzzles with the solver dropped or capped, and report the accuracy lost beside the full solve (eval event field internalisation).'),
+  }).strict().optional().describe('Equilibrium internalisation (trm-deq and attractor; docs/deq-solvers.md): at every evaluation also score the same puzzles with the solver dropped or capped, and report the accuracy lost beside the full solve (eval event field internalisation).'),
 }).strict();
 
 /** Refinement snapshots (the puzzle refinement view): a few held-out puzzles traced step by step. */

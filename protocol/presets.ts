@@ -160,6 +160,19 @@ const attractorMazeSmall: RunConfig = {
   model: { ...mazeSmall.model, arch: 'trm-deq', deq: { solver: 'anderson', maxIter: 4, minIter: 2, tol: 1e-3, stopMode: 'rel', phantomSteps: 2, jacobianReg: 0 } },
 };
 
+// The Attractor form (reference.md §4.1, attractor-sudoku-7m's shape: one backbone block, the
+// LayerScale gates from 0.5 up to 0.75) on the sudoku4 task: sudoku4's width and mixer, a 2-block
+// fixed-point head, one solve per supervision step (T = 1) by Anderson, max 6 / min 2 iterations,
+// rel tol 1e-3, phantom K 2, λ_jac 0.
+const attractorFormSudoku4: RunConfig = {
+  ...sudoku4,
+  model: {
+    ...sudoku4.model, arch: 'attractor', layers: 2, hCycles: 1, lCycles: 1,
+    attractor: { backboneLayers: 1, layerScaleInit: 0.5, gammaMax: 0.75 },
+    deq: { solver: 'anderson', maxIter: 6, minIter: 2, tol: 1e-3, stopMode: 'rel', phantomSteps: 2, jacobianReg: 0 },
+  },
+};
+
 // The Attractor TRM-DEQ Sudoku-Extreme recipe (reference.md §4.2, README command): TRM attention
 // + RoPE with 8 blocks (27.3M params), T = 3, deq max 8 / min 4 / tol 1e-3, phantom K 2,
 // λ_jac 1e-3 (torch: TF.js refuses λ_jac > 0), AdamW lr 1e-4 wd 1.0, sign-SGD puzzle embedding
@@ -189,6 +202,7 @@ export const presets: Readonly<Record<string, RunConfig>> = {
   'maze-hard': mazeHard,
   'attractor-sudoku4': attractorSudoku4,
   'attractor-maze-small': attractorMazeSmall,
+  'attractor-form-sudoku4': attractorFormSudoku4,
   'attractor-sudoku-extreme': attractorSudokuExtreme,
 };
 

@@ -7,7 +7,8 @@
 // trainer/engines/torchWorker.ts.
 import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { backendNames, engineNames, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
+import { backendNames, engineNames, isDeqArch, type BackendName, type EngineName, type RunConfig } from '../protocol/config';
+import { hasFixedPointSolve } from './model/recursiveModel';
 import type { EvalEvent } from '../protocol/events';
 import { selectBackend } from './backend';
 import { defineCommand, UsageError, type Command, type FlagTable, type FlagValues } from './commandLine';
@@ -35,7 +36,6 @@ import { ablateOnSlurm, isSlurmSweep, rerunOnSlurm, type SlurmFlags } from './ab
 import { sweepCancelCommand, sweepStatusCommand } from './ablation/sweepCommands';
 import { curriculumStages } from './train/depthCurriculum';
 import { evaluate, evaluateInternalisation } from './train/evaluate';
-import { TrmDeqModel } from './model/trmDeq';
 import { encodePuzzles } from './train/exampleStream';
 import { createTrainState, disposeTrainState, evaluationParams } from './train/trainState';
 import { evalEventOf, runTraining } from './trainingRun';
@@ -97,7 +97,7 @@ const evalFlags = {
   checkpoint: { type: 'string', value: 'FILE', help: 'the checkpoint to evaluate (default the latest)' },
   backend: flag.backend,
   json: { type: 'boolean', help: 'print the eval event as JSON' },
-  internalisation: { type: 'string', value: 'K,K,…', help: 'trm-deq: also evaluate with every solve capped at K map evaluations (0 = no solve); default the run\'s eval.internalisation' },
+  internalisation: { type: 'string', value: 'K,K,…', help: 'trm-deq, attractor: also evaluate with every solve capped at K map evaluations (0 = no solve); default the run\'s eval.internalisation' },
 } as const satisfies FlagTable;
 
 const ablateFlags = {
@@ -320,10 +320,10 @@ async function commandEval(flags: EvalFlags, positionals: string[]): Promise<num
     const test = encodePuzzles(data.test, data.seqLen, data.task);
     const evalOpts = { steps: config.train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined };
     const r = evaluate(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts);
-    // --internalisation overrides the run's eval.internalisation.iterations (trm-deq only).
+    // --internalisation overrides the run's eval.internalisation.iterations (trm-deq and attractor).
     const caps = flags.internalisation !== undefined ? parseIterationList(flags.internalisation) : config.eval.internalisation?.iterations;
-    if (caps && !(model instanceof TrmDeqModel)) throw new UsageError(`--internalisation: only for trm-deq runs, not ${config.model.arch}`);
-    const internalisation = caps && model instanceof TrmDeqModel
+    if (caps && !hasFixedPointSolve(model)) throw new UsageError(`--internalisation: only for runs with a fixed-point solve (trm-deq, attractor), not ${config.model.arch}`);
+    const internalisation = caps && hasFixedPointSolve(model)
       ? await evaluateInternalisation(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, caps, r) : undefined;
     const e: EvalEvent = {
       v: 1, time: Date.now(),
@@ -396,7 +396,8 @@ function checkConsistency(c: RunConfig): void {
   if (c.train.microBatchSize > c.train.batchSize) throw new ConfigError(`train.microBatchSize: ${c.train.microBatchSize} exceeds train.batchSize ${c.train.batchSize}`);
   const groups = c.eval.gradientVarianceGroups;
   if (groups === 1 || (groups > 0 && c.train.batchSize % groups !== 0)) throw new ConfigError(`eval.gradientVarianceGroups: ${groups} must be 0, or >= 2 and divide train.batchSize ${c.train.batchSize}`);
-  if (c.eval.internalisation && c.model.arch !== 'trm-deq') throw new ConfigError(`eval.internalisation: only for model.arch "trm-deq" (a model with a fixed-point solve), not "${c.model.arch}"`);
+  if (c.eval.internalisation && !isDeqArch(c.model.arch)) throw new ConfigError(`eval.internalisation: only for a model with a fixed-point solve (model.arch "trm-deq" or "attractor"), not "${c.model.arch}"`);
+  if (c.model.attractor && c.model.arch !== 'attractor') throw new ConfigError(`model.attractor: only for model.arch "attractor", not "${c.model.arch}"`);
   if (c.train.curriculum.enabled) {
     try {
       curriculumStages({ hCycles: c.model.hCycles, lCycles: c.model.lCycles }, c.train.curriculum);

@@ -3,12 +3,11 @@
 // summary. Everything it does is visible in the run directory.
 import { defaultCheckpointRetention, type RunConfig } from '../protocol/config';
 import type { EvalEvent, EventPayload, TrainerEvent } from '../protocol/events';
-import type { Depth } from './model/recursiveModel';
+import { hasFixedPointSolve, type Depth } from './model/recursiveModel';
 import type { RunSummary } from '../protocol/runDirectory';
 import { difficultyLabel, type TaskData } from './data/taskData';
 import { MAZE_PATH } from './data/mazeGrid';
 import { createModel } from './model/modelFactory';
-import { TrmDeqModel } from './model/trmDeq';
 import { Rng } from './random';
 import type { RunDirectory } from './run/runDirectory';
 import { restoreTrainingCheckpoint, saveTrainingCheckpoint, type RunProgress } from './run/trainingCheckpoint';
@@ -73,7 +72,7 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
   };
 
   const model = createModel(config.model, { vocabSize: data.vocabSize, seqLen: data.seqLen });
-  if (model instanceof TrmDeqModel) model.checkTrainableOnTfjs();
+  if (hasFixedPointSolve(model)) model.checkTrainableOnTfjs();
   const master = new Rng(config.seed);
   const state = createTrainState(model, train, master.fork());
   let haltRng = master.fork();
@@ -122,11 +121,11 @@ export async function runTraining(opts: TrainingRunOptions): Promise<RunSummary>
       const evalOpts = { steps: train.haltMaxSteps, batchSize: config.eval.batchSize, depth: model.depth, pathToken: data.task.kind === 'maze' ? MAZE_PATH : undefined };
       const test = scope === 'final' ? fullTest : periodicTest;
       const r = await evaluateUnlessStopped(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, opts.shouldStop);
-      // Equilibrium internalisation: the same puzzles with the solver capped (trm-deq only, checked with the config).
-      const capped = r && config.eval.internalisation && model instanceof TrmDeqModel
+      // Equilibrium internalisation: the same puzzles with the solver capped (trm-deq and attractor, checked with the config).
+      const capped = r && config.eval.internalisation && hasFixedPointSolve(model)
         ? await evaluateInternalisation(model, evaluationParams(state), state.hInit, state.lInit, test, evalOpts, config.eval.internalisation.iterations, r, opts.shouldStop)
         : undefined;
-      if (!r || (config.eval.internalisation && model instanceof TrmDeqModel && !capped)) {
+      if (!r || (config.eval.internalisation && hasFixedPointSolve(model) && !capped)) {
         progress.wallSeconds += (performance.now() - t0) / 1000;
         return undefined;
       }

@@ -66,6 +66,6 @@ test('eval.internalisation on a non-DEQ model: exit 2 naming the field, no run d
   const cfg = { ...tiny('tfjs'), extends: 'sudoku4', model: { hiddenSize: 8, layers: 1, hCycles: 1, lCycles: 1 } };
   const r = reclab('train', '--config', write('trm.reclab.json', cfg), '--run-dir', runDir, '--steps', '2', '--backend', 'cpu', '--quiet');
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /eval\.internalisation: only for model\.arch "trm-deq"/);
+  assert.match(r.stderr, /eval\.internalisation: only for a model with a fixed-point solve \(model\.arch "trm-deq" or "attractor"\)/);
   assert.equal(existsSync(runDir), false);
 });

@@ -173,8 +173,12 @@ export function runParityCase(c: ParityCase, python: string, extra: (r: ParityRe
     assert.equal(grads.size, state.params.size);
     let worst = 0;
     for (const [name, g] of grads) worst = Math.max(worst, assertClose(name, tensors.get(name), g));
+    // The initial states the model defines as zero (the Attractor's offsets) must be exactly zero on both sides.
+    const zeroStates = model.arch === 'attractor' ? new Set(['h_init', 'l_init']) : new Set<string>();
     for (const [name, a] of after) {
-      if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, tensors.get(name), a));
+      if (zeroStates.has(name)) {
+        for (const side of [a, tensors.get(name)!]) assert.ok(side.data.every((v) => v === 0), `${name}: the ${model.arch} model's initial state is zero`);
+      } else if (a.dtype === 'float32') worst = Math.max(worst, assertClose(name, tensors.get(name), a));
       else assert.deepEqual(Array.from(tensors.get(name)!.data as Int32Array, Number), Array.from(a.data as Int32Array, Number), name);
     }
     extra({ model, state, metrics, meta, outPath });

@@ -61,3 +61,17 @@ export function deqSupervisionStepFlops(model: Sized, depth: Depth, rows: number
   const backward = training ? rows * 2 * ((deq.phantomSteps + 1) * call + headFlops(model)) : 0;
   return { forward, backward };
 }
+
+/**
+ * FLOPs of one Attractor supervision step, every solve counted at maxIter map evaluations (one
+ * FPHead call each): the backbone once forward (twice in training: the taped part recomputes c),
+ * T solves, the K phantom steps of training and the heads; backward through the backbone, the K
+ * steps and the heads. The head has model.layers blocks, the backbone `backboneLayers`.
+ */
+export function attractorStepFlops(model: Sized, depth: Depth, rows: number, training: boolean, deq: { maxIter: number; phantomSteps: number }, backboneLayers: number): StepFlops {
+  const head = netCallFlops(model);
+  const backbone = backboneLayers * blockFlops(model);
+  const forward = rows * ((training ? 2 : 1) * backbone + depth.hCycles * deq.maxIter * head + (training ? deq.phantomSteps * head : 0) + headFlops(model));
+  const backward = training ? rows * 2 * (backbone + deq.phantomSteps * head + headFlops(model)) : 0;
+  return { forward, backward };
+}

@@ -50,8 +50,8 @@ export abstract class LatentModelBase {
     return specs;
   }
 
-  /** Specs of `count` blocks named `${prefix}.{i}.…`. */
-  protected blockSpecs(prefix: string, count: number): ParameterSpec[] {
+  /** Specs of `count` blocks named `${prefix}.{i}.…`; `extra(i)` appends a block's own further specs. */
+  protected blockSpecs(prefix: string, count: number, extra?: (block: number) => ParameterSpec[]): ParameterSpec[] {
     const D = this.width;
     const lin = (name: string, fanIn: number, fanOut: number): ParameterSpec =>
       ({ name, shape: [fanIn, fanOut], init: { kind: 'truncatedNormal', std: 1 / Math.sqrt(fanIn) }, group: 'main' });
@@ -66,6 +66,7 @@ export abstract class LatentModelBase {
       }
       specs.push(lin(`${prefix}.${i}.mlp.gate_up`, D, 2 * this.channelFfn));
       specs.push(lin(`${prefix}.${i}.mlp.down`, this.channelFfn, D));
+      if (extra) specs.push(...extra(i));
     }
     return specs;
   }
@@ -140,6 +141,32 @@ export abstract class LatentModelBase {
     return x;
   }
 
+  /**
+   * `count` pre-norm blocks named `${prefix}.{i}.…` (the Attractor's backbone and head):
+   *   h ← h + g_mixer ⊙ mixer(norm(h));   h ← h + g_mlp ⊙ mlp(norm(h))
+   * norm = RMSNorm over the channels without gain (mlp_t mixes across positions after it);
+   * `gate(i)` gives block i's per-channel [D] gates, or undefined for none (the backbone).
+   */
+  protected preNormBlocks(p: ParamSet, prefix: string, count: number, h: tf.Tensor3D, gate?: (block: number) => { mixer: tf.Tensor; mlp: tf.Tensor }): tf.Tensor3D {
+    const eps = this.config.rmsNormEps;
+    const [batch, seq, D] = h.shape;
+    let x = h;
+    for (let i = 0; i < count; i++) {
+      const w = (n: string) => p[`${prefix}.${i}.${n}`] as tf.Tensor2D;
+      const g = gate?.(i);
+      const n1 = rmsNorm(x, eps) as tf.Tensor3D;
+      let mixed: tf.Tensor = this.config.mixer === 'mlp_t'
+        ? tf.transpose(tf.reshape(swiglu(tf.reshape(tf.transpose(n1, [0, 2, 1]), [batch * D, seq]), w('seq_mlp.gate_up'), w('seq_mlp.down')), [batch, D, seq]), [0, 2, 1])
+        : selfAttention(n1, w('attn.qkv'), w('attn.o'), this.config.numHeads, this.ropeConstants());
+      if (g) mixed = tf.mul(mixed, g.mixer);
+      x = tf.add(x, mixed) as tf.Tensor3D;
+      let channel: tf.Tensor = tf.reshape(swiglu(tf.reshape(rmsNorm(x, eps), [batch * seq, D]) as tf.Tensor2D, w('mlp.gate_up'), w('mlp.down')), [batch, seq, D]);
+      if (g) channel = tf.mul(channel, g.mlp);
+      x = tf.add(x, channel) as tf.Tensor3D;
+    }
+    return x;
+  }
+
   /** One cycle: n latent updates (they see x), then one answer update (it does not). */
   cycle(p: ParamSet, zH: tf.Tensor3D, zL: tf.Tensor3D, x: tf.Tensor3D, lCycles: number): LatentStates {
     for (let i = 0; i < lCycles; i++) zL = this.lNet(p, zL, tf.add(zH, x));
@@ -179,7 +206,7 @@ export abstract class LatentModelBase {
     return { logits, qHalt, qContinue };
   }
 
-  private ropeConstants(): { cos: tf.Tensor2D; sin: tf.Tensor2D } | undefined {
+  protected ropeConstants(): { cos: tf.Tensor2D; sin: tf.Tensor2D } | undefined {
     if (this.config.posEncodings !== 'rope') return undefined;
     if (!this.rope) {
       const headDim = this.width / this.config.numHeads;

@@ -24,6 +24,8 @@ export interface ParameterSpec {
   init: { kind: 'truncatedNormal'; std: number } | { kind: 'zeros' } | { kind: 'constant'; value: number };
   /** Main params use Adam(ATan2)/AdamW and the EMA; the puzzle embedding uses sign-SGD, no EMA. */
   group: 'main' | 'puzzleEmbedding';
+  /** false: the optimizer's weight decay skips it (the Attractor's LayerScale gates); absent = decayed. */
+  weightDecay?: false;
 }
 
 /** Recursion depth of one supervision step: T (H_cycles) cycles of n (L_cycles) latent updates. */
@@ -52,7 +54,7 @@ export interface StepFlops {
 }
 
 export interface RecursiveModel {
-  readonly arch: 'trm' | 'hrm' | 'trm-deq';
+  readonly arch: 'trm' | 'hrm' | 'trm-deq' | 'attractor';
   readonly config: ModelConfig;
   readonly task: TaskShape;
   readonly width: number;
@@ -100,4 +102,16 @@ export interface RecursiveModel {
 /** The halting decision the model was trained with: q_halt > q_continue (HRM) or q_halt > 0 (TRM). */
 export function wantsToHalt(model: Pick<RecursiveModel, 'learnsQContinue'>, qHalt: number, qContinue: number): boolean {
   return model.learnsQContinue ? qHalt > qContinue : qHalt > 0;
+}
+
+/** A model with a fixed-point solve (TRM-DEQ, Attractor): model.deq, the solve cap, the TF.js limits. */
+export interface FixedPointSolveModel {
+  /** Runs `fn` with every solve capped at `iterations` map evaluations (0 = no solve): eval.internalisation. */
+  withSolveCap<T>(iterations: number, fn: () => T): T;
+  /** Refuses what the TF.js trainer cannot train (the IFT gradient, λ_jac > 0). */
+  checkTrainableOnTfjs(): void;
+}
+
+export function hasFixedPointSolve<M extends RecursiveModel>(model: M): model is M & FixedPointSolveModel {
+  return typeof (model as Partial<FixedPointSolveModel>).withSolveCap === 'function';
 }

@@ -36,6 +36,7 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const ckpt = opts.checkpoint ? { path: resolve(opts.checkpoint), step: undefined } : runDir.latestCheckpoint();
   if (!ckpt) throw new Error(`${runPath}: no checkpoint to export (train first)`);
   const model = createModel(config.model, taskShapeOf(config));
+  if (model.arch === 'attractor') throw new InputError('export: the Attractor form (model.arch "attractor") has no ONNX step graph yet; trm, hrm and trm-deq runs export');
   if (opts.deqIterations !== undefined && model.arch !== 'trm-deq') throw new InputError(`--deq-iterations: the run's model is ${model.arch}, not trm-deq`);
   const weights = readEvaluationWeights(ckpt.path, model);
   const meta = readCheckpointFile(ckpt.path).meta as { step?: number } | undefined;

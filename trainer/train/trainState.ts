@@ -14,6 +14,8 @@ export interface TrainState {
   params: Map<string, tf.Variable>;
   /** Names of the main parameters (AdamATan2/AdamW, EMA); the rest is the sign-SGD puzzle embedding. */
   mainNames: string[];
+  /** Main parameters the weight decay skips (ParameterSpec.weightDecay false). */
+  undecayed: ReadonlySet<string>;
   slots: Map<string, AdamSlots>;
   ema: Map<string, tf.Variable> | undefined;
   hInit: tf.Tensor1D;
@@ -34,7 +36,7 @@ export function createTrainState(model: RecursiveModel, train: TrainConfig, rng:
   const slots = new Map(mainNames.map((n) => [n, createAdamSlots(params.get(n)!)] as const));
   const ema = train.ema.enabled ? new Map(mainNames.map((n) => [n, tf.variable(params.get(n)!.clone(), false)] as const)) : undefined;
   return {
-    model, params, mainNames, slots, ema,
+    model, params, mainNames, slots, ema, undecayed: new Set(specs.filter((s) => s.weightDecay === false).map((s) => s.name)),
     hInit: tf.keep(tf.tensor1d(hInit)), lInit: tf.keep(tf.tensor1d(lInit)),
     carry: initialCarry(train.batchSize, model.task.seqLen, [model.totalLen, model.width]),
     step: 0, emaUpdates: 0,

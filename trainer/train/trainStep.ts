@@ -179,7 +179,8 @@ export function trainStep(state: TrainState, incoming: ExampleBatch, cfg: TrainC
   }) as unknown as [number, number, number];
   state.step += 1;
   const hyper = { kind: cfg.optimizer, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay, epsilon: cfg.adamEpsilon };
-  for (const name of state.mainNames) adamUpdate(state.params.get(name)!, g[name]!, state.slots.get(name)!, lr, state.step, hyper);
+  const undecayed = { ...hyper, weightDecay: 0 };
+  for (const name of state.mainNames) adamUpdate(state.params.get(name)!, g[name]!, state.slots.get(name)!, lr, state.step, state.undecayed.has(name) ? undecayed : hyper);
   for (const [name, v] of state.params) {
     if (!state.slots.has(name)) signSgdUpdate(v, g[name]!, cfg.puzzleEmbLr * (lr / cfg.lr), cfg.puzzleEmbWeightDecay);
   }

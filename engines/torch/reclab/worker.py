@@ -263,7 +263,7 @@ class TrainingRun:
                     result = evaluate(start, step, test, self.train_cfg["haltMaxSteps"], self.config["eval"]["batchSize"],
                                       should_abort=abort, path_token=MAZE_PATH if self.data.task == "maze" else None)
                     caps = (self.config["eval"].get("internalisation") or {}).get("iterations")
-                    if caps and getattr(model, "arch", None) == "trm-deq":
+                    if caps and hasattr(model, "capped_solver"):
                         result["internalisation"] = evaluate_internalisation(model, start, step, test, self.train_cfg["haltMaxSteps"],
                                                                              self.config["eval"]["batchSize"], list(caps), result, should_abort=abort)
             except EvaluationAborted:

@@ -93,7 +93,7 @@ def test_cap_zero_is_the_model_without_the_solve_and_a_large_cap_the_normal_eval
     # the cap is lifted afterwards
     again = evaluate(start, step, data, STEPS, 4)
     assert (again["exactAccuracy"], again["tokenAccuracy"]) == (full["exactAccuracy"], full["tokenAccuracy"])
-    assert model.solve_cap is None
+    assert model.solving.cap is None
     with pytest.raises(ValueError, match="eval.internalisation.iterations"):
         with model.capped_solver(-1):
             pass
@@ -106,6 +106,6 @@ def test_cap_zero_latent_is_the_initial_state_and_the_rows_are_differences():
     with model.capped_solver(0):
         got = model.solve_latent(z_h, z_l, x)
     assert torch.equal(got, z_l.float())
-    assert model.solve_stats.take() == {}, "no solve, no statistics"
+    assert model.solving.stats.take() == {}, "no solve, no statistics"
     rows = internalisation_rows({"exactAccuracy": 0.9, "tokenAccuracy": 0.95}, [(1, {"exactAccuracy": 0.6, "tokenAccuracy": 0.8})])
     assert rows == [{"iterations": 1, "exactAccuracy": 0.6, "tokenAccuracy": 0.8, "exactLost": 0.9 - 0.6, "tokenLost": 0.95 - 0.8}]

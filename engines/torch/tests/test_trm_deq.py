@@ -49,7 +49,7 @@ def grads(model, loss):
 def reference_no_grad(model, z_H, z_L, x, T):
     """T − 1 (solve, answer update) cycles and the last solve, with the solver called directly."""
     f = lambda zH: (lambda z: model.net(z, zH + x))  # noqa: E731
-    opts = model.solver_options
+    opts = model.solving.options
     with torch.no_grad():
         for _ in range(T - 1):
             z_L, _ = solve("anderson", f(z_H), z_L, opts)

@@ -70,6 +70,38 @@ class Block(nn.Module):
             x = rms_norm(x + self.attn(x, rope), self.eps)
         return rms_norm(x + self.mlp(x), self.eps)  # [B, S, D]
 
+    def extra_parameters(self) -> Sequence[Tuple[str, nn.Parameter]]:
+        """The block's parameters beyond its linears, (name, parameter) in the TF.js spec order."""
+        return ()
+
+
+class PreNormBlock(Block):
+    """Pre-norm block (the Attractor's backbone and head), as latentModelBase.ts preNormBlocks:
+    h += g_mixer ⊙ mixer(norm(h)); h += g_mlp ⊙ mlp(norm(h)), norm = RMSNorm over the channels
+    (mlp_t mixes across positions after it). With `gamma_max`, per-channel LayerScale gates
+    g = sigmoid(raw)·gamma_max (parameters gate_mixer, gate_mlp); without, no gates."""
+
+    def __init__(self, cfg: Mapping[str, Any], width: int, total_len: int, gamma_max: Optional[float] = None):
+        super().__init__(cfg, width, total_len)
+        self.gamma_max = gamma_max
+        if gamma_max is not None:
+            self.gate_mixer = nn.Parameter(torch.zeros(width))
+            self.gate_mlp = nn.Parameter(torch.zeros(width))
+
+    def forward(self, x: torch.Tensor, rope: Tuple[torch.Tensor, ...] | None) -> torch.Tensor:
+        n = rms_norm(x, self.eps)
+        mixed = self.seq_mlp(n.transpose(1, 2)).transpose(1, 2) if self.mlp_t else self.attn(n, rope)
+        if self.gamma_max is not None:
+            mixed = mixed * (torch.sigmoid(self.gate_mixer) * self.gamma_max)
+        x = x + mixed
+        channel = self.mlp(rms_norm(x, self.eps))
+        if self.gamma_max is not None:
+            channel = channel * (torch.sigmoid(self.gate_mlp) * self.gamma_max)
+        return x + channel
+
+    def extra_parameters(self) -> Sequence[Tuple[str, nn.Parameter]]:
+        return (("gate_mixer", self.gate_mixer), ("gate_mlp", self.gate_mlp)) if self.gamma_max is not None else ()
+
 
 class RecursiveModel(nn.Module):
     arch = ""
@@ -160,9 +192,13 @@ class RecursiveModel(nn.Module):
             emb = (emb + self.pos_emb) * math.sqrt(0.5)
         return emb * math.sqrt(self.width)
 
+    def rope(self) -> Optional[Tuple[torch.Tensor, ...]]:
+        """The blocks' RoPE tables (layers.Attention), or None."""
+        return (self.rope_cos, self.rope_sin, self.rope_q_cos, self.rope_q_sin) if self.rope_cos is not None else None
+
     def run_blocks(self, blocks: nn.ModuleList, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
         """net(h, injection) = blocks(h + injection) (reference ReasoningModule)."""
-        rope = (self.rope_cos, self.rope_sin, self.rope_q_cos, self.rope_q_sin) if self.rope_cos is not None else None
+        rope = self.rope()
         x = h + injection
         for block in blocks:
             x = block(x, rope)
@@ -208,6 +244,8 @@ class RecursiveModel(nn.Module):
                     yield f"{prefix}.{i}.{mixer[0]}.{n}", getattr(mixer[1], n).weight, True
                 yield f"{prefix}.{i}.mlp.gate_up", block.mlp.gate_up.weight, True
                 yield f"{prefix}.{i}.mlp.down", block.mlp.down.weight, True
+                for n, p in block.extra_parameters():
+                    yield f"{prefix}.{i}.{n}", p, False
         yield "lm_head", self.lm_head.weight, True
         yield "q_head.w", self.q_head.weight, True
         yield "q_head.b", self.q_head.bias, False
@@ -218,6 +256,10 @@ class RecursiveModel(nn.Module):
     def main_parameter_names(self) -> List[str]:
         """AdamATan2/AdamW and the EMA; the rest (puzzle_emb) is trained by sign-SGD, no EMA."""
         return [n for n, _, _ in self._layout() if n != "puzzle_emb"]
+
+    def undecayed_parameter_names(self) -> List[str]:
+        """Main parameters the weight decay skips (the Attractor's LayerScale gates; ParameterSpec.weightDecay)."""
+        return []
 
     def to_tfjs_layout(self, name: str, t: torch.Tensor) -> np.ndarray:
         """A parameter-shaped tensor (the parameter, its gradient, a moment) in the TF.js layout."""
@@ -288,8 +330,9 @@ def create_model(cfg: Mapping[str, Any], task: TaskShape) -> RecursiveModel:
     from .hrm import HRM
     from .trm import TRM
     from .trm_deq import TRMDEQ
+    from .attractor import Attractor
 
-    archs = {"trm": TRM, "hrm": HRM, "trm-deq": TRMDEQ}
+    archs = {"trm": TRM, "hrm": HRM, "trm-deq": TRMDEQ, "attractor": Attractor}
     arch = cfg.get("arch", "trm")
     if arch not in archs:
         raise ValueError(f"model.arch: the torch engine has no {arch!r} model (it has {', '.join(archs)})")

@@ -43,7 +43,11 @@ def create_train_state(model: RecursiveModel, train_cfg: Mapping[str, Any]) -> T
     device = model.h_init.device
     main = list(model.main_parameter_names())
     named = dict(model.named_tfjs_parameters())
-    optimizer = main_optimizer([named[n] for n in main], train_cfg)
+    undecayed = set(model.undecayed_parameter_names())
+    groups = [{"params": [named[n] for n in main if n not in undecayed]}]
+    if undecayed:
+        groups.append({"params": [named[n] for n in main if n in undecayed], "weight_decay": 0.0})
+    optimizer = main_optimizer(groups, train_cfg)
     puzzle = SignSGD([model.puzzle_emb], lr=train_cfg["puzzleEmbLr"], weight_decay=train_cfg["puzzleEmbWeightDecay"]) \
         if model.puzzle_emb is not None else None
     ema = {n: named[n].detach().clone() for n in main} if train_cfg["ema"]["enabled"] else None
