@@ -3,13 +3,13 @@
 // stop rule rel < tol), and the memory of a phantom (K = 2) and an IFT gradient at max 8 vs 32
 // solver iterations beside backprop through the whole solve (BPTT). TF.js: tf.profile peakBytes;
 // torch (`python -m reclab.deq.bench --json`): bytes saved for backward (and CUDA peak on a GPU).
-// Then the peak memory of one whole training step (trainStep / train_step) of the attractor-sudoku4
-// preset's model on a fixed batch at max 8 and max 32 solver iterations (minIter = maxIter, a
+// Then the peak memory of one whole training step (trainStep / train_step) of a DEQ preset's model
+// (--preset, default attractor-sudoku4; attractor-form-sudoku4 for the Attractor form) on a fixed batch at max 8 and max 32 solver iterations (minIter = maxIter, a
 // tolerance no solve reaches: every solve takes all of them), after a warm-up step: TF.js tf.profile
 // peak bytes (and the step's own high-water above the bytes held before it); torch in a fresh
 // process per setting (`python -m reclab.deq.bench_step_memory`): peak RSS above the RSS before the
 // first step, and the bytes autograd saved for backward.
-//   npm run bench:deq [-- --batch 16 --hidden 64 --rounds 5 --tol 1e-4 --backend wasm --engines tfjs,torch --python PATH --parts solvers,step]
+//   npm run bench:deq [-- --batch 16 --hidden 64 --rounds 5 --tol 1e-4 --backend wasm --engines tfjs,torch --python PATH --parts solvers,step --preset NAME]
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
@@ -22,7 +22,7 @@ import { fixedPointIteration } from '../trainer/deq/fixedPointIteration';
 import { torchEnginePath, workerEnvironment } from '../trainer/engines/workerEnvironment';
 import { Rng } from '../trainer/random';
 import { presets } from '../protocol/presets';
-import { TrmDeqModel } from '../trainer/model/trmDeq';
+import { createModel } from '../trainer/model/modelFactory';
 import { createTrainState, disposeTrainState } from '../trainer/train/trainState';
 import { trainStep } from '../trainer/train/trainStep';
 import type { ModelConfig } from '../protocol/config';
@@ -38,6 +38,7 @@ const { values } = parseArgs({ options: {
   engines: { type: 'string', default: 'tfjs,torch' },
   python: { type: 'string' },
   parts: { type: 'string', default: 'solvers,step' },
+  preset: { type: 'string', default: 'attractor-sudoku4' },
 } });
 const B = Number(values.batch);
 const D = Number(values.hidden);
@@ -130,8 +131,9 @@ function benchTorch(): void {
   }
 }
 
-/** attractor-sudoku4's model with every solve forced to `maxIter` map evaluations. */
-const preset = presets['attractor-sudoku4']!;
+/** The DEQ preset's model with every solve forced to `maxIter` map evaluations. */
+const preset = presets[values.preset]!;
+if (!preset || !['trm-deq', 'attractor'].includes(preset.model.arch)) throw new Error(`--preset: ${values.preset} is not a DEQ preset (trm-deq or attractor)`);
 const STEP_SEQ = 16;
 const STEP_VOCAB = 6; // 4x4 Sudoku: pad, blank, digits 1-4
 const forcedModel = (maxIter: number): ModelConfig => ({ ...preset.model, deq: { ...preset.model.deq, maxIter, minIter: maxIter, tol: 1e-30 } });
@@ -149,11 +151,11 @@ async function stepMemoryTfjs(): Promise<void> {
   const backend = await selectBackend(values.backend as BackendName);
   const train = preset.train;
   const batch = fixedBatch(train.batchSize);
-  console.log(`TF.js (${backend.name}): one attractor-sudoku4 training step (B ${train.batchSize}, D ${preset.model.hiddenSize}, T ${preset.model.hCycles}, ${preset.model.deq?.solver ?? 'anderson'}, phantom K ${preset.model.deq?.phantomSteps ?? 2}), every solve at maxIter:`);
+  console.log(`TF.js (${backend.name}): one ${values.preset} training step (B ${train.batchSize}, D ${preset.model.hiddenSize}, T ${preset.model.hCycles}, ${preset.model.deq?.solver ?? 'anderson'}, phantom K ${preset.model.deq?.phantomSteps ?? 2}), every solve at maxIter:`);
   const peaks: number[] = [];
   const own: number[] = [];
   for (const maxIter of [8, 32]) {
-    const model = new TrmDeqModel(forcedModel(maxIter), { vocabSize: STEP_VOCAB, seqLen: STEP_SEQ });
+    const model = createModel(forcedModel(maxIter), { vocabSize: STEP_VOCAB, seqLen: STEP_SEQ });
     const state = createTrainState(model, train, new Rng(0));
     const haltRng = new Rng(2);
     trainStep(state, batch, train, model.depth, train.lr, haltRng); // warm-up: the optimizer's moments

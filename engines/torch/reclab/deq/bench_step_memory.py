@@ -1,5 +1,5 @@
-"""Peak memory of one whole TRM-DEQ training step in the torch engine (bench/deq-solver.bench.ts's
-step-memory part): the model and train config given as JSON (the attractor-sudoku4 preset's, with
+"""Peak memory of one whole DEQ (TRM-DEQ or Attractor) training step in the torch engine (bench/deq-solver.bench.ts's
+step-memory part): the model and train config given as JSON (a DEQ preset's, e.g. attractor-sudoku4, with
 model.deq.maxIter = minIter = N and a tolerance no solve reaches, so every solve takes N map
 evaluations), a fixed batch, one warm-up step (it allocates the optimizer state), then the measured
 step. Run in a fresh process per N: tracemalloc does not see tensors and a CPU has no allocator

@@ -85,7 +85,7 @@ class Attractor(RecursiveModel):
         """`solves` solves from y0 = c + z_L, without gradient: (c, y*)."""
         with torch.no_grad():
             c = self.context(x)
-            y = (c + z_L).float()
+            y = (c + z_L).to(torch.promote_types(c.dtype, torch.float32))
             if not self.solving.skips_solve:
                 f = self.attractor_map(c)
                 for _ in range(solves):

@@ -83,13 +83,15 @@ class DeqSolving:
         return self.cap == 0
 
     def solve(self, f: Callable[[torch.Tensor], torch.Tensor], z0: torch.Tensor) -> torch.Tensor:
-        """FP(f) from z0 without gradient, in fp32; the stats go to the step's statistics."""
+        """FP(f) from z0 without gradient, in fp32 (or the state's dtype when wider: float64 tests); the stats
+        go to the step's statistics."""
         opts = self.options
         if self.cap is not None:
             cap = max(1, min(self.cap, opts["max_iter"]))
             opts = {**opts, "max_iter": cap, "min_iter": min(opts["min_iter"], cap)}
+        dtype = torch.promote_types(z0.dtype, torch.float32)
         with torch.no_grad():
-            z_star, stats = solve(_SOLVERS[self.deq["solver"]], lambda z: f(z).float(), z0.detach().float(), opts)
+            z_star, stats = solve(_SOLVERS[self.deq["solver"]], lambda z: f(z).to(dtype), z0.detach().to(dtype), opts)
         self.stats.add(stats)
         return z_star
 
