@@ -70,11 +70,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   getChildren(element?: Node): Node[] {
     const runs = this.registry.runs;
     if (element instanceof RunGroup) {
-      const inGroup: Node[] = runs.filter((r) => r.group === element.key);
-      // Slurm tasks with no run directory yet are listed by their scheduler state.
-      const tasks = this.slurm?.status(element.key)?.tasks ?? [];
-      for (const t of tasks) if (!runs.some((r) => r.key === t.runDir)) inGroup.push(new SlurmTaskNode(element.key, t));
-      return inGroup;
+      const inGroup = runs.filter((r) => r.group === element.key);
+      const tasks = this.slurm?.status(element.key)?.tasks;
+      if (!tasks) return inGroup;
+      // A Slurm sweep lists its tasks in the sweep's order whatever has started: a row keeps its
+      // place (and its id) when its run directory appears, so a pointer on one task's Stop Run
+      // never finds another task's row under it. A task with no run directory yet is listed by its
+      // scheduler state; runs of the folder that are no task of the sweep come after.
+      const byKey = new Map(inGroup.map((r) => [r.key, r]));
+      const ordered: Node[] = tasks.map((t) => byKey.get(t.runDir) ?? new SlurmTaskNode(element.key, t));
+      const taskDirs = new Set(tasks.map((t) => t.runDir));
+      return [...ordered, ...inGroup.filter((r) => !taskDirs.has(r.key))];
     }
     if (element) return [];
     const groups = new Map<string, RunGroup>();
@@ -98,7 +104,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     }
     if (node instanceof SlurmTaskNode) {
       const item = new vscode.TreeItem(node.task.name, vscode.TreeItemCollapsibleState.None);
-      item.id = `slurm:${node.task.runDir}`;
+      // The id of the run row it becomes once the task writes its run directory (RunEntry.key).
+      item.id = node.task.runDir;
       item.description = slurmStateText(node.task);
       item.iconPath = slurmIcons[node.task.state];
       item.tooltip = `${node.task.name} — Slurm task ${node.task.slurmId}: ${slurmStateText(node.task)}`;

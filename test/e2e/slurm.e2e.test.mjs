@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { launchPage, poll, Workbench } from './workbench.mjs';
@@ -42,6 +43,10 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     await wb.pick('1');
     await wb.answer('1500'); // the steps question: sudoku4's own
     await wb.pick('Slurm');
+    // The sweep folder (its slurm.json: the submission, and the indices sweep-cancel scancelled).
+    const runsDir = join(CS_FOLDER, 'runs');
+    const sweepDir = await poll('the sweep folder', async () => (existsSync(runsDir) ? readdirSync(runsDir) : [])
+      .filter((n) => /^ablation-.*-slurm$/.test(n) && existsSync(join(runsDir, n, 'slurm.json'))).sort().map((n) => join(runsDir, n)).pop(), 30_000);
     lap('sweep submitted (4 tasks, 2 CPUs: 2 run, 2 wait)');
 
     // The progress notification counts finished tasks.
@@ -61,18 +66,23 @@ test('Run Ablation on Slurm: the runs tree shows each task\'s scheduler state; S
     lap(`tree: ${await text('baseline-seed0')} | ${await text('hsw-seed0')}`);
 
     // Stop Run on one running task: scancel <job>_1, the tree shows it cancelled.
-    // (the row's inline Stop Run button, shown while the pointer is on the row; the tree redraws
-    // its rows as the runs' steps change, so a click can meet a row being replaced: try again)
+    // The row's inline Stop Run button shows while the pointer is on the row, and the tree redraws
+    // its rows as the runs' steps change. The click is Playwright's checked one (no force): its
+    // events reach the button under the pointer or none, and it tries again. Whether Stop Run ran is
+    // read from the sweep's slurm.json (sweep-cancel records the index it scancelled): the click
+    // is repeated only while no scancel happened, and it must have cancelled task 1 and no other.
+    const cancelled = () => JSON.parse(readFileSync(join(sweepDir, 'slurm.json'), 'utf8')).submissions.flatMap((s) => s.cancelled ?? []);
     const stop = row('pdc-seed0').locator('.action-label[aria-label^="Stop Run"]');
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await row('pdc-seed0').hover({ timeout: 2_000 });
-        await stop.click({ timeout: 2_000, force: true });
-        break;
-      } catch (e) {
-        if (attempt > 30) throw e;
-      }
+    for (let attempt = 1; ; attempt++) {
+      await row('pdc-seed0').hover({ timeout: 2_000 }).catch(() => {});
+      const clicked = await stop.click({ timeout: 3_000 }).then(() => true, () => false);
+      // A click that landed: `reclab sweep-cancel` (a Node child process) may take seconds here.
+      const ran = await poll('the scancel of Stop Run', async () => cancelled().length > 0, clicked ? 20_000 : 0).catch(() => false);
+      if (ran) break;
+      if (attempt === 10) throw new Error(`Stop Run on pdc-seed0: ${attempt} clicks, no scancel recorded in slurm.json`);
+      lap(`Stop Run click ${attempt} ${clicked ? 'ran no command' : 'did not land'}; again`);
     }
+    assert.deepEqual(cancelled(), [1]);
     await poll('pdc-seed0 cancelled', async () => /slurm cancelled/.test(await text('pdc-seed0')), 60_000);
     lap(`after Stop Run: ${await text('pdc-seed0')}`);
 
