@@ -133,7 +133,12 @@ test('a second sweep: one task cancelled, one trainer SIGKILLed, one requeued; t
   await until('a checkpoint of task 2', () => hasCheckpoint('baseline-seed1'));
   execFileSync('scontrol', ['requeue', `${jobId}_2`]);
   await until('task 2 requeued', () => byName(status(sweep))['baseline-seed1']!.state === 'queued');
-  // A requeued job waits 120 s before it may start again (Slurm's BeginTime): no need here.
+  // A requeued job waits 120 s before it may start again (Slurm's BeginTime): no need here, but
+  // slurmd refuses a launch whose credential is not newer than the job's revocation (the kill of
+  // the requeue), in whole seconds (slurm_cred_revoked: ctime <= revoked): released within the
+  // same second, the task ended at once, FAILED with exit 1 ("Job credential revoked"). Let the
+  // clock reach the second after the next one first.
+  await sleep(2000 - (Date.now() % 1000) + 50);
   execFileSync('scontrol', ['update', `JobId=${jobId}_2`, 'StartTime=now']);
 
   const ended = await until('all four tasks finished', () => { const s = status(sweep); return s.finished === 4 ? s : undefined; });
