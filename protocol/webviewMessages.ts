@@ -29,7 +29,7 @@ export type EvalColumnName = (typeof evalColumnNames)[number];
 export type EvalColumns = Columns<EvalColumnName>;
 
 /**
- * The fixed-point solver's statistics of DEQ runs (trm-deq), one row per step event that carries
+ * The fixed-point solver's statistics of DEQ runs (trm-deq, attractor), one row per step event that carries
  * them (modelStats, trainer/model/deqStepStatistics.ts): map evaluations per solve (mean, max), the
  * returned estimates' abs / rel residual (mean, max over solve × row), the converged fraction; with
  * the IFT gradient (torch) the adjoint solves' mean iterations, max abs residual and converged

@@ -4,7 +4,10 @@
 // training settings the model tests build on.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig, TrainConfig } from '../../protocol/config';
+import { createModel } from '../../trainer/model/modelFactory';
 import { Rng } from '../../trainer/random';
+import { createTrainState, disposeTrainState } from '../../trainer/train/trainState';
+import { trainStep } from '../../trainer/train/trainStep';
 
 /** A tiny TRM-DEQ (D 8, one layer, 4 cells, Anderson max 6 / min 2, phantom K 2). */
 export const tinyDeqConfig: ModelConfig = {
@@ -19,6 +22,29 @@ export const tinyDeqTrain: TrainConfig = {
   puzzleEmbLr: 1e-2, puzzleEmbWeightDecay: 0.1, lossType: 'softmax', qLossWeight: 0.5,
   ema: { enabled: false, rate: 0.999, warmup: true }, curriculum: { enabled: false, boundaries: [] }, hsw: { mode: 'off', decay: 1 },
 };
+
+/**
+ * `tf.profile` peak bytes of one training step (tinyDeqTrain, a fixed 4-row batch) of the DEQ model
+ * `config` with every solve forced to maxIter map evaluations, per maxIter; the mean iterations the
+ * step's statistics report come back beside each, to confirm the forcing.
+ */
+export async function stepPeakBytes(config: ModelConfig, maxIters: readonly number[]): Promise<{ peak: number; iterations: number }[]> {
+  const out: { peak: number; iterations: number }[] = [];
+  for (const maxIter of maxIters) {
+    const model = createModel({ ...config, deq: { ...config.deq, solver: 'anderson', maxIter, minIter: maxIter, tol: 1e-12 } }, tinyDeqTask);
+    const state = createTrainState(model, tinyDeqTrain, new Rng(1));
+    const rng = new Rng(2);
+    const incoming = {
+      size: 4, seqLen: 4, tokens: Int32Array.from({ length: 16 }, () => 1 + rng.int(5)),
+      labels: Int32Array.from({ length: 16 }, () => 2 + rng.int(4)), blanks: new Int32Array(4),
+    };
+    let iterations = 0;
+    const info = await tf.profile(() => { iterations = trainStep(state, incoming, tinyDeqTrain, model.depth, 1e-3, new Rng(0)).modelStats!['deqIterations']!; });
+    out.push({ peak: info.peakBytes, iterations });
+    disposeTrainState(state);
+  }
+  return out;
+}
 
 export interface TanhProblem {
   d: number;

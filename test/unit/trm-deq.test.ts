@@ -4,7 +4,7 @@
 // differentiates), the stop rule seen in the step's solver statistics, and training memory
 // that does not grow with maxIter.
 import { test } from 'node:test';
-import { tinyDeqConfig, tinyDeqTask, tinyDeqTrain } from './deqFixtures';
+import { stepPeakBytes, tinyDeqConfig, tinyDeqTask, tinyDeqTrain } from './deqFixtures';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend';
@@ -112,25 +112,12 @@ test('step events carry the solver statistics; the stop rule shows in them (tol 
 });
 
 test('training memory: the peak bytes of a training step barely change from maxIter 8 to 32 (no iterate is taped)', async () => {
-  const peaks: number[] = [];
-  for (const maxIter of [8, 32]) {
-    const model = new TrmDeqModel({ ...cfg, deq: { solver: 'anderson', maxIter, minIter: maxIter, tol: 1e-12 } }, task);
-    const state = createTrainState(model, train, new Rng(1));
-    const rng = new Rng(2);
-    const incoming = {
-      size: 4, seqLen: 4, tokens: Int32Array.from({ length: 16 }, () => 1 + rng.int(5)),
-      labels: Int32Array.from({ length: 16 }, () => 2 + rng.int(4)), blanks: new Int32Array(4),
-    };
-    let iterations = 0;
-    const info = await tf.profile(() => { iterations = trainStep(state, incoming, train, model.depth, 1e-3, new Rng(0)).modelStats!['deqIterations']!; });
-    assert.equal(iterations, maxIter);
-    peaks.push(info.peakBytes);
-    disposeTrainState(state);
-  }
+  const [a, b] = await stepPeakBytes({ ...cfg, deq: { ...cfg.deq } }, [8, 32]);
+  assert.deepEqual([a!.iterations, b!.iterations], [8, 32]);
   // A tape over the solve would keep every iterate's activations (4x the iterations: several times
   // the peak). What remains (~0.26 KB per iteration, measured independent of the batch size on a
   // bare Anderson solve) is per-iteration bookkeeping, not states.
-  assert.ok(peaks[1]! < 1.1 * peaks[0]!, `peak bytes ${peaks.join(' vs ')}`);
+  assert.ok(b!.peak < 1.1 * a!.peak, `peak bytes ${a!.peak} vs ${b!.peak}`);
 });
 
 test('DeqStepStatistics over hand-made solves: iterations mean 4 and max 5 of (3, 5); residual mean/max over solve x row; converged 2 of 4', () => {

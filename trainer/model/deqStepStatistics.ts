@@ -1,4 +1,4 @@
-// The per-step statistics of TRM-DEQ's fixed-point solves (the `modelStats` of a step event):
+// The per-step statistics of a DEQ model's fixed-point solves (TRM-DEQ, the Attractor) (the `modelStats` of a step event):
 // over every solve of one training step (T per micro-batch), the mean and max map evaluations per solve,
 // the mean and max over (solve, row) of the returned estimate's abs / rel residual, and the
 // fraction of (solve, row) pairs that converged. Both engines report the same names.

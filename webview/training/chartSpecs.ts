@@ -68,7 +68,7 @@ export const chartSpecs: ChartSpec[] = [
 ];
 
 /**
- * The charts of DEQ runs (trm-deq), from the steps' solver statistics: shown only while the panel
+ * The charts of DEQ runs (trm-deq, attractor), from the steps' solver statistics: shown only while the panel
  * holds a run that has them, so a panel of other runs draws (and costs) exactly `chartSpecs`.
  */
 export const solverChartSpecs: ChartSpec[] = [

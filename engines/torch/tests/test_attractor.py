@@ -8,19 +8,15 @@ import pytest
 import torch
 
 from reclab.model.attractor import Attractor, raw_gate_init
-from reclab.model.recursive_model import TaskShape, create_model
+from reclab.model.recursive_model import create_model
 from reclab.train.train_state import create_train_state
+
+from deq_fixtures import TASK, TRAIN, assert_central_differences
 
 MODEL = dict(arch="attractor", mixer="mlp_t", hiddenSize=8, numHeads=2, expansion=2, ffnMultipleOf=4, layers=2,
              hCycles=1, lCycles=1, puzzleEmbLen=1, posEncodings="none", ropeTheta=10000, rmsNormEps=1e-5, qHeadBiasInit=-5,
              attractor=dict(backboneLayers=1, layerScaleInit=0.3, gammaMax=0.75),
              deq=dict(solver="fpi", maxIter=400, minIter=0, tol=1e-13, stopMode="abs", phantomSteps=2))
-TRAIN = dict(steps=10, batchSize=4, microBatchSize=2, haltMaxSteps=3, haltExplorationProb=0.0, optimizer="adamw",
-             lr=1e-3, lrWarmupSteps=0, lrMinRatio=1, beta1=0.9, beta2=0.95, weightDecay=0.1, adamEpsilon=1e-8,
-             puzzleEmbLr=1e-2, puzzleEmbWeightDecay=0.1, lossType="softmax", qLossWeight=0.5,
-             ema=dict(enabled=False, rate=0.999, warmup=True), curriculum=dict(enabled=False, boundaries=[]),
-             hsw=dict(mode="off", decay=0.7))
-TASK = TaskShape(6, 4)
 
 
 def attractor(seed=3, dtype=torch.float64, **deq) -> Attractor:
@@ -39,11 +35,6 @@ def weights_of(model, S, D, seed=7):
 
 def probe_params(model):
     return [("head.1.gate_mlp", 2), ("head.0.seq_mlp.gate_up", 5), ("backbone.0.mlp.down", 3), ("embed_tokens", 9)]
-
-
-def nudge(model, name, index, delta):
-    with torch.no_grad():
-        dict(model.named_tfjs_parameters())[name].view(-1)[index] += delta
 
 
 def test_gate_init_and_zero_initial_states():
@@ -86,18 +77,9 @@ def test_ift_gradient_matches_finite_differences_of_the_converged_equilibrium():
         return (u * z_H).sum()
 
     params = dict(model.named_tfjs_parameters())
-    names = probe_params(model)
-    g = torch.autograd.grad(loss(), [params[n] for n, _ in names])
-    with torch.no_grad():
-        for (name, index), grad in zip(names, g):
-            h = 1e-6
-            nudge(model, name, index, h)
-            up = loss()
-            nudge(model, name, index, -2 * h)
-            down = loss()
-            nudge(model, name, index, h)
-            fd = float((up - down) / (2 * h))
-            assert abs(fd - float(grad.view(-1)[index])) <= 1e-5 * abs(fd) + 1e-7, f"{name}[{index}]: IFT {float(grad.view(-1)[index])} vs finite difference {fd}"
+    probes = probe_params(model)
+    g = torch.autograd.grad(loss(), [params[n] for n, _ in probes])
+    assert_central_differences(model, probes, g, loss, rtol=1e-5, atol=1e-7, what="IFT")
     stats = model.take_step_statistics()
     assert stats["deqAbsMax"] < 1e-12 and stats["deqConvergedFraction"] == 1.0
     assert stats["deqAdjointConvergedFraction"] == 1.0, stats  # the adjoint (plain iteration, abs 1e-6) converged too
@@ -126,18 +108,9 @@ def test_phantom_gradient_matches_finite_differences_of_the_K_step_map_from_the_
         return (u * z_H).sum()
 
     params = dict(model.named_tfjs_parameters())
-    names = probe_params(model)
-    g = torch.autograd.grad(taped_loss(), [params[n] for n, _ in names])
-    with torch.no_grad():
-        for (name, index), grad in zip(names, g):
-            h = 1e-6
-            nudge(model, name, index, h)
-            up = phantom_loss()
-            nudge(model, name, index, -2 * h)
-            down = phantom_loss()
-            nudge(model, name, index, h)
-            fd = float((up - down) / (2 * h))
-            assert abs(fd - float(grad.view(-1)[index])) <= 1e-6 * abs(fd) + 1e-8, f"K {K} {name}[{index}]: taped {float(grad.view(-1)[index])} vs {fd}"
+    probes = probe_params(model)
+    g = torch.autograd.grad(taped_loss(), [params[n] for n, _ in probes])
+    assert_central_differences(model, probes, g, phantom_loss, rtol=1e-6, atol=1e-8, what=f"K {K} taped")
 
 
 def test_jacobian_penalty_of_the_attractor_map_is_taken_once():

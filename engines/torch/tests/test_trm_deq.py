@@ -5,21 +5,17 @@ import pytest
 import torch
 
 from reclab.deq import jacobian_penalty, solve
-from reclab.model.recursive_model import TaskShape, create_model
+from reclab.model.recursive_model import create_model
 from reclab.model.trm_deq import DEQ_STEP_STATISTICS, TRMDEQ
 from reclab.train.act_carry import ExampleBatch
 from reclab.train.train_state import create_train_state
 from reclab.train.train_step import train_step
 
+from deq_fixtures import TASK, TRAIN
+
 MODEL = dict(arch="trm-deq", mixer="mlp_t", hiddenSize=8, numHeads=2, expansion=2, ffnMultipleOf=4, layers=1,
              hCycles=2, lCycles=2, puzzleEmbLen=1, posEncodings="none", ropeTheta=10000, rmsNormEps=1e-5, qHeadBiasInit=-5,
              deq=dict(solver="anderson", maxIter=6, minIter=2, phantomSteps=2))
-TRAIN = dict(steps=10, batchSize=4, microBatchSize=2, haltMaxSteps=3, haltExplorationProb=0.0, optimizer="adamw",
-             lr=1e-3, lrWarmupSteps=0, lrMinRatio=1, beta1=0.9, beta2=0.95, weightDecay=0.1, adamEpsilon=1e-8,
-             puzzleEmbLr=1e-2, puzzleEmbWeightDecay=0.1, lossType="softmax", qLossWeight=0.5,
-             ema=dict(enabled=False, rate=0.999, warmup=True), curriculum=dict(enabled=False, boundaries=[]),
-             hsw=dict(mode="off", decay=0.7))
-TASK = TaskShape(6, 4)
 
 
 def deq_model(seed=3, **deq):
