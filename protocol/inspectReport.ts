@@ -108,13 +108,14 @@ export interface PuzzleInspection {
 export interface PuzzleDeqInspection {
   /**
    * [step s][T·K]: inside supervision step s (1..K_steps), the relative residual
-   * ‖f(z_k) − z_k‖ / ‖f(z_k)‖ of every iteration of the inner solve f(z) = net(z + z_H + x),
+   * ‖f(z_k) − z_k‖ / ‖f(z_k)‖ of every iteration of the inner solve (deqMapLabel: TRM-DEQ's
+   * f(z) = net(z + z_H + x), the Attractor's f(y) = FPHead(y + c) − y),
    * cycle after cycle (T solves of K iterations). Empty when the model has no deq_residuals.
    */
   innerResiduals: number[][];
   /**
    * Spectral radius of the inner map's Jacobian ∂f/∂z at the end state (z = the inner state at
-   * step K, injection from z_H at step K; TorchDEQ's `sradius`), by power iteration on finite
+   * step K, the other states held; TorchDEQ's `sradius`), by power iteration on finite
    * differences; null when not measured (no deq_inner_map output, or --power-iterations 0).
    */
   innerSpectralRadius: number | null;
@@ -199,7 +200,7 @@ const contractSchema: z.ZodType<StepContract> = z.object({
   answerState: stateName, arch: z.string().max(200), hCycles: count, lCycles: count, haltMaxSteps: count.optional(), hasQContinue: z.boolean(),
   deq: z.object({
     solverExport: z.string().max(200), iterations: z.number().int().min(1).max(4096), solverTrained: z.string().max(200), innerState: stateName,
-    hasResiduals: z.boolean(), hasInnerMap: z.boolean(),
+    map: z.string().max(200).optional(), hasResiduals: z.boolean(), hasInnerMap: z.boolean(),
   }).optional() as z.ZodType<DeqContract | undefined>,
 }) as z.ZodType<StepContract>; // JSON drops the undefined fields the interface lists as present
 

@@ -12,10 +12,14 @@
 //            q_halt          float32 [B]
 //            q_continue      float32 [B]         optional (HRM-style Q head)
 //            deq_residuals   float32 [B, T, K]   optional (DEQ models): the inner solve's relative
-//                                                residual ‖f(z_k) − z_k‖ / ‖f(z_k)‖ at every iteration
-//            deq_inner_map   float32 [B, S, D]   optional (DEQ models): the inner map f(z) =
-//                                                net(z + z_H + x) at the input states, z = the
-//                                                state named by reclab.deq_inner_state
+//                                                residual ‖f(z_k) − z_k‖ / ‖f(z_k)‖ at every iteration,
+//                                                z_k the solve's own iterate (the Attractor: y_k)
+//            deq_inner_map   float32 [B, S, D]   optional (DEQ models): the inner map at the input
+//                                                states, as a map of the state named by
+//                                                reclab.deq_inner_state (TRM-DEQ: f(z) =
+//                                                net(z + z_H + x), z = z_L; the Attractor: the
+//                                                offset map z_L ↦ f(c + z_L) − c of its solve's
+//                                                f(y) = FPHead(y + c) − y, same Jacobian ∂f/∂y)
 //
 // B may be symbolic (any batch); L, S and D must be fixed. Metadata properties (ModelProto
 // metadata_props) are listed in `contractProperties`.
@@ -72,7 +76,22 @@ export const contractProperties = {
   deqIterations: 'reclab.deq_iterations',
   deqSolverTrained: 'reclab.deq_solver_trained',
   deqInnerState: 'reclab.deq_inner_state',
+  /** Optional: the solve's map in words, for labels (e.g. "z ↦ net(z + z_H + x)"); without it deqMapLabel goes by the arch. */
+  deqMap: 'reclab.deq_map',
 } as const;
+
+/** The solve's map as our exports write it in reclab.deq_map, by arch. */
+export const deqMapLabels = {
+  'trm-deq': 'z ↦ net(z + z_H + x)',
+  attractor: 'y ↦ FPHead(y + c) − y',
+} as const;
+
+/** The label of a DEQ model's inner map: its reclab.deq_map, else our arch's, else a generic one naming the inner state. */
+export function deqMapLabel(c: Pick<StepContract, 'arch' | 'deq'>): string {
+  if (c.deq?.map) return c.deq.map;
+  if (c.arch in deqMapLabels) return deqMapLabels[c.arch as keyof typeof deqMapLabels];
+  return `the solve's map of ${c.deq?.innerState ?? 'its inner state'}`;
+}
 
 export type ElementType = 'float32' | 'int64' | 'bool' | 'int32' | 'float16' | 'float64' | 'uint8' | 'int8' | 'other';
 
@@ -120,6 +139,8 @@ export interface DeqContract {
   iterations: number;
   solverTrained: string;
   innerState: string;
+  /** reclab.deq_map when the model gives it (labels: deqMapLabel). */
+  map?: string;
   hasResiduals: boolean;
   hasInnerMap: boolean;
 }
@@ -296,7 +317,8 @@ export function validateStepContract(model: ModelDescription): ContractCheck {
     const inner = states.find((s) => s.name === innerState);
     if (innerMap) checkValue('output', innerMap, contractDeqOutputs.innerMap, 'float32', ['B', inner?.seq, inner?.width], fmt('B', inner?.seq ?? 'S', inner?.width ?? 'D'));
     if (solverExport !== undefined && iterations !== undefined && solverTrained !== undefined && innerState !== undefined) {
-      deq = { solverExport, iterations, solverTrained, innerState, hasResiduals: residuals !== undefined, hasInnerMap: innerMap !== undefined };
+      const map = md[contractProperties.deqMap]?.trim();
+      deq = { solverExport, iterations, solverTrained, innerState, ...(map ? { map } : {}), hasResiduals: residuals !== undefined, hasInnerMap: innerMap !== undefined };
     }
   }
   const known = new Set([contractInputs.tokens, contractInputs.reset, ...stateNames]);

@@ -151,6 +151,27 @@ test('the view: a DEQ report passes the checks; the inner trace of the chosen st
   assert.deepEqual(t2.residuals, [1, 0.5, 0.2, 0.1, 0.05, null], 'a zero residual is a gap on the log scale');
 });
 
+test('the inner map\'s label comes from reclab.deq_map, else the arch: the Attractor\'s map in the summary and the view, never TRM-DEQ\'s', async () => {
+  const { report: r } = await inspectKnown();
+  const p = r.puzzles[0]!;
+  const labelled = (c: InspectReport['contract']) => {
+    const report: InspectReport = { ...r, contract: c };
+    const ok = parseToFixedPointMessage({ type: 'report', target: 't', reportPath: 'p', report });
+    assert.ok(ok.ok, ok.ok ? '' : ok.error);
+    return { text: formatInspectSummary(report), row: spectralRadiusRows(report, p)[1]![1] };
+  };
+  const attractor = labelled({ ...r.contract, arch: 'attractor' });
+  assert.match(attractor.text, /spectral radius of the inner map y ↦ FPHead\(y \+ c\) − y at the end state: median 0\.(79|80|81)\d/);
+  assert.match(attractor.text, /inner rho: the inner map's, the solve's y ↦ FPHead\(y \+ c\) − y\)/);
+  assert.match(attractor.row, /— largest \|eigenvalue\| of the inner map y ↦ FPHead\(y \+ c\) − y that the solver iterates/);
+  for (const x of [attractor.text, attractor.row]) assert.doesNotMatch(x, /net\(z/);
+  // A model's own reclab.deq_map (contract.deq.map) wins over the arch; an unknown arch without one is named generically.
+  const own = labelled({ ...r.contract, arch: 'trm-deq', deq: { ...r.contract.deq!, map: 'z ↦ g(z; x)' } });
+  assert.match(own.text, /inner map z ↦ g\(z; x\) at the end state/);
+  assert.match(own.row, /of the inner map z ↦ g\(z; x\) that/);
+  assert.match(labelled({ ...r.contract, arch: 'my-deq' }).text, /inner map the solve's map of z_L at the end state/);
+});
+
 test('the report checks: a DEQ trace of the wrong length is refused naming it; a model without deq has no inner chart nor row', async () => {
   const { report: r } = await inspectKnown();
   r.puzzles[1]!.deq!.innerResiduals[1] = [1, 1];

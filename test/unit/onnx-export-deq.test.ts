@@ -32,7 +32,8 @@ import type { TrmDeqModel } from '../../trainer/model/trmDeq';
 import { describeOnnxBytes } from '../../trainer/onnx/modelDescription';
 import { exportRun } from '../../trainer/onnx/exportRun';
 import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
-import { buildTrmStepModel, type TrmStepWeights } from '../../trainer/onnx/trmStepGraph';
+import type { StepWeights } from '../../trainer/onnx/stepGraph';
+import { buildTrmStepModel } from '../../trainer/onnx/trmStepGraph';
 import { Rng } from '../../trainer/random';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 import { encodePuzzles } from '../../trainer/train/exampleStream';
@@ -56,7 +57,7 @@ function randomArray(n: number, rng: Rng, std: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * std);
 }
 
-function randomWeights(model: RecursiveModel, rng: Rng, scale = 1): TrmStepWeights {
+function randomWeights(model: RecursiveModel, rng: Rng, scale = 1): StepWeights {
   const params = new Map<string, Float32Array>();
   for (const s of model.parameterSpecs()) params.set(s.name, randomArray(s.shape.reduce((a, b) => a * b, 1), rng, scale / Math.sqrt(s.shape[0]!)));
   return { params, hInit: randomArray(model.width, rng, 1), lInit: randomArray(model.width, rng, 1) };
@@ -72,7 +73,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 interface Case { batch: number; tokens: Int32Array; zH: Float32Array; zL: Float32Array; reset: Uint8Array }
 
 /** The TF.js side: the model's own step (cyclesWithoutGradient, then heads), and the same cycles written out with fixedPointIteration for the residual traces and the inner map. */
-function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case, k = K) {
+function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: StepWeights, c: Case, k = K) {
   return tf.tidy(() => {
     const shape: [number, number, number] = [c.batch, model.totalLen, model.width];
     const mask = tf.tensor3d(Float32Array.from(c.reset), [c.batch, 1, 1]);
@@ -103,7 +104,7 @@ function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: TrmStepWeights, c: Case, 
   });
 }
 
-function paramsOf(model: RecursiveModel, w: TrmStepWeights): Record<string, tf.Tensor> {
+function paramsOf(model: RecursiveModel, w: StepWeights): Record<string, tf.Tensor> {
   const p: Record<string, tf.Tensor> = {};
   for (const s of model.parameterSpecs()) p[s.name] = tf.tensor(w.params.get(s.name)!, s.shape);
   return p;
@@ -125,10 +126,11 @@ test(`random weights ×${scale}: the exported trm-deq step (FPI, K = ${k}) equal
   assert.equal(md[contractProperties.deqIterations], String(k));
   assert.equal(md[contractProperties.deqSolverTrained], 'anderson');
   assert.equal(md[contractProperties.deqInnerState], 'z_L');
+  assert.equal(md[contractProperties.deqMap], 'z ↦ net(z + z_H + x)');
   assert.equal(md[contractProperties.arch], 'trm-deq');
   const ort = await OnnxStepModel.fromBytes(bytes, 'trm-deq random', { threads: 1 });
   try {
-    assert.deepEqual(ort.contract.deq, { solverExport: 'fpi', iterations: k, solverTrained: 'anderson', innerState: 'z_L', hasResiduals: true, hasInnerMap: true });
+    assert.deepEqual(ort.contract.deq, { solverExport: 'fpi', iterations: k, solverTrained: 'anderson', innerState: 'z_L', map: 'z ↦ net(z + z_H + x)', hasResiduals: true, hasInnerMap: true });
     const B = 3, n = B * exported.totalLen * exported.width;
     const c: Case = {
       batch: B, tokens: Int32Array.from({ length: B * 16 }, () => 1 + rng.int(5)),

@@ -18,7 +18,8 @@ import type { ParamSet, RecursiveModel } from '../../trainer/model/recursiveMode
 import { exportRun } from '../../trainer/onnx/exportRun';
 import { taskShapeOf } from '../../trainer/run/evaluationWeights';
 import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
-import { buildTrmStepModel, type TrmStepWeights } from '../../trainer/onnx/trmStepGraph';
+import type { StepWeights } from '../../trainer/onnx/stepGraph';
+import { buildTrmStepModel } from '../../trainer/onnx/trmStepGraph';
 import { Rng } from '../../trainer/random';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 import { restoreTrainingCheckpoint } from '../../trainer/run/trainingCheckpoint';
@@ -43,7 +44,7 @@ function randomArray(n: number, rng: Rng, std: number): Float32Array {
 }
 
 /** Every parameter (q_head and the puzzle embedding too, which initialise to constants) drawn at random. */
-function randomWeights(model: RecursiveModel, rng: Rng): TrmStepWeights {
+function randomWeights(model: RecursiveModel, rng: Rng): StepWeights {
   const params = new Map<string, Float32Array>();
   for (const s of model.parameterSpecs()) {
     const size = s.shape.reduce((a, b) => a * b, 1);

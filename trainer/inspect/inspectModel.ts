@@ -102,8 +102,9 @@ async function spectralRadii(model: StepModel, tokens: Int32Array, t: Trajectory
 }
 
 /**
- * DEQ models: spectral radius of the inner map f(z) = net(z + z_H + x) at each row's end state
- * (z = the inner state z_L at step K, z_H at step K held fixed; TorchDEQ's `sradius` of the solve),
+ * DEQ models: spectral radius of the inner map f (TRM-DEQ's z ↦ net(z + z_H + x), the Attractor's
+ * y ↦ FPHead(y + c) − y as a map of z_L = y − c; protocol deqMapLabel) at each row's end state
+ * (z = the inner state at step K, the other states held fixed; TorchDEQ's `sradius` of the solve),
  * by the same power iteration on finite differences, J v ≈ (f(z + εv) − f(z)) / ε, reading f from
  * the graph's deq_inner_map output (the other outputs of those steps are ignored).
  */

@@ -1,5 +1,6 @@
 // The readable terminal summary of an inspection report.
 import type { InspectReport } from '../../protocol/inspectReport';
+import { deqMapLabel } from '../../protocol/onnxContract';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -44,7 +45,7 @@ export function formatInspectSummary(r: InspectReport): string {
     const last = d.medianInnerResidual.map((t) => t[t.length - 1]!);
     if (last.length) lines.push(`  last iteration's relative residual per step, median over puzzles: ${logSparkline(last)}  s1 ${e(last[0]!)}  s${last.length} ${e(last[last.length - 1]!)}`);
     if (d.innerSpectralRadius) {
-      lines.push(`  spectral radius of the inner map z ↦ net(z + z_H + x) at the end state: median ${d.innerSpectralRadius.median.toFixed(3)}, max ${d.innerSpectralRadius.max.toFixed(3)}, > 1 for ${d.innerSpectralRadius.aboveOne} puzzles`);
+      lines.push(`  spectral radius of the inner map ${deqMapLabel(c)} at the end state: median ${d.innerSpectralRadius.median.toFixed(3)}, max ${d.innerSpectralRadius.max.toFixed(3)}, > 1 for ${d.innerSpectralRadius.aboveOne} puzzles`);
     }
   }
   if (s.fixedPointsPerPuzzle) {
@@ -65,7 +66,7 @@ export function formatInspectSummary(r: InspectReport): string {
   const shown = r.puzzles.slice(0, 10);
   const deq = c.deq !== undefined;
   if (c.task === 'maze') lines.push(`valid S→G path at the end (label-free, mazeRules): ${pct(r.puzzles.filter((p) => p.violations === 0).length, r.puzzles.length)}`);
-  if (deq) lines.push('  (rho: the step map\'s spectral radius; inner rho: the inner map\'s, the solve\'s z ↦ net(z + z_H + x))');
+  if (deq) lines.push(`  (rho: the step map's spectral radius; inner rho: the inner map's, the solve's ${deqMapLabel(c)})`);
   lines.push(`  #  ${c.task === 'maze' ? '  path' : 'blanks'} correct critical end-residual  rho    fixed points (right/wrong)  q_halt${deq ? '  inner rho' : ''}`);
   for (const p of shown) {
     const fps = p.census ? `${p.census.fixedPoints.filter((f) => f.correct).length}/${p.census.fixedPoints.filter((f) => f.correct === false).length}` : '-';

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { exportRun } from './exportRun';
 
-export const exportUsage = 'reclab export  <run-dir> [--checkpoint FILE] [--out FILE] [--deq-iterations K] [--json]\n  --deq-iterations K  trm-deq: unroll each solve to K plain fixed-point iterations (default the model\'s deq.maxIter)';
+export const exportUsage = 'reclab export  <run-dir> [--checkpoint FILE] [--out FILE] [--deq-iterations K] [--json]\n  --deq-iterations K  trm-deq, attractor: unroll each solve to K plain fixed-point iterations (default the model\'s deq.maxIter)';
 
 export async function exportCommand(argv: string[]): Promise<number> {
   let parsed;

@@ -5,6 +5,7 @@
 import { taskDescriptionOf } from '../data/taskData';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isDeqArch } from '../../protocol/config';
 import { contractProperties } from '../../protocol/onnxContract';
 import { runFiles } from '../../protocol/runDirectory';
 import { createModel } from '../model/modelFactory';
@@ -14,6 +15,7 @@ import { RunDirectory } from '../run/runDirectory';
 import { readEvaluationWeights, taskShapeOf } from '../run/evaluationWeights';
 import { InputError } from '../inputError';
 import { describeOnnxFile } from './modelDescription';
+import { buildAttractorStepModel } from './attractorStepGraph';
 import { buildTrmStepModel } from './trmStepGraph';
 
 export interface ExportResult {
@@ -26,7 +28,7 @@ export interface ExportResult {
 export interface ExportOptions {
   checkpoint?: string;
   out?: string;
-  /** trm-deq: fixed-point iterations each solve is unrolled to (default the model's deq.maxIter). */
+  /** trm-deq, attractor: fixed-point iterations each solve is unrolled to (default the model's deq.maxIter). */
   deqIterations?: number;
 }
 
@@ -36,12 +38,12 @@ export function exportRun(runPath: string, opts: ExportOptions = {}): ExportResu
   const ckpt = opts.checkpoint ? { path: resolve(opts.checkpoint), step: undefined } : runDir.latestCheckpoint();
   if (!ckpt) throw new Error(`${runPath}: no checkpoint to export (train first)`);
   const model = createModel(config.model, taskShapeOf(config));
-  if (model.arch === 'attractor') throw new InputError('export: the Attractor form (model.arch "attractor") has no ONNX step graph yet; trm, hrm and trm-deq runs export');
-  if (opts.deqIterations !== undefined && model.arch !== 'trm-deq') throw new InputError(`--deq-iterations: the run's model is ${model.arch}, not trm-deq`);
+  if (opts.deqIterations !== undefined && !isDeqArch(model.arch)) throw new InputError(`--deq-iterations: the run's model is ${model.arch}, not trm-deq or attractor`);
   const weights = readEvaluationWeights(ckpt.path, model);
   const meta = readCheckpointFile(ckpt.path).meta as { step?: number } | undefined;
   const step = ckpt.step ?? meta?.step ?? 0;
-  const bytes = buildTrmStepModel(model, weights, {
+  const build = model.arch === 'attractor' ? buildAttractorStepModel : buildTrmStepModel;
+  const bytes = build(model, weights, {
     haltMaxSteps: config.train.haltMaxSteps,
     task: taskDescriptionOf(config.data),
     deqIterations: opts.deqIterations,

@@ -4,7 +4,7 @@ import type { RunConfig } from '../../protocol/config';
 import { MAZE_VOCAB_SIZE } from '../data/mazeGrid';
 import { vocabSize } from '../data/tokenEncoding';
 import type { RecursiveModel, TaskShape } from '../model/recursiveModel';
-import type { TrmStepWeights } from '../onnx/trmStepGraph';
+import type { StepWeights } from '../onnx/stepGraph';
 import { readCheckpointFile } from './checkpointFile';
 
 /** Vocabulary and length of the run's task, from its data config (no data is generated). */
@@ -19,7 +19,7 @@ export function taskShapeOf(config: RunConfig): TaskShape {
 }
 
 /** The evaluation weights of a checkpoint file: ema/<name> where present, else param/<name>. */
-export function readEvaluationWeights(path: string, model: RecursiveModel): TrmStepWeights {
+export function readEvaluationWeights(path: string, model: RecursiveModel): StepWeights {
   const { arrays } = readCheckpointFile(path);
   const params = new Map<string, Float32Array>();
   const take = (name: string, shape: readonly number[]): Float32Array => {

@@ -2,6 +2,7 @@
 // (unit-tested): the answer grid's cells at a step, the trajectory plot's bounds and colours, and
 // the one-line verdicts.
 import type { InspectReport, PuzzleInspection } from '../../protocol/inspectReport';
+import { deqMapLabel } from '../../protocol/onnxContract';
 
 export type CellKind = 'given' | 'right' | 'wrong' | 'blank' | 'unknown';
 
@@ -122,7 +123,8 @@ export function pickerPuzzles(puzzles: PuzzleInspection[], wrongOnly: boolean): 
 /** What the view's terms mean, in one line each (shown beside them). */
 export const termExplanations = {
   spectralRadius: 'largest |eigenvalue| of the step map\'s Jacobian at the end state: below 1 a small push dies out (a stable fixed point), above 1 it grows',
-  innerSpectralRadius: 'largest |eigenvalue| of the inner map z ↦ net(z + z_H + x) that the solver iterates inside one step (TorchDEQ\'s sradius), at the end state: below 1 plain iteration converges there',
+  /** `map`: the solve's map in words (deqMapLabel of the report's contract). */
+  innerSpectralRadius: (map: string) => `largest |eigenvalue| of the inner map ${map} that the solver iterates inside one step (TorchDEQ's sradius), at the end state: below 1 plain iteration converges there`,
   criticalStep: 'the first step from which the answer is right and stays right',
   census: 'the end states reached from noisy starts and relabelled copies of the puzzle, grouped by the answer they decode to',
   mazeCensus: 'the end states reached from noisy starts and the rotated / reflected copies of the maze (answers mapped back), grouped by the answer they decode to',
@@ -194,7 +196,7 @@ export function spectralRadiusRows(r: InspectReport, p: PuzzleInspection): [stri
   const rows: [string, string][] = [['step map: spectral radius ρ(J) at z_K', `${fmt(p.spectralRadius)} — ${termExplanations.spectralRadius}`]];
   if (r.contract.deq) {
     const inner = r.contract.deq.innerState;
-    rows.push([`inner map (solver): spectral radius ρ(∂f/∂${inner}) at z_K`, `${fmt(p.deq?.innerSpectralRadius)} — ${termExplanations.innerSpectralRadius}`]);
+    rows.push([`inner map (solver): spectral radius ρ(∂f/∂${inner}) at z_K`, `${fmt(p.deq?.innerSpectralRadius)} — ${termExplanations.innerSpectralRadius(deqMapLabel(r.contract))}`]);
   }
   return rows;
 }
