@@ -40,6 +40,7 @@ import { describeOnnxBytes } from '../../trainer/onnx/modelDescription';
 import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
 import type { StepWeights } from '../../trainer/onnx/stepGraph';
 import { Rng } from '../../trainer/random';
+import { fpiK, maxAbsDiff, paramsOf, randomArray, tfContractStep, type Case } from './onnxDeqFixtures';
 import { taskShapeOf } from '../../trainer/run/evaluationWeights';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 import { restoreTrainingCheckpoint } from '../../trainer/run/trainingCheckpoint';
@@ -61,13 +62,7 @@ const mlpT: ModelConfig = {
   deq: { solver: 'anderson', maxIter: K, minIter: 2, tol: 1e-3, stopMode: 'rel' },
 };
 const attention: ModelConfig = { ...mlpT, mixer: 'attention', posEncodings: 'rope', numHeads: 2, puzzleEmbLen: 1, attractor: { backboneLayers: 2, layerScaleInit: 0.3, gammaMax: 1 } };
-/** The same model solving with plain iteration, exactly k iterations (tol cannot be met before minIter = k, and the graph never stops early). */
-const fpiK = (cfg: ModelConfig, k: number): ModelConfig => ({ ...cfg, deq: { ...cfg.deq, solver: 'fpi', maxIter: k, minIter: k, tol: 1e-30 } });
 const shape = { vocabSize: 6, seqLen: 16 };
-
-function randomArray(n: number, rng: Rng, std: number): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.normal() * std);
-}
 
 /**
  * Every parameter at random (the gates' raw values too, so they differ per channel), std scale/√fan-in,
@@ -81,21 +76,6 @@ function randomWeights(model: RecursiveModel, rng: Rng, scale = 1, headScale = 1
   }
   return { params, hInit: randomArray(model.width, rng, 1), lInit: randomArray(model.width, rng, 1) };
 }
-
-function paramsOf(model: RecursiveModel, w: StepWeights): Record<string, tf.Tensor> {
-  const p: Record<string, tf.Tensor> = {};
-  for (const s of model.parameterSpecs()) p[s.name] = tf.tensor(w.params.get(s.name)!, s.shape);
-  return p;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-interface Case { batch: number; tokens: Int32Array; zH: Float32Array; zL: Float32Array; reset: Uint8Array }
 
 function randomCase(model: RecursiveModel, rng: Rng, batch: number, reset: number[]): Case {
   const n = batch * model.totalLen * model.width;
@@ -112,14 +92,7 @@ function randomCase(model: RecursiveModel, rng: Rng, batch: number, reset: numbe
  */
 function tfAttractorStep(model: AttractorModel, p: ParamSet, w: StepWeights, c: Case, k: number) {
   return tf.tidy(() => {
-    const dims: [number, number, number] = [c.batch, model.totalLen, model.width];
-    const mask = tf.tensor3d(Float32Array.from(c.reset), [c.batch, 1, 1]);
-    const start = (given: Float32Array, init: Float32Array) =>
-      tf.add(tf.mul(mask, tf.broadcastTo(tf.tensor1d(init), dims)), tf.mul(tf.sub(1, mask), tf.tensor3d(given, dims))) as tf.Tensor3D;
-    const x = model.inputEmbedding(p, tf.tensor2d(c.tokens, [c.batch, model.task.seqLen], 'int32'));
-    const zH0 = start(c.zH, w.hInit), zL0 = start(c.zL, w.lInit);
-    const next = model.cyclesWithoutGradient(p, zH0, zL0, x, model.config.hCycles, model.config.lCycles);
-    const heads = model.heads(p, next.zH);
+    const { x, zL0, next, heads } = tfContractStep(model, p, w, c);
     const ctx = model.context(p, x);
     const f = model.attractorMap(p, ctx);
     const traces: number[][] = Array.from({ length: c.batch }, () => []);

@@ -35,6 +35,7 @@ import { OnnxStepModel } from '../../trainer/onnx/onnxStepModel';
 import type { StepWeights } from '../../trainer/onnx/stepGraph';
 import { buildTrmStepModel } from '../../trainer/onnx/trmStepGraph';
 import { Rng } from '../../trainer/random';
+import { fpiK, maxAbsDiff, paramsOf, randomArray, tfContractStep, type Case } from './onnxDeqFixtures';
 import { RunDirectory } from '../../trainer/run/runDirectory';
 import { encodePuzzles } from '../../trainer/train/exampleStream';
 import { parsePuzzleString } from '../../trainer/data/puzzleString';
@@ -50,12 +51,6 @@ const deqModel: ModelConfig = {
   ...presets['sudoku4']!.model, arch: 'trm-deq', hiddenSize: 16, layers: 2, hCycles: 2, lCycles: 2, puzzleEmbLen: 2,
   deq: { solver: 'anderson', maxIter: K, minIter: 2, tol: 1e-3, stopMode: 'rel' },
 };
-/** The same model solving with plain iteration, exactly K iterations (tol cannot be met before minIter = K, and the graph never stops early). */
-const fpiK = (cfg: ModelConfig, k: number): ModelConfig => ({ ...cfg, deq: { ...cfg.deq, solver: 'fpi', maxIter: k, minIter: k, tol: 1e-30 } });
-
-function randomArray(n: number, rng: Rng, std: number): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.normal() * std);
-}
 
 function randomWeights(model: RecursiveModel, rng: Rng, scale = 1): StepWeights {
   const params = new Map<string, Float32Array>();
@@ -63,26 +58,10 @@ function randomWeights(model: RecursiveModel, rng: Rng, scale = 1): StepWeights 
   return { params, hInit: randomArray(model.width, rng, 1), lInit: randomArray(model.width, rng, 1) };
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-interface Case { batch: number; tokens: Int32Array; zH: Float32Array; zL: Float32Array; reset: Uint8Array }
-
 /** The TF.js side: the model's own step (cyclesWithoutGradient, then heads), and the same cycles written out with fixedPointIteration for the residual traces and the inner map. */
 function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: StepWeights, c: Case, k = K) {
   return tf.tidy(() => {
-    const shape: [number, number, number] = [c.batch, model.totalLen, model.width];
-    const mask = tf.tensor3d(Float32Array.from(c.reset), [c.batch, 1, 1]);
-    const start = (given: Float32Array, init: Float32Array) =>
-      tf.add(tf.mul(mask, tf.broadcastTo(tf.tensor1d(init), shape)), tf.mul(tf.sub(1, mask), tf.tensor3d(given, shape))) as tf.Tensor3D;
-    const x = model.inputEmbedding(p, tf.tensor2d(c.tokens, [c.batch, model.task.seqLen], 'int32'));
-    const zH0 = start(c.zH, w.hInit), zL0 = start(c.zL, w.lInit);
-    const next = model.cyclesWithoutGradient(p, zH0, zL0, x, model.config.hCycles, model.config.lCycles);
-    const heads = model.heads(p, next.zH);
+    const { x, zH0, zL0, next, heads } = tfContractStep(model, p, w, c);
     // Written out: T cycles of an explicit K-iteration FPI, recording its relative-residual trace.
     const traces: number[][] = Array.from({ length: c.batch }, () => []);
     const nsteps: number[] = [];
@@ -102,12 +81,6 @@ function tfDeqStep(model: TrmDeqModel, p: ParamSet, w: StepWeights, c: Case, k =
       innerMap: model.net(p, zL0, tf.add(zH0, x) as tf.Tensor3D).dataSync() as Float32Array,
     };
   });
-}
-
-function paramsOf(model: RecursiveModel, w: StepWeights): Record<string, tf.Tensor> {
-  const p: Record<string, tf.Tensor> = {};
-  for (const s of model.parameterSpecs()) p[s.name] = tf.tensor(w.params.get(s.name)!, s.shape);
-  return p;
 }
 
 // Weights ×2: a map that does not contract, so some rows' lowest residual is at an earlier iterate
