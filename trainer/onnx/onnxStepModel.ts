@@ -38,6 +38,13 @@ function innerDims(c: StepContract): [number, number] {
   return [s.seq, s.width];
 }
 
+/** The step contract of a .onnx file, checked as a session would check it, without creating one. */
+export function readStepContract(path: string): StepContract {
+  const check = validateStepContract(describeOnnxFile(path).description);
+  if (!check.ok) throw new Error(formatContractProblems(path, check.problems));
+  return check.contract;
+}
+
 export class OnnxStepModel implements StepModel {
   private constructor(readonly contract: StepContract, private readonly session: ort.InferenceSession, private readonly runtime: typeof ort, readonly source: string) {}
 

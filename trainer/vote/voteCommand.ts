@@ -14,7 +14,7 @@ import { isCompleteValidGrid, keepsGivens, type SudokuSide } from '../data/sudok
 import { decodeAnswer, type InspectPuzzle } from '../inspect/inspectModel';
 import { evenlySpaced, parsePuzzleArg, readPuzzleLines } from '../inspect/inspectCommand';
 import { exportRun } from '../onnx/exportRun';
-import { commandLineTooLongForOnnxruntime, MAX_COMMAND_LINE_BYTES, OnnxStepModel } from '../onnx/onnxStepModel';
+import { commandLineTooLongForOnnxruntime, MAX_COMMAND_LINE_BYTES, OnnxStepModel, readStepContract } from '../onnx/onnxStepModel';
 import { OnnxWorkerModel } from '../onnx/onnxWorkerModel';
 import type { StepModel } from '../inspect/stepModel';
 import { describeOnnxFile } from '../onnx/modelDescription';
@@ -174,81 +174,78 @@ export const voteCommand = defineCommand({
     const infos = targets.flatMap((t, i) => modelsOf(t, i, checkpoints, log));
     const threads = intFlag(f.threads, 'threads', availableParallelism(), 1, 256);
     const batch = intFlag(f.batch, 'batch', 32, 1);
-    const models: OnnxStepModel[] = [];
-    try {
-      for (const info of infos) models.push(await OnnxStepModel.fromFile(info.model, { threads: 1 }));
-      const c = models[0]!.contract;
-      for (const [i, m] of models.entries()) {
-        if (m.contract.task !== c.task || m.contract.seqLen !== c.seqLen || m.contract.vocabSize !== c.vocabSize) {
-          throw new InputError(`${infos[i]!.model}: task ${m.contract.task} with ${m.contract.seqLen} cells does not match ${infos[0]!.model} (${c.task}, ${c.seqLen})`);
-        }
+    // Every model's contract is checked before any session exists; the sessions come one model at a time.
+    const contracts = infos.map((info) => readStepContract(info.model));
+    const c = contracts[0]!;
+    for (const [i, m] of contracts.entries()) {
+      if (m.task !== c.task || m.seqLen !== c.seqLen || m.vocabSize !== c.vocabSize) {
+        throw new InputError(`${infos[i]!.model}: task ${m.task} with ${m.seqLen} cells does not match ${infos[0]!.model} (${c.task}, ${c.seqLen})`);
       }
-      const maze = c.task === 'maze' ? c.mazeGrid : undefined;
-      if (c.sudokuSide === undefined && !(maze && maze.height === maze.width)) {
-        throw new InputError(`${infos[0]!.model}: task "${c.task}": vote needs a Sudoku model or a square maze model`);
-      }
-      let task: GridTask, relabellings: Relabelling[], kind: string, puzzles: VotePuzzle[], source: string;
-      if (maze) {
-        task = mazeTask(maze.height);
-        if (f.puzzles !== undefined) throw new UsageError('--puzzles: a maze model votes on its run\'s held-out mazes (--held-out N)');
-        ({ puzzles, source } = puzzlesFor(targets[0]!, undefined, f['held-out'], undefined));
-        kind = 'maze: S/G swap, dihedral maps';
-        if (f.relabel !== undefined) throw new UsageError('--relabel: a maze model has one kind (S/G swap, then the dihedral maps)');
-        relabellings = mazeRelabellings(maze.height, intFlag(f.relabellings, 'relabellings', 2, 1, 16));
-      } else {
-        const side = c.sudokuSide!;
-        task = sudokuTask(side);
-        ({ puzzles, source } = puzzlesFor(targets[0]!, f.puzzles, f['held-out'], side));
-        kind = f.relabel ?? 'shift';
-        if (kind !== 'shift' && kind !== 'symmetry') throw new UsageError(`--relabel: expected shift or symmetry, got "${kind}"`);
-        const R = intFlag(f.relabellings, 'relabellings', side, 1, kind === 'shift' ? side : 10_000);
-        relabellings = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0) + 7919));
-      }
-      const steps = intFlag(f.steps, 'steps', c.haltMaxSteps ?? 16, 1, 256);
-      const seed = intFlag(f.seed, 'seed', 0, 0);
-      const noisy = intFlag(f['noise-passes'], 'noise-passes', 0, 0, 1000);
-      const std = f.noise === undefined ? 1 : Number(f.noise);
-      if (!Number.isFinite(std) || std < 0) throw new UsageError(`--noise: expected a number >= 0, got "${f.noise}"`);
-      const perturbations: Perturbation[] = [
-        ...relabellings.map((r) => ({ name: r.name, relabelling: r })),
-        ...Array.from({ length: noisy }, (_, k) => ({ name: `noise#${k + 1} (std ${std})`, relabelling: relabellings[0]!, noise: { std, seed: seed + k + 1 } })),
-      ];
-
-      log(`voting: ${puzzles.length} puzzles × ${perturbations.length} perturbations × ${models.length} models, ${steps} steps each, on onnxruntime-node ...`);
-      const t0 = performance.now();
-      const perPuzzle: Pass[][] = puzzles.map(() => []);
-      let stepCalls = 0;
-      let depth: number[] = [];
-      for (const [m, model] of models.entries()) {
-        // One single-threaded session per core, each in a worker thread of its own, taking batches in turn.
-        const lanes: StepModel[] = threads === 1 ? [model] : await Promise.all(Array.from({ length: threads }, () => OnnxWorkerModel.start(infos[m]!.model)));
-        const res = await runModelPasses(lanes, m, task, puzzles, perturbations, { steps, maxBatch: batch })
-          .finally(() => Promise.all(lanes.filter((l) => l !== model).map((l) => l.dispose())));
-        res.passes.forEach((p, i) => perPuzzle[i]!.push(...p));
-        stepCalls += res.stepCalls;
-        if (m === 0) depth = res.exactAtStep;
-        log(`  model ${m + 1}/${models.length} (${infos[m]!.model}): single-pass exact ${(100 * res.exactAtStep.at(-1)!).toFixed(1)}%`);
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const slots: ModelSlot[] = infos.map((i) => ({ run: i.run, checkpoint: i.checkpoint }));
-      const K = Math.max(...infos.map((i) => i.checkpoint)) + 1;
-      const S = targets.length;
-      const budget = (b: Parameters<typeof evaluateBudget>[2]) => row(evaluateBudget(perPuzzle, slots, b, steps, { task: task.name }));
-      const report: VoteReport = {
-        version: VOTE_REPORT_VERSION, createdAt: new Date().toISOString(), task: task.name,
-        puzzles: { count: puzzles.length, source }, perturbation: { kind: noisy ? `${kind} + noisy starts` : kind, names: perturbations.map((p) => p.name) }, steps,
-        models: infos, rules: votingRules.map((r) => ({ ...r })),
-        table: tableBudgets(perturbations.length, K, S).map(budget), curve: curveBudgets(perturbations.length, K, S).map(budget),
-        depth: depth.map((accuracy, i) => ({ step: i + 1, accuracy })),
-        seconds, stepCallsPerSecond: stepCalls / seconds,
-      };
-      const first = targets[0]!;
-      const out = f.out ? resolve(f.out) : first.runDirectory ? join(first.runDirectory, VOTE_REPORT_FILE) : join(dirname(first.path), `${basename(first.path, '.onnx')}.${VOTE_REPORT_FILE}`);
-      writeFileAtomic(out, JSON.stringify(report) + '\n');
-      process.stdout.write(f.json ? JSON.stringify(report) + '\n' : `${formatVoteReport(report)}\nreport: ${out}\n`);
-      return 0;
-    } finally {
-      for (const m of models) await m.dispose();
     }
+    const maze = c.task === 'maze' ? c.mazeGrid : undefined;
+    if (c.sudokuSide === undefined && !(maze && maze.height === maze.width)) {
+      throw new InputError(`${infos[0]!.model}: task "${c.task}": vote needs a Sudoku model or a square maze model`);
+    }
+    let task: GridTask, relabellings: Relabelling[], kind: string, puzzles: VotePuzzle[], source: string;
+    if (maze) {
+      task = mazeTask(maze.height);
+      if (f.puzzles !== undefined) throw new UsageError('--puzzles: a maze model votes on its run\'s held-out mazes (--held-out N)');
+      ({ puzzles, source } = puzzlesFor(targets[0]!, undefined, f['held-out'], undefined));
+      kind = 'maze: S/G swap, dihedral maps';
+      if (f.relabel !== undefined) throw new UsageError('--relabel: a maze model has one kind (S/G swap, then the dihedral maps)');
+      relabellings = mazeRelabellings(maze.height, intFlag(f.relabellings, 'relabellings', 2, 1, 16));
+    } else {
+      const side = c.sudokuSide!;
+      task = sudokuTask(side);
+      ({ puzzles, source } = puzzlesFor(targets[0]!, f.puzzles, f['held-out'], side));
+      kind = f.relabel ?? 'shift';
+      if (kind !== 'shift' && kind !== 'symmetry') throw new UsageError(`--relabel: expected shift or symmetry, got "${kind}"`);
+      const R = intFlag(f.relabellings, 'relabellings', side, 1, kind === 'shift' ? side : 10_000);
+      relabellings = kind === 'shift' ? cyclicShiftRelabellings(side, R) : randomSymmetryRelabellings(side, R, new Rng(intFlag(f.seed, 'seed', 0, 0) + 7919));
+    }
+    const steps = intFlag(f.steps, 'steps', c.haltMaxSteps ?? 16, 1, 256);
+    const seed = intFlag(f.seed, 'seed', 0, 0);
+    const noisy = intFlag(f['noise-passes'], 'noise-passes', 0, 0, 1000);
+    const std = f.noise === undefined ? 1 : Number(f.noise);
+    if (!Number.isFinite(std) || std < 0) throw new UsageError(`--noise: expected a number >= 0, got "${f.noise}"`);
+    const perturbations: Perturbation[] = [
+      ...relabellings.map((r) => ({ name: r.name, relabelling: r })),
+      ...Array.from({ length: noisy }, (_, k) => ({ name: `noise#${k + 1} (std ${std})`, relabelling: relabellings[0]!, noise: { std, seed: seed + k + 1 } })),
+    ];
+
+    log(`voting: ${puzzles.length} puzzles × ${perturbations.length} perturbations × ${infos.length} models, ${steps} steps each, on onnxruntime-node ...`);
+    const t0 = performance.now();
+    const perPuzzle: Pass[][] = puzzles.map(() => []);
+    let stepCalls = 0;
+    let depth: number[] = [];
+    for (const [m, info] of infos.entries()) {
+      // One single-threaded session per core, each in a worker thread of its own, taking batches in turn.
+      const lanes: StepModel[] = threads === 1 ? [await OnnxStepModel.fromFile(info.model, { threads: 1 })]
+        : await Promise.all(Array.from({ length: threads }, () => OnnxWorkerModel.start(info.model)));
+      const res = await runModelPasses(lanes, m, task, puzzles, perturbations, { steps, maxBatch: batch })
+        .finally(() => Promise.all(lanes.map((l) => l.dispose())));
+      res.passes.forEach((p, i) => perPuzzle[i]!.push(...p));
+      stepCalls += res.stepCalls;
+      if (m === 0) depth = res.exactAtStep;
+      log(`  model ${m + 1}/${infos.length} (${info.model}): single-pass exact ${(100 * res.exactAtStep.at(-1)!).toFixed(1)}%`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const slots: ModelSlot[] = infos.map((i) => ({ run: i.run, checkpoint: i.checkpoint }));
+    const K = Math.max(...infos.map((i) => i.checkpoint)) + 1;
+    const S = targets.length;
+    const budget = (b: Parameters<typeof evaluateBudget>[2]) => row(evaluateBudget(perPuzzle, slots, b, steps, { task: task.name }));
+    const report: VoteReport = {
+      version: VOTE_REPORT_VERSION, createdAt: new Date().toISOString(), task: task.name,
+      puzzles: { count: puzzles.length, source }, perturbation: { kind: noisy ? `${kind} + noisy starts` : kind, names: perturbations.map((p) => p.name) }, steps,
+      models: infos, rules: votingRules.map((r) => ({ ...r })),
+      table: tableBudgets(perturbations.length, K, S).map(budget), curve: curveBudgets(perturbations.length, K, S).map(budget),
+      depth: depth.map((accuracy, i) => ({ step: i + 1, accuracy })),
+      seconds, stepCallsPerSecond: stepCalls / seconds,
+    };
+    const first = targets[0]!;
+    const out = f.out ? resolve(f.out) : first.runDirectory ? join(first.runDirectory, VOTE_REPORT_FILE) : join(dirname(first.path), `${basename(first.path, '.onnx')}.${VOTE_REPORT_FILE}`);
+    writeFileAtomic(out, JSON.stringify(report) + '\n');
+    process.stdout.write(f.json ? JSON.stringify(report) + '\n' : `${formatVoteReport(report)}\nreport: ${out}\n`);
+    return 0;
   },
 });
