@@ -20,18 +20,19 @@ export const deqSchema = z.object({
   memory: int(1).optional().describe('Anderson history m / Broyden rank.'),
   beta: z.number().gt(0).max(1).optional().describe('Anderson mixing β in (0, 1].'),
   lambda: z.number().min(0).optional().describe('Anderson Tikhonov λ, relative to the mean squared residual of the history.'),
-  gradient: z.enum(['phantom', 'ift']).optional().describe('"phantom": K re-applied steps from the detached z_L* on the tape; "ift": the implicit gradient (adjoint solve; torch engine only).'),
+  gradient: z.enum(['phantom', 'ift', 'onestep']).optional().describe('"phantom": K re-applied steps from the detached z_L* on the tape; "ift": the implicit gradient (adjoint solve; torch engine only); "onestep": the adjoint truncated to u = v + Jᵀv (the Attractor\'s backward_type "onestep"; torch engine only).'),
   phantomSteps: int(1).optional().describe('K of the phantom gradient (bptt_through; 1 = Jacobian-free).'),
   phantomDamping: z.number().gt(0).max(1).optional().describe('τ of the phantom steps: z ← τ f(z) + (1 − τ) z.'),
+  adjointClip: positive().nullable().optional().describe('"onestep" only: Jᵀv is rescaled per sample where longer than adjointClip · ‖v‖ (adjoint_grad_clip); null = no clip.'),
   jacobianReg: z.number().min(0).optional().describe('λ_jac of the Hutchinson Jacobian penalty ‖J‖_F²/numel at z_L* (0 = off; torch engine only: TF.js second derivatives are wrong through SiLU).'),
 }).strict();
 
 export type DeqConfig = Required<z.infer<typeof deqSchema>>;
 
-/** The reference README command (max 8, min 4, tol 1e-3 rel, Anderson m 5 β 1, phantom K 2), λ_jac 0. */
+/** The reference README command (max 8, min 4, tol 1e-3 rel, Anderson m 5 β 1, phantom K 2), λ_jac 0; onestep's clip 1 (attractor-sudoku configs). */
 export const deqDefaults: DeqConfig = {
   solver: 'anderson', maxIter: 8, minIter: 4, tol: 1e-3, stopMode: 'rel', memory: 5, beta: 1, lambda: 1e-4,
-  gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, jacobianReg: 0,
+  gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, adjointClip: 1, jacobianReg: 0,
 };
 
 /** model.deq with the defaults under it. */

@@ -28,7 +28,7 @@ const train: TrainConfig = tinyDeqTrain;
 test('config: trm-deq with partial model.deq parses; absent fields take the reference README defaults; bad fields are refused by name', () => {
   assert.deepEqual(resolveDeq(modelSchema.parse(cfg)), {
     solver: 'anderson', maxIter: 6, minIter: 2, tol: 1e-3, stopMode: 'rel', memory: 5, beta: 1, lambda: 1e-4,
-    gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, jacobianReg: 0,
+    gradient: 'phantom', phantomSteps: 2, phantomDamping: 1, adjointClip: 1, jacobianReg: 0,
   });
   const bad = modelSchema.safeParse({ ...cfg, deq: { solver: 'newton' } });
   assert.ok(!bad.success && bad.error.issues[0]!.path.join('.') === 'deq.solver');
@@ -38,6 +38,9 @@ test('config: trm-deq with partial model.deq parses; absent fields take the refe
   assert.throws(() => new TrmDeqModel({ ...cfg, deq: { maxIter: 3, minIter: 5 } }, task), (e: unknown) => e instanceof InputError && /minIter/.test((e as Error).message));
   // IFT and λ_jac > 0 build (torch runs, evaluation) but are refused when TF.js training starts.
   assert.throws(() => new TrmDeqModel({ ...cfg, deq: { gradient: 'ift' } }, task).checkTrainableOnTfjs(), (e: unknown) => e instanceof InputError && /ift/.test((e as Error).message));
+  assert.throws(() => new TrmDeqModel({ ...cfg, deq: { gradient: 'onestep' } }, task).checkTrainableOnTfjs(), (e: unknown) => e instanceof InputError && /"onestep" is implemented by the torch engine only/.test((e as Error).message));
+  assert.ok(modelSchema.safeParse({ ...cfg, deq: { gradient: 'onestep', adjointClip: null } }).success, 'adjointClip null = no clip');
+  assert.ok(!modelSchema.safeParse({ ...cfg, deq: { adjointClip: 0 } }).success, 'adjointClip must be > 0');
   assert.throws(() => new TrmDeqModel({ ...cfg, deq: { jacobianReg: 1e-3 } }, task).checkTrainableOnTfjs(), (e: unknown) => e instanceof InputError && /jacobianReg/.test((e as Error).message));
   new TrmDeqModel(cfg, task).checkTrainableOnTfjs();
   assert.equal(presets['attractor-sudoku-extreme']!.model.layers, 8);

@@ -73,10 +73,10 @@ export class DeqSolving {
   }
 }
 
-/** What the TF.js trainer cannot train for a DEQ model: the IFT gradient and λ_jac > 0 (torch only). */
+/** What the TF.js trainer cannot train for a DEQ model: the IFT and one-step gradients and λ_jac > 0 (torch only). */
 export function checkDeqTrainableOnTfjs(deq: DeqConfig, arch: string): void {
-  if (deq.gradient === 'ift') {
-    throw new InputError(`model.deq.gradient: "ift" is implemented by the torch engine only; the TF.js engine trains ${arch} with "phantom"`);
+  if (deq.gradient !== 'phantom') {
+    throw new InputError(`model.deq.gradient: "${deq.gradient}" is implemented by the torch engine only; the TF.js engine trains ${arch} with "phantom"`);
   }
   if (deq.jacobianReg > 0) {
     throw new InputError('model.deq.jacobianReg: must be 0 on the TF.js engine (tfjs-core second derivatives are wrong through SiLU, docs/deq-solvers.md); use the torch engine for λ_jac > 0');

@@ -138,3 +138,35 @@ def test_the_optimizer_skips_weight_decay_on_the_gates_only():
 def test_layer_scale_init_at_or_above_gamma_max_is_refused_by_name():
     with pytest.raises(ValueError, match=r"model\.attractor\.layerScaleInit: 0\.8 must be below gammaMax 0\.75"):
         create_model({**MODEL, "attractor": {"layerScaleInit": 0.8, "gammaMax": 0.75}}, TASK)
+
+
+def test_onestep_gradient_through_the_model_is_v_plus_clipped_jacobian_transpose_v():
+    """gradient "onestep": dL/dθ = uᵀ ∂f(y*)/∂θ with u = v + clip(J_fᵀ v), J_f = ∂f/∂y at y*, written out here with autograd."""
+    for clip in (None, 0.01):
+        model = attractor(gradient="onestep", adjointClip=clip)
+        tok = tokens()
+        S, D = model.total_len, model.width
+        u_out = weights_of(model, S, D)
+        z0 = torch.zeros(2, S, D, dtype=torch.float64)
+        x = model.input_embedding(tok)
+        _, y_star = model.no_grad_part(z0, z0, x, model.depth)
+        z_H, _ = model.grad_part(z0, y_star, x, model.depth)
+        params = [p for _, p in model.named_tfjs_parameters()]
+        got = torch.autograd.grad((u_out * z_H).sum(), params, allow_unused=True)
+        # By hand: v = ∂L/∂y at y*, then u, then one VJP of f(y*) (c with gradient) with u.
+        y = y_star.detach().requires_grad_()
+        (v,) = torch.autograd.grad((u_out * y * torch.rsqrt(y.square().mean(-1, keepdim=True) + 1e-5)).sum(), y)
+        c = model.context(model.input_embedding(tok))
+        y2 = y_star.detach().requires_grad_()
+        fy = model.fp_head(y2 + c) - y2
+        (jv,) = torch.autograd.grad(fy, y2, v, retain_graph=True)
+        if clip is not None:
+            limit, length = clip * v.reshape(2, -1).norm(dim=1), jv.reshape(2, -1).norm(dim=1)
+            assert bool((length > limit).all()), "the clip is exercised"
+            jv = jv * (limit / length).view(2, 1, 1)
+        want = torch.autograd.grad(fy, params, v + jv, allow_unused=True)
+        for (name, _), g, w in zip(model.named_tfjs_parameters(), got, want):
+            if w is None:
+                assert g is None or not g.any(), name
+                continue
+            assert torch.allclose(g, w, rtol=1e-9, atol=1e-12), name

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from reclab.deq import anderson, attach_implicit_gradient, fixed_point_iter, implicit_gradients, jacobian_penalty, phantom_unroll
+from reclab.deq import anderson, attach_implicit_gradient, attach_onestep_gradient, fixed_point_iter, implicit_gradients, jacobian_penalty, phantom_unroll
 
 D, B = 6, 2
 
@@ -174,3 +174,27 @@ def test_spectral_radius_against_eigenvalues_of_the_explicit_jacobian():
     exact = [float(torch.linalg.eigvals(J[b * D:(b + 1) * D, b * D:(b + 1) * D]).abs().max()) for b in range(B)]
     est = spectral_radius(f, z, iterations=200, generator=torch.Generator().manual_seed(1))
     np.testing.assert_allclose(est.numpy(), exact, rtol=1e-3)
+
+
+@pytest.mark.parametrize("clip", [None, 0.05])
+def test_onestep_gradient_affine_closed_form(clip):
+    """f(z) = zA + b: the one-step adjoint u = v + clip(v Aᵀ) per row, then dL/db = Σ_rows u, dL/dA = z*ᵀ u
+    (the Attractor's backward_type "onestep" with adjoint_grad_clip)."""
+    W, x, c = problem(15, 0.9)
+    A = W.clone().requires_grad_()
+    b = x[0].clone().requires_grad_()
+    f = lambda z: z @ A + b  # noqa: E731
+    z_star, _ = anderson(f, torch.zeros(B, D, dtype=torch.float64), {"max_iter": 200, "tol": 1e-12})
+    (attach_onestep_gradient(f, z_star, clip) * c).sum().backward()
+    v = c.numpy()
+    jv = v @ W.numpy().T
+    if clip is not None:
+        limit = clip * np.linalg.norm(v, axis=1, keepdims=True)
+        length = np.linalg.norm(jv, axis=1, keepdims=True)
+        assert (length > limit).all(), "the clip is exercised"
+        jv = jv * np.minimum(1.0, limit / length)
+    u = v + jv
+    np.testing.assert_allclose(b.grad.numpy(), u.sum(0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(A.grad.numpy(), z_star.numpy().T @ u, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="clip must be a number > 0 or None"):
+        attach_onestep_gradient(f, z_star, 0.0)

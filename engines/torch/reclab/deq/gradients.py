@@ -6,6 +6,9 @@ as trainer/deq/deqGradients.ts:
   iteration), then dL/dtheta = u^T df(z*)/dtheta by one VJP;
 - attach_implicit_gradient: the torch idiom, z = f(z*) whose backward hook swaps the incoming
   gradient for the adjoint solution (TorchDEQ's 'ift' backward);
+- attach_onestep_gradient: the Attractor's default backward (`backward_type="onestep"`): the adjoint
+  truncated to its Neumann-1 term, u = v + J_f^T v, J_f^T v rescaled per sample where it exceeds
+  clip·||v|| (`adjoint_grad_clip`);
 - jacobian_penalty: Hutchinson estimate of ||J_f||_F^2 / numel (TorchDEQ's jac_reg).
 """
 from __future__ import annotations
@@ -78,6 +81,37 @@ def attach_implicit_gradient(f: FixedPointMap, z_star: torch.Tensor, adjoint: Op
         if on_stats is not None:
             on_stats(stats)
         return u
+
+    fz.register_hook(hook)
+    return fz
+
+
+def clip_per_sample(jv: torch.Tensor, v: torch.Tensor, clip: Optional[float]) -> torch.Tensor:
+    """jv rescaled, per sample (first axis), to norm clip·||v|| where it is longer; unchanged without a clip."""
+    if clip is None:
+        return jv
+    B = jv.shape[0]
+    bound = clip * v.reshape(B, -1).norm(dim=1)
+    norm = jv.reshape(B, -1).norm(dim=1)
+    scale = torch.where(norm > bound, bound / norm.clamp_min(1e-30), torch.ones_like(norm))
+    return jv * scale.view(B, *([1] * (jv.dim() - 1)))
+
+
+def attach_onestep_gradient(f: FixedPointMap, z_star: torch.Tensor, clip: Optional[float] = 1.0) -> torch.Tensor:
+    """z = f(z*) (value ≈ z*) whose backward replaces the incoming gradient v by u = v + J_f(z*)^T v
+    (J_f^T v clipped per sample to clip·||v||): the one-step Neumann truncation of the IFT adjoint."""
+    if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
+        raise ValueError(f"one-step gradient: clip must be a number > 0 or None, got {clip!r}")
+    z0 = z_star.detach().requires_grad_()
+    fz = f(z0)
+    if not fz.requires_grad:
+        return fz
+
+    def hook(v: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            z = z_star.detach().requires_grad_()
+            (jv,) = torch.autograd.grad(f(z), z, v.detach())
+        return v + clip_per_sample(jv, v, clip)
 
     fz.register_hook(hook)
     return fz

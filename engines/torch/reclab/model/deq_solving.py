@@ -9,13 +9,13 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import torch
 
-from ..deq import attach_implicit_gradient, jacobian_penalty, phantom_unroll, solve
+from ..deq import attach_implicit_gradient, attach_onestep_gradient, jacobian_penalty, phantom_unroll, solve
 from ..deq.stats import SolverStats
 
 # The reference README command; λ_jac 0 (protocol/config.ts deqDefaults).
 DEQ_DEFAULTS: Dict[str, Any] = {
     "solver": "anderson", "maxIter": 8, "minIter": 4, "tol": 1e-3, "stopMode": "rel", "memory": 5, "beta": 1.0, "lambda": 1e-4,
-    "gradient": "phantom", "phantomSteps": 2, "phantomDamping": 1.0, "jacobianReg": 0.0,
+    "gradient": "phantom", "phantomSteps": 2, "phantomDamping": 1.0, "adjointClip": 1.0, "jacobianReg": 0.0,
 }
 DEQ_STEP_STATISTICS = ("deqIterations", "deqIterationsMax", "deqAbsMean", "deqAbsMax", "deqRelMean", "deqRelMax", "deqConvergedFraction")
 DEQ_ADJOINT_STATISTICS = ("deqAdjointIterations", "deqAdjointAbsMax", "deqAdjointConvergedFraction")
@@ -49,8 +49,8 @@ class DeqSolving:
         self.deq = d = {**DEQ_DEFAULTS, **(cfg.get("deq") or {})}
         if d["solver"] not in _SOLVERS:
             raise ValueError(f"model.deq.solver: {d['solver']!r} is not one of {', '.join(_SOLVERS)}")
-        if d["gradient"] not in ("phantom", "ift"):
-            raise ValueError(f"model.deq.gradient: {d['gradient']!r} is not 'phantom' or 'ift'")
+        if d["gradient"] not in ("phantom", "ift", "onestep"):
+            raise ValueError(f"model.deq.gradient: {d['gradient']!r} is not 'phantom', 'ift' or 'onestep'")
         opts = {"max_iter": d["maxIter"], "min_iter": d["minIter"], "tol": d["tol"], "stop_mode": d["stopMode"]}
         if d["solver"] == "anderson":
             opts.update(memory=d["memory"], beta=float(d["beta"]), lam=float(d["lambda"]))
@@ -97,12 +97,15 @@ class DeqSolving:
 
     def gradient(self, f: Callable[[torch.Tensor], torch.Tensor], z_star: torch.Tensor) -> torch.Tensor:
         """z* with the configured gradient attached: phantom (K damped steps of f from the detached z*) or,
-        training, the IFT's adjoint solve; λ_jac > 0 also sets the Jacobian penalty at z*."""
+        training, the IFT's adjoint solve or its one-step truncation u = v + clip(J_fᵀv); λ_jac > 0 also
+        sets the Jacobian penalty at z*."""
         d = self.deq
         if torch.is_grad_enabled() and d["jacobianReg"] > 0:
             self.regularizer = d["jacobianReg"] * jacobian_penalty(f, z_star)
         if d["gradient"] == "ift" and torch.is_grad_enabled():
             return attach_implicit_gradient(f, z_star, on_stats=self.adjoint_stats.append)
+        if d["gradient"] == "onestep" and torch.is_grad_enabled():
+            return attach_onestep_gradient(f, z_star, float(d["adjointClip"]) if d["adjointClip"] else None)
         return phantom_unroll(f, z_star, d["phantomSteps"], float(d["phantomDamping"]))
 
     def take_regularizer(self) -> Optional[torch.Tensor]:
