@@ -108,6 +108,7 @@ def attach_onestep_gradient(f: FixedPointMap, z_star: torch.Tensor, clip: Option
         return fz
 
     def hook(v: torch.Tensor) -> torch.Tensor:
+        # J_f^T v on a fresh f(z*): a VJP through fz itself would re-enter this hook (fz's own gradient).
         with torch.enable_grad():
             z = z_star.detach().requires_grad_()
             (jv,) = torch.autograd.grad(f(z), z, v.detach())

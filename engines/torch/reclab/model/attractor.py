@@ -7,7 +7,8 @@
 
 The solve runs under no_grad in fp32 (memory does not grow with max_iter); the gradient is the
 phantom one (K damped steps of the map from the detached y*, c and the head with gradient) or, with
-gradient "ift", the implicit one by the adjoint solve; λ_jac > 0 adds the Jacobian penalty at y*.
+gradient "ift", the implicit one by the adjoint solve, or with "onestep" its truncation u = v + Jᵀv;
+λ_jac > 0 adds the Jacobian penalty at y*.
 The carry holds z_H = RMSNorm(y*) (what the heads read) and z_L = y* − c, both reset to zero: a row's
 first solve starts at y0 = c as the reference's, later ones at c + the carried offset. Each of the
 T = model.hCycles cycles of a step is one solve from the last; model.lCycles is not used. Between
@@ -16,13 +17,12 @@ no_grad_part and grad_part z_L holds y* itself.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from .deq_solving import DeqSolving
+from .deq_solving import DeqSolving, FixedPointSolveModel
 from .layers import rms_norm
 from .recursive_model import Depth, NetworkCalls, PreNormBlock, RecursiveModel
 
@@ -36,7 +36,7 @@ def raw_gate_init(layer_scale_init: float, gamma_max: float) -> float:
     return math.log(q / (1 - q))
 
 
-class Attractor(RecursiveModel):
+class Attractor(FixedPointSolveModel, RecursiveModel):
     arch = "attractor"
 
     def build_networks(self, cfg: Mapping[str, Any]) -> None:
@@ -53,16 +53,6 @@ class Attractor(RecursiveModel):
 
     def undecayed_parameter_names(self) -> List[str]:
         return [f"head.{i}.{n}" for i, block in enumerate(self.head) for n, _ in block.extra_parameters()]
-
-    @property
-    def step_statistics(self) -> Tuple[str, ...]:  # type: ignore[override]
-        return self.solving.step_statistics
-
-    @contextmanager
-    def capped_solver(self, iterations: int) -> Iterator["Attractor"]:
-        """Every solve inside capped at `iterations` map evaluations; 0: no solve, y stays c + offset."""
-        with self.solving.capped(iterations):
-            yield self
 
     def context(self, x: torch.Tensor) -> torch.Tensor:
         """c = the backbone's pre-norm blocks on x."""
@@ -105,13 +95,6 @@ class Attractor(RecursiveModel):
         c = self.context(x)
         y = self.solving.gradient(self.attractor_map(c), z_L)
         return rms_norm(y, self.cfg["rmsNormEps"]), y - c
-
-    def take_regularizer(self) -> Optional[torch.Tensor]:
-        """λ_jac · the Jacobian penalty of the last grad_part (None when off), once."""
-        return self.solving.take_regularizer()
-
-    def take_step_statistics(self) -> Dict[str, float]:
-        return self.solving.take_step_statistics()
 
     def network_calls(self, depth: Depth) -> List[NetworkCalls]:
         """The backbone twice (no_grad_part and grad_part each compute c), once with gradient; every

@@ -122,3 +122,30 @@ class DeqSolving:
                        deqAdjointAbsMax=float(torch.cat([s.abs for s in a]).max()),
                        deqAdjointConvergedFraction=float(torch.cat([s.converged for s in a]).double().mean()))
         return out
+
+
+class FixedPointSolveModel:
+    """What a DEQ model (TRM-DEQ, the Attractor) offers the trainer through its `solving` (a DeqSolving
+    the model sets in build_networks): the step statistics' names, the internalisation cap, the
+    Jacobian penalty and the statistics of a step."""
+
+    solving: DeqSolving
+
+    @property
+    def step_statistics(self) -> Tuple[str, ...]:
+        return self.solving.step_statistics
+
+    @contextmanager
+    def capped_solver(self, iterations: int) -> Iterator["FixedPointSolveModel"]:
+        """Every solve inside capped at `iterations` map evaluations; 0: no solve, the solve's initial
+        state stays (eval.internalisation)."""
+        with self.solving.capped(iterations):
+            yield self
+
+    def take_regularizer(self) -> Optional[torch.Tensor]:
+        """λ_jac · the Jacobian penalty of the last grad_part (None when off), once."""
+        return self.solving.take_regularizer()
+
+    def take_step_statistics(self) -> Dict[str, float]:
+        """The forward solves' statistics; with IFT also the adjoint solves'."""
+        return self.solving.take_step_statistics()

@@ -14,17 +14,16 @@ Parameters are TRM's (`layers.{i}.…`); model.lCycles is not used.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from .deq_solving import DEQ_DEFAULTS, DEQ_STEP_STATISTICS, DeqSolving, DeqStepStatistics  # noqa: F401 (re-exported)
+from .deq_solving import DEQ_DEFAULTS, DEQ_STEP_STATISTICS, DeqSolving, DeqStepStatistics, FixedPointSolveModel  # noqa: F401 (re-exported)
 from .recursive_model import Depth, NetworkCalls, RecursiveModel
 
 
-class TRMDEQ(RecursiveModel):
+class TRMDEQ(FixedPointSolveModel, RecursiveModel):
     arch = "trm-deq"
 
     def build_networks(self, cfg: Mapping[str, Any]) -> None:
@@ -32,22 +31,11 @@ class TRMDEQ(RecursiveModel):
         self.solving = DeqSolving(cfg)
         self.deq = self.solving.deq
 
-    @contextmanager
-    def capped_solver(self, iterations: int) -> Iterator["TRMDEQ"]:
-        """Every solve inside capped at `iterations` map evaluations; 0: no solve, z_L stays the
-        solve's initial state (eval.internalisation)."""
-        with self.solving.capped(iterations):
-            yield self
-
     def networks(self) -> Sequence[Tuple[str, nn.ModuleList]]:
         return (("layers", self.layers),)
 
     def net(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
         return self.run_blocks(self.layers, h, injection)
-
-    @property
-    def step_statistics(self) -> Tuple[str, ...]:  # type: ignore[override]
-        return self.solving.step_statistics
 
     def solve_latent(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """z_L* = FP(z ↦ net(z, z_H + x)) from z_L, without gradient, in fp32."""
@@ -70,14 +58,6 @@ class TRMDEQ(RecursiveModel):
         injection = z_H + x
         z_L = self.solving.gradient(lambda z: self.net(z, injection), z_L)
         return self.net(z_H, z_L), z_L
-
-    def take_regularizer(self) -> Optional[torch.Tensor]:
-        """λ_jac · the Jacobian penalty of the last grad_part (None when off), once."""
-        return self.solving.take_regularizer()
-
-    def take_step_statistics(self) -> Dict[str, float]:
-        """The forward solves' statistics; with IFT also the adjoint solves'."""
-        return self.solving.take_step_statistics()
 
     def network_calls(self, depth: Depth) -> List[NetworkCalls]:
         """Every solve counted at max_iter evaluations (an upper bound), T answer updates and the
